@@ -1,0 +1,206 @@
+"""Compare the capacity model's predictions with public measurements and print the error table.
+
+Reads ../shared/data/reference-measurements.csv (when present) and benchmarks/data/*.csv (same columns).
+Run: python benchmarks/validate_capacity.py [--rows]   (--rows also prints every row)
+Where a row gives the weights file size (GGUF mixes), bits/weight = file bytes x 8 / parameters, applied
+uniformly; otherwise the row's quant maps to a catalog quant. Nothing here is fitted to these rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenlane import (
+    build_deployment,
+    builtin_catalog,
+    count_params,
+    decode_load,
+    max_concurrent_sequences,
+    prefill_seconds,
+    step_seconds,
+)
+from tokenlane.catalog.models import Quant
+
+HERE = Path(__file__).resolve().parent
+SOURCES = [HERE.parent.parent / "shared" / "data" / "reference-measurements.csv", *sorted((HERE / "data").glob("*.csv"))]
+
+HARDWARE = {
+    "apple-m1-ultra-48gpu-800gbs": "apple-m1-ultra-64gb",
+    "apple-m2-max-30gpu-400gbs": "apple-m2-max-32gb",
+    "apple-m1-8gpu-68gbs": "apple-m1-16gb",
+}
+MODELS = {
+    "qwen3-235b-a22b-instruct-2507": "qwen3-235b-a22b",
+    "glm-4.5-air": "glm-4.5-air",
+    "gpt-oss-120b": "gpt-oss-120b",
+    "gpt-oss-20b": "gpt-oss-20b",
+    "qwen3-30b-a3b": "qwen3-30b-a3b",
+    "qwen3-coder-30b-a3b": "qwen3-30b-a3b",
+    "llama-2-7b": "llama-2-7b",
+    "qwen2.5-coder-7b": "qwen2.5-coder-7b",
+    "llama-3.3-70b-instruct": "llama-3.3-70b",
+    "llama-2-70b": "llama-2-70b",
+    "llama-3.1-8b-instruct": "llama-3.1-8b",
+    "llama-3.1-8b": "llama-3.1-8b",
+}
+QUANTS = {"f16": "fp16", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0", "mxfp4": "mxfp4-gguf", "fp8": "fp8", "fp8 (per submission)": "fp8"}
+MLPERF_PROMPT_TOKENS, MLPERF_OUTPUT_TOKENS = 1024, 290  # OpenOrca subset means, MLPerf llama2-70b rules page
+
+
+@dataclass
+class Row:
+    dataset: str
+    label: str
+    metric: str
+    measured: float
+    predicted: float
+
+    @property
+    def ape(self) -> float:
+        return abs(self.predicted - self.measured) / self.measured * 100
+
+
+def _engine(name: str) -> str:
+    name = name.lower()
+    if "llama.cpp" in name:
+        return "llama.cpp"
+    if "tensorrt" in name or "nim" in name:
+        return "tensorrt-llm"
+    if "vllm" in name:
+        return "vllm"
+    if "sglang" in name:
+        return "sglang"
+    return "llama.cpp"
+
+
+def _deployment(rec: dict[str, str]):
+    catalog = builtin_catalog()
+    hw_text = rec["hardware"].strip()
+    hw_id, _, rest = hw_text.partition(" x")
+    gpus = int(rest.split()[0]) if rest else 1
+    hw_id = HARDWARE.get(hw_id, hw_id)
+    model_id = MODELS.get(rec["model"].strip().lower())
+    if model_id is None:
+        return None
+    quant_text = rec["quant"].strip().lower()
+    engine = _engine(rec["engine"])
+    if rec.get("model_file_gib"):
+        model = catalog.model_by_id(model_id)
+        bits = float(rec["model_file_gib"]) * 2**30 * 8 / count_params(model).total
+        quant = Quant(
+            id=f"file-{bits:.2f}",
+            name=f"{rec['quant']} from file size",
+            bits_per_weight=bits,
+            embedding_bits_per_weight=bits,
+            source=rec["source"],
+            as_of="2026-11-01",
+        )
+        catalog = catalog.with_entries("quants", [quant])
+        quant_id = quant.id
+    else:
+        quant_id = QUANTS.get(quant_text)
+        if quant_id is None:
+            return None
+    return build_deployment(catalog, hardware=hw_id, model=model_id, quant=quant_id, engine=engine, gpus=gpus)
+
+
+def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
+    dep = _deployment(rec)
+    if dep is None:
+        return None
+    test, metric = rec["test"], rec["metric"]
+    batch = int(rec["batch"] or 1)
+    prompt = int(rec["prompt_tokens"] or 0)
+    depth = int(rec["context_depth"] or 0)
+    out = int(rec["output_tokens"] or 0)
+    if test == "decode":
+        return "single-stream decode", 1.0 / step_seconds(dep, decode_load(dep, 1, depth + out / 2))
+    if test == "prefill":
+        return "prefill", prompt / prefill_seconds(dep, depth + prompt, cached_tokens=depth)
+    if test == "decode_batched":
+        return "batched aggregate", batch / step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
+    if test == "serving":
+        # Closed loop of `batch` users: per cycle every user's prompt is prefilled once and `out` decode steps run,
+        # so the observed inter-token latency and throughput include the other users' prefills.
+        step = step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
+        ttft = prefill_seconds(dep, prompt, concurrent_decoders=batch - 1, decoder_context=prompt + out / 2)
+        cycle_s = batch * prefill_seconds(dep, prompt) + out * step
+        if metric == "itl_ms":
+            return "serving ITL", cycle_s / out * 1e3
+        if metric == "ttft_ms":
+            return "serving TTFT", ttft * 1e3
+        return "batched aggregate", batch * out / cycle_s
+    if test in ("offline", "server"):
+        # Four TP2 replicas with an fp8 KV cache (the TensorRT-LLM submission's setting), each running as many
+        # sequences as KV memory holds; per batch: every prompt prefilled, then the outputs decoded together.
+        tp = 2
+        replica = build_deployment(
+            builtin_catalog(),
+            hardware=dep.hardware.id,
+            model=dep.model.id,
+            quant=dep.quant.id,
+            engine=dep.engine.id,
+            gpus=tp,
+            kv_dtype="fp8",
+        )
+        b = max_concurrent_sequences(replica, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS)
+        step = step_seconds(replica, decode_load(replica, b, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS / 2))
+        per_batch_s = MLPERF_OUTPUT_TOKENS * step + b * prefill_seconds(replica, MLPERF_PROMPT_TOKENS)
+        return "batched aggregate", dep.num_devices // tp * b * MLPERF_OUTPUT_TOKENS / per_batch_s
+    return None
+
+
+def collect() -> list[Row]:
+    rows: list[Row] = []
+    for path in SOURCES:
+        if not path.exists():
+            print(f"(skipping missing {path})", file=sys.stderr)
+            continue
+        with path.open(newline="") as fh:
+            for rec in csv.DictReader(fh):
+                predicted = _predict(rec)
+                if predicted is None:
+                    print(f"(no mapping for {rec['hardware']} / {rec['model']} / {rec['quant']})", file=sys.stderr)
+                    continue
+                kind, value = predicted
+                dataset = f"{rec['source'].split()[0]}"
+                label = (
+                    f"{rec['hardware']} {rec['model']} {rec['quant']} {rec['test']} b={rec['batch'] or '-'} d={rec['context_depth'] or 0}"
+                )
+                rows.append(
+                    Row(dataset=f"{kind} | {dataset}", label=label, metric=rec["metric"], measured=float(rec["value"]), predicted=value)
+                )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", action="store_true", help="print every row")
+    args = parser.parse_args()
+    rows = collect()
+    if args.rows:
+        print(f"{'row':90} {'metric':16} {'measured':>10} {'predicted':>10} {'err%':>7}")
+        for r in rows:
+            print(f"{r.label[:90]:90} {r.metric:16} {r.measured:10.2f} {r.predicted:10.2f} {(r.predicted / r.measured - 1) * 100:+7.1f}")
+        print()
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.dataset, []).append(r)
+    for kind in ("single-stream decode", "batched aggregate"):
+        groups[f"ALL {kind}"] = [r for r in rows if r.dataset.startswith(kind)]
+    print(f"| {'what | dataset':70} | {'n':>3} | {'median APE %':>12} | {'max APE %':>9} |")
+    print(f"|{'-' * 72}|{'-' * 5}|{'-' * 14}|{'-' * 11}|")
+    for name in sorted(groups):
+        g = groups[name]
+        if g:
+            apes = [r.ape for r in g]
+            print(f"| {name:70} | {len(g):3d} | {statistics.median(apes):12.1f} | {max(apes):9.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Capacity model: memory, per-operator roofline step time, MoE expert coverage, concurrency curves. Pure."""
+
+from tokenlane.capacity.curve import CapacityReport, CurvePoint, breakdown_ms, concurrency_curve, prefill_seconds
+from tokenlane.capacity.deployment import Deployment, build_deployment
+from tokenlane.capacity.memory import (
+    MemoryPlan,
+    ParamCounts,
+    WeightBytes,
+    count_params,
+    kv_bytes_for_context,
+    kv_bytes_per_token,
+    max_concurrent_sequences,
+    plan_memory,
+    weight_bytes,
+)
+from tokenlane.capacity.moe import expected_distinct_experts
+from tokenlane.capacity.roofline import (
+    EMPTY_LOAD,
+    StepLoad,
+    StepTime,
+    compute_step_time,
+    decode_load,
+    prefill_load,
+    step_seconds,
+)
+
+__all__ = [
+    "EMPTY_LOAD",
+    "CapacityReport",
+    "CurvePoint",
+    "Deployment",
+    "MemoryPlan",
+    "ParamCounts",
+    "StepLoad",
+    "StepTime",
+    "WeightBytes",
+    "breakdown_ms",
+    "build_deployment",
+    "compute_step_time",
+    "concurrency_curve",
+    "count_params",
+    "decode_load",
+    "expected_distinct_experts",
+    "kv_bytes_for_context",
+    "kv_bytes_per_token",
+    "max_concurrent_sequences",
+    "plan_memory",
+    "prefill_load",
+    "prefill_seconds",
+    "step_seconds",
+    "weight_bytes",
+]

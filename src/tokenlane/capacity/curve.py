@@ -1,0 +1,163 @@
+"""Concurrency curve: what N simultaneous users each get from one deployment, and prefill/TTFT."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.capacity.deployment import Deployment
+from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
+from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_seconds
+from tokenlane.units import bytes_to_gb, s_to_ms
+
+
+class CurvePoint(BaseModel):
+    """One load level of the concurrency curve."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch: int
+    """Concurrent users (sequences wanting tokens)."""
+    context: int
+    """Tokens in each sequence's KV cache while decoding."""
+    running: int
+    """Sequences the engine decodes together (the rest queue)."""
+    queued: int
+    """Sequences waiting for a slot or for KV memory."""
+    decode_step_ms: float
+    """Time of one decode step with `running` sequences, ms."""
+    stream_tok_s: float
+    """Decode speed of a sequence while it runs, tok/s."""
+    per_user_tok_s: float
+    """Each user's share of the output rate = aggregate / batch, tok/s."""
+    aggregate_tok_s: float
+    """Output tokens per second over all running sequences."""
+    ttft_ms: float
+    """Time to first token for one prompt while the others decode (queue wait not included), ms."""
+
+
+class CapacityReport(BaseModel):
+    """The capacity model's answer for one deployment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hardware: str
+    model: str
+    quant: str
+    kv_dtype: str
+    engine: str
+    gpus: int
+    fits: bool
+    shortfall_gb: float
+    """GB missing for weights + runtime when it does not fit."""
+    weights_gb: float
+    kv_budget_gb: float
+    kv_bytes_per_token: float
+    kv_capacity_tokens: int
+    max_concurrent_sequences: int
+    """Most sequences at `context` that memory and the engine hold at once."""
+    context_tokens: int
+    prompt_tokens: int
+    single_stream_tok_s: float
+    step_breakdown_ms: dict[str, float]
+    """Operator times of a batch-1 decode step at `context`, ms."""
+    points: list[CurvePoint]
+
+
+def prefill_seconds(
+    dep: Deployment,
+    prompt_tokens: int,
+    *,
+    cached_tokens: int = 0,
+    concurrent_decoders: int = 0,
+    decoder_context: float = 0.0,
+) -> float:
+    """Seconds to prefill `prompt_tokens` (of which `cached_tokens` hit the prefix cache) in chunks.
+
+    Each step carries one token per concurrent decoder plus a prompt chunk filling the rest of the engine's
+    token budget (chunked prefill, Agrawal et al., "Sarathi-Serve", OSDI 2024, section 4).
+    """
+    todo = max(0, prompt_tokens - cached_tokens)
+    budget = max(1, dep.engine.max_batched_tokens - concurrent_decoders)
+    done = float(cached_tokens)
+    decoders = decode_load(dep, concurrent_decoders, decoder_context) if concurrent_decoders else None
+    total = 0.0
+    while todo > 0:
+        chunk = min(todo, budget)
+        load = prefill_load(dep, chunk, done, samples=chunk == todo)
+        total += step_seconds(dep, load + decoders if decoders else load)
+        done += chunk
+        todo -= chunk
+    return total
+
+
+def _point(dep: Deployment, users: int, context: int, prompt_tokens: int, cap: int) -> CurvePoint:
+    running = min(users, cap)
+    if running == 0:
+        return CurvePoint(
+            batch=users,
+            context=context,
+            running=0,
+            queued=users,
+            decode_step_ms=math.inf,
+            stream_tok_s=0.0,
+            per_user_tok_s=0.0,
+            aggregate_tok_s=0.0,
+            ttft_ms=math.inf,
+        )
+    step_s = step_seconds(dep, decode_load(dep, running, context))
+    aggregate = running / step_s
+    ttft_s = prefill_seconds(dep, prompt_tokens, concurrent_decoders=running - 1, decoder_context=context)
+    return CurvePoint(
+        batch=users,
+        context=context,
+        running=running,
+        queued=users - running,
+        decode_step_ms=s_to_ms(step_s),
+        stream_tok_s=1.0 / step_s,
+        per_user_tok_s=aggregate / users,
+        aggregate_tok_s=aggregate,
+        ttft_ms=s_to_ms(ttft_s),
+    )
+
+
+def breakdown_ms(step: StepTime) -> dict[str, float]:
+    """Operator times of a step, ms, keyed by operator name."""
+    fields = ("attention_proj_s", "ffn_s", "experts_s", "lm_head_s", "attention_s", "allreduce_s", "overhead_s")
+    out = {name.removesuffix("_s"): s_to_ms(getattr(step, name)) for name in fields}
+    out["total"] = s_to_ms(step.total_s)
+    return out
+
+
+def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens: int, prompt_tokens: int) -> CapacityReport:
+    """Per-user and aggregate decode speed, step time and TTFT for each number of concurrent users.
+
+    Engines batch up to min(engine cap, what KV memory holds); users beyond that queue, so the per-user
+    share is aggregate / users. Serial engines (cap 1) never batch.
+    """
+    plan: MemoryPlan = plan_memory(dep)
+    cap = max_concurrent_sequences(dep, context_tokens, plan)
+    points = [_point(dep, b, context_tokens, prompt_tokens, cap) for b in batches]
+    single = compute_step_time(dep, decode_load(dep, 1, context_tokens))
+    return CapacityReport(
+        hardware=dep.hardware.id,
+        model=dep.model.id,
+        quant=dep.quant.id,
+        kv_dtype=dep.kv_dtype.id,
+        engine=dep.engine.id,
+        gpus=dep.num_devices,
+        fits=plan.fits,
+        shortfall_gb=plan.shortfall_gb,
+        weights_gb=bytes_to_gb(weight_bytes(dep.model, dep.quant).total),
+        kv_budget_gb=bytes_to_gb(max(0.0, plan.kv_budget_bytes)),
+        kv_bytes_per_token=plan.kv_bytes_per_token,
+        kv_capacity_tokens=plan.kv_capacity_tokens,
+        max_concurrent_sequences=cap,
+        context_tokens=context_tokens,
+        prompt_tokens=prompt_tokens,
+        single_stream_tok_s=1.0 / single.total_s if plan.fits else 0.0,
+        step_breakdown_ms=breakdown_ms(single),
+        points=points,
+    )

@@ -1,0 +1,92 @@
+"""A deployment: one model in one quantization on N devices of one hardware kind under one engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tokenlane.catalog.load import Catalog
+from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
+from tokenlane.errors import InputError
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Everything the capacity model needs about one replica.
+
+    `num_devices` devices serve the model with tensor parallelism; `routing_skew` is the Zipf exponent of
+    MoE expert popularity (0 = uniform routing); `max_running_seqs` and `context_tokens` override engine
+    defaults (llama.cpp `-np`, `-c`; vLLM `max_num_seqs`).
+    """
+
+    hardware: Hardware
+    model: Model
+    quant: Quant
+    kv_dtype: KvDtype
+    engine: Engine
+    num_devices: int = 1
+    routing_skew: float = 0.0
+    max_running_seqs: int | None = None
+    context_tokens: int | None = None
+    label: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.num_devices < 1:
+            raise InputError("must be >= 1", field="gpus")
+        if self.num_devices > self.hardware.max_devices:
+            raise InputError(
+                f"{self.hardware.id} takes at most {self.hardware.max_devices} devices in one server, not {self.num_devices}",
+                field="gpus",
+            )
+        if self.num_devices > 1 and self.model.num_attention_heads % self.num_devices:
+            raise InputError(
+                f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.num_devices}",
+                field="gpus",
+            )
+        if not 0.0 <= self.routing_skew < 4.0:
+            raise InputError("must be in [0, 4)", field="routing_skew")
+        if self.max_running_seqs is not None and self.max_running_seqs < 1:
+            raise InputError("must be >= 1", field="max_running_seqs")
+        if self.context_tokens is not None and self.context_tokens < 1:
+            raise InputError("must be >= 1", field="context_tokens")
+
+    @property
+    def running_seq_cap(self) -> int:
+        """Most sequences the engine runs together before queueing (memory aside)."""
+        if self.engine.batching == "serial":
+            return 1
+        return self.max_running_seqs or self.engine.max_running_seqs
+
+    @property
+    def compute_dtype(self) -> str:
+        """Matmul dtype; fp4 runs at the fp8 rate (the catalog lists no fp4 column)."""
+        return "fp8" if self.quant.compute_dtype == "fp4" else self.quant.compute_dtype
+
+
+def build_deployment(
+    catalog: Catalog,
+    *,
+    hardware: str,
+    model: str,
+    quant: str = "bf16",
+    engine: str = "vllm",
+    kv_dtype: str = "bf16",
+    gpus: int | None = None,
+    routing_skew: float = 0.0,
+    max_running_seqs: int | None = None,
+    context_tokens: int | None = None,
+    label: str = "",
+) -> Deployment:
+    """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count."""
+    hw = catalog.hardware_by_id(hardware, field="hardware")
+    return Deployment(
+        hardware=hw,
+        model=catalog.model_by_id(model, field="model"),
+        quant=catalog.quant_by_id(quant, field="quant"),
+        kv_dtype=catalog.kv_dtype_by_id(kv_dtype, field="kv_dtype"),
+        engine=catalog.engine_by_id(engine, field="engine"),
+        num_devices=gpus if gpus is not None else hw.num_devices,
+        routing_skew=routing_skew,
+        max_running_seqs=max_running_seqs,
+        context_tokens=context_tokens,
+        label=label,
+    )

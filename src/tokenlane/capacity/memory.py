@@ -1,0 +1,229 @@
+"""Memory: parameter counts, weight bytes by quantization, KV bytes per token, what fits.
+
+Parameter formulas follow the module layouts in Hugging Face `transformers` (LlamaAttention,
+DeepseekV3Attention, Qwen3MoeSparseMoeBlock, GptOssExperts).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tokenlane.capacity.deployment import Deployment
+from tokenlane.catalog.models import Model, Quant
+from tokenlane.units import BITS_PER_BYTE, GB, bytes_to_gb
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """Parameters by tensor class (counts, not bytes)."""
+
+    embedding: int
+    """Input embedding table (vocab x hidden)."""
+    lm_head: int
+    """Output projection (0 when tied to the embedding)."""
+    attention_per_layer: int
+    """Q, K, V, O projections (MLA: down/up projections) of one layer."""
+    dense_ffn_per_layer: int
+    """FFN of one dense layer."""
+    expert_per_layer: int
+    """One routed expert of one MoE layer."""
+    shared_per_layer: int
+    """Shared expert(s) plus router of one MoE layer."""
+    num_dense_layers: int
+    """Layers with a dense FFN."""
+    num_moe_layers: int
+    """Layers with routed experts."""
+    num_experts: int
+    """Routed experts per MoE layer."""
+    experts_per_token: int
+    """Routed experts per token."""
+
+    @property
+    def total(self) -> int:
+        """All parameters."""
+        layers = self.num_dense_layers + self.num_moe_layers
+        return (
+            self.embedding
+            + self.lm_head
+            + layers * self.attention_per_layer
+            + self.num_dense_layers * self.dense_ffn_per_layer
+            + self.num_moe_layers * (self.num_experts * self.expert_per_layer + self.shared_per_layer)
+        )
+
+    @property
+    def active(self) -> int:
+        """Parameters one token multiplies through (the embedding lookup excluded, the LM head included)."""
+        layers = self.num_dense_layers + self.num_moe_layers
+        head = self.lm_head or self.embedding
+        return (
+            head
+            + layers * self.attention_per_layer
+            + self.num_dense_layers * self.dense_ffn_per_layer
+            + self.num_moe_layers * (self.experts_per_token * self.expert_per_layer + self.shared_per_layer)
+        )
+
+
+def count_params(model: Model) -> ParamCounts:
+    """Parameter counts of each tensor class from the architecture fields."""
+    h = model.hidden_size
+    if model.mla:
+        m = model.mla
+        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
+        q = (
+            h * m.q_lora_rank + m.q_lora_rank * model.num_attention_heads * qk_head
+            if m.q_lora_rank
+            else h * model.num_attention_heads * qk_head
+        )
+        kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank * model.num_attention_heads * (m.qk_nope_head_dim + m.v_head_dim)
+        attention = q + kv + model.num_attention_heads * m.v_head_dim * h
+    else:
+        q_width = model.num_attention_heads * model.head_dim
+        attention = 2 * h * q_width + 2 * h * model.num_kv_heads * model.head_dim
+    ffn_mats = 3 if model.gated_ffn else 2
+    dense_ffn = ffn_mats * h * model.intermediate_size
+    moe = model.moe
+    if moe:
+        expert = ffn_mats * h * moe.expert_intermediate_size
+        shared_width = moe.shared_expert_intermediate_size or moe.num_shared_experts * moe.expert_intermediate_size
+        shared = ffn_mats * h * shared_width + h * moe.num_experts
+        num_moe_layers = model.num_layers - moe.num_dense_layers
+    else:
+        expert = shared = num_moe_layers = 0
+    embedding = model.vocab_size * h
+    return ParamCounts(
+        embedding=embedding,
+        lm_head=0 if model.tied_embeddings else embedding,
+        attention_per_layer=attention,
+        dense_ffn_per_layer=dense_ffn,
+        expert_per_layer=expert,
+        shared_per_layer=shared,
+        num_dense_layers=model.num_layers - num_moe_layers,
+        num_moe_layers=num_moe_layers,
+        num_experts=moe.num_experts if moe else 0,
+        experts_per_token=moe.experts_per_token if moe else 0,
+    )
+
+
+@dataclass(frozen=True)
+class WeightBytes:
+    """Stored weight bytes by tensor class, whole model (before tensor-parallel sharding)."""
+
+    embedding: float
+    lm_head: float
+    attention_per_layer: float
+    dense_ffn_per_layer: float
+    expert_per_layer: float
+    shared_per_layer: float
+    total: float
+    """Bytes resident in memory (a tied LM head counted once)."""
+
+
+def weight_bytes(model: Model, quant: Quant) -> WeightBytes:
+    """Bytes of each tensor class = parameters x bits per weight / 8, with the quant's per-class bits."""
+    p = count_params(model)
+    bpw = quant.bits_per_weight / BITS_PER_BYTE
+    attn_bpw = (quant.attention_bits_per_weight or quant.bits_per_weight) / BITS_PER_BYTE
+    expert_bpw = (quant.expert_bits_per_weight or quant.bits_per_weight) / BITS_PER_BYTE
+    emb_bpw = min(quant.embedding_bits_per_weight, 16.0) / BITS_PER_BYTE
+    head_params = p.lm_head or p.embedding
+    wb = WeightBytes(
+        embedding=p.embedding * emb_bpw,
+        lm_head=head_params * emb_bpw,
+        attention_per_layer=p.attention_per_layer * attn_bpw,
+        dense_ffn_per_layer=p.dense_ffn_per_layer * bpw,
+        expert_per_layer=p.expert_per_layer * expert_bpw,
+        shared_per_layer=p.shared_per_layer * bpw,
+        total=0.0,
+    )
+    layers = p.num_dense_layers + p.num_moe_layers
+    total = (
+        wb.embedding
+        + (wb.lm_head if p.lm_head else 0.0)
+        + layers * wb.attention_per_layer
+        + p.num_dense_layers * wb.dense_ffn_per_layer
+        + p.num_moe_layers * (p.num_experts * wb.expert_per_layer + wb.shared_per_layer)
+    )
+    return WeightBytes(**{**wb.__dict__, "total": total})
+
+
+def kv_elements_per_token_per_layer(model: Model) -> int:
+    """Cached elements per token per layer: 2 x KV heads x head dim (MHA/GQA), or latent + rope dims (MLA).
+
+    # Source: MLA caches c_KV and k_R only — DeepSeek-V2 paper (arXiv:2405.04434) section 2.1.3.
+    """
+    if model.mla:
+        return model.mla.kv_lora_rank + model.mla.qk_rope_head_dim
+    return 2 * model.num_kv_heads * model.head_dim
+
+
+def kv_bytes_per_token(model: Model, kv_bytes_per_element: float) -> float:
+    """KV bytes one token adds across all layers while inside every window (bytes/token)."""
+    return kv_elements_per_token_per_layer(model) * kv_bytes_per_element * model.num_layers
+
+
+def kv_bytes_for_context(model: Model, kv_bytes_per_element: float, context_tokens: float) -> float:
+    """KV bytes one sequence of `context_tokens` holds: full layers grow with context, window layers stop at the window."""
+    per_layer = kv_elements_per_token_per_layer(model) * kv_bytes_per_element
+    window_layers = model.sliding_window.num_layers if model.sliding_window else 0
+    window = model.sliding_window.window_tokens if model.sliding_window else 0
+    full_layers = model.num_layers - window_layers
+    return per_layer * (full_layers * context_tokens + window_layers * min(context_tokens, window))
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How a deployment's memory divides into weights, runtime overhead and KV cache (bytes)."""
+
+    usable_bytes: float
+    """Memory the engine may claim on all devices together."""
+    weights_bytes: float
+    runtime_bytes: float
+    kv_budget_bytes: float
+    """What is left for the KV cache (negative when the weights do not fit)."""
+    kv_bytes_per_token: float
+
+    @property
+    def fits(self) -> bool:
+        """Weights and runtime fit with room for at least one token of KV cache."""
+        return self.kv_budget_bytes > self.kv_bytes_per_token
+
+    @property
+    def shortfall_gb(self) -> float:
+        """GB missing for the weights and runtime (0 when it fits)."""
+        return max(0.0, bytes_to_gb(-self.kv_budget_bytes)) if not self.fits else 0.0
+
+    @property
+    def kv_capacity_tokens(self) -> int:
+        """Tokens the KV cache holds at full-attention density."""
+        return max(0, int(self.kv_budget_bytes // self.kv_bytes_per_token)) if self.kv_bytes_per_token else 0
+
+
+def plan_memory(dep: Deployment) -> MemoryPlan:
+    """Usable memory = devices x usable GB x engine memory fraction; KV budget = usable - weights - runtime."""
+    usable = dep.num_devices * dep.hardware.usable_memory_gb * GB * dep.engine.gpu_memory_utilization
+    weights = weight_bytes(dep.model, dep.quant).total
+    runtime = dep.num_devices * dep.engine.runtime_overhead_gb * GB
+    return MemoryPlan(
+        usable_bytes=usable,
+        weights_bytes=weights,
+        runtime_bytes=runtime,
+        kv_budget_bytes=usable - weights - runtime,
+        kv_bytes_per_token=kv_bytes_per_token(dep.model, dep.kv_dtype.bytes_per_element),
+    )
+
+
+def max_concurrent_sequences(dep: Deployment, context_tokens: int, plan: MemoryPlan | None = None) -> int:
+    """Most sequences of `context_tokens` each that memory and the engine allow at once.
+
+    KV is allocated in blocks of `kv_block_tokens`, so a sequence holds ceil(context / block) blocks.
+    llama.cpp splits its `-c` context across its slots; the slot count still caps concurrency.
+    """
+    plan = plan or plan_memory(dep)
+    if not plan.fits:
+        return 0
+    block = dep.engine.kv_block_tokens
+    padded = math.ceil(context_tokens / block) * block
+    per_seq = kv_bytes_for_context(dep.model, dep.kv_dtype.bytes_per_element, padded)
+    by_memory = int(plan.kv_budget_bytes // per_seq) if per_seq > 0 else dep.running_seq_cap
+    return max(0, min(by_memory, dep.running_seq_cap))

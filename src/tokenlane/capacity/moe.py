@@ -1,0 +1,34 @@
+"""Mixture-of-experts routing: how many distinct experts a batch of tokens touches."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+@functools.cache
+def _selection_probabilities(num_experts: int, experts_per_token: int, routing_skew: float) -> np.ndarray:
+    """Per-token probability that each expert is selected, Zipf-shaped popularity with exponent `routing_skew`."""
+    ranks = np.arange(1, num_experts + 1, dtype=float)
+    popularity = ranks**-routing_skew
+    popularity /= popularity.sum()
+    return np.minimum(1.0, experts_per_token * popularity)
+
+
+def expected_distinct_experts(num_experts: int, experts_per_token: int, num_tokens: float, *, routing_skew: float = 0.0) -> float:
+    """Expected number of distinct experts (per layer) that `num_tokens` tokens activate.
+
+    Uniform routing (skew 0): E * (1 - (1 - k/E)^T) — each expert is missed by one token with
+    probability 1 - k/E, independently across tokens.
+    Skewed routing: sum_i 1 - (1 - q_i)^T with q_i = min(1, k * p_i), p_i ∝ i^-skew (Zipf), so hot
+    experts saturate early and the batch touches fewer experts than uniform routing predicts.
+    # Source: balls-into-bins occupancy (Feller, An Introduction to Probability Theory, vol. 1, II.11);
+    # applied to MoE decode in e.g. "MoE-Lightning" (arXiv:2411.11217) section 3.
+    """
+    if num_tokens <= 0:
+        return 0.0
+    if routing_skew == 0.0:
+        return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** num_tokens)
+    q = _selection_probabilities(num_experts, experts_per_token, routing_skew)
+    return float(np.sum(1.0 - (1.0 - q) ** num_tokens))

@@ -1,0 +1,177 @@
+"""Load, validate and look up the catalog: built-in YAML files plus any files the user adds."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.resources
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tokenlane.catalog.models import Engine, Entry, Hardware, KvDtype, Model, Quant
+from tokenlane.errors import CatalogError, UnknownIdError
+
+Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines"]
+_SECTIONS: dict[str, type[Entry]] = {
+    "hardware": Hardware,
+    "models": Model,
+    "quants": Quant,
+    "kv_dtypes": KvDtype,
+    "engines": Engine,
+}
+_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml")
+E = TypeVar("E", bound=Entry)
+
+
+class Catalog(BaseModel):
+    """Every known entry, by kind and id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hardware: dict[str, Hardware]
+    models: dict[str, Model]
+    quants: dict[str, Quant]
+    kv_dtypes: dict[str, KvDtype]
+    engines: dict[str, Engine]
+
+    def section(self, kind: Kind) -> Mapping[str, Entry]:
+        """All entries of one kind, by id."""
+        return getattr(self, kind)
+
+    def get(self, kind: Kind, entry_id: str, *, field: str | None = None) -> Entry:
+        """The entry `entry_id` of `kind`, or UnknownIdError naming the closest ids."""
+        entries = self.section(kind)
+        if entry_id in entries:
+            return entries[entry_id]
+        close = difflib.get_close_matches(entry_id.lower(), list(entries), n=3, cutoff=0.4)
+        label = {"models": "model", "quants": "quant", "engines": "engine", "kv_dtypes": "kv dtype"}.get(kind, kind)
+        raise UnknownIdError(label, entry_id, close_matches=close, field=field)
+
+    def find(self, entry_id: str) -> tuple[Kind, Entry]:
+        """Look an id up in every section (for `catalog show ID`)."""
+        for kind in _SECTIONS:
+            if entry_id in self.section(kind):  # type: ignore[arg-type]
+                return kind, self.section(kind)[entry_id]  # type: ignore[arg-type, return-value]
+        every = [i for k in _SECTIONS for i in self.section(k)]  # type: ignore[arg-type]
+        raise UnknownIdError("catalog", entry_id, close_matches=difflib.get_close_matches(entry_id, every, n=3, cutoff=0.4))
+
+    def hardware_by_id(self, entry_id: str, *, field: str | None = None) -> Hardware:
+        """Hardware entry by id."""
+        return _typed(self.get("hardware", entry_id, field=field), Hardware)
+
+    def model_by_id(self, entry_id: str, *, field: str | None = None) -> Model:
+        """Model entry by id."""
+        return _typed(self.get("models", entry_id, field=field), Model)
+
+    def quant_by_id(self, entry_id: str, *, field: str | None = None) -> Quant:
+        """Quantization format by id."""
+        return _typed(self.get("quants", entry_id, field=field), Quant)
+
+    def kv_dtype_by_id(self, entry_id: str, *, field: str | None = None) -> KvDtype:
+        """KV-cache dtype by id."""
+        return _typed(self.get("kv_dtypes", entry_id, field=field), KvDtype)
+
+    def engine_by_id(self, entry_id: str, *, field: str | None = None) -> Engine:
+        """Serving engine by id."""
+        return _typed(self.get("engines", entry_id, field=field), Engine)
+
+    def with_entries(self, kind: Kind, entries: Iterable[Entry]) -> Catalog:
+        """A copy with `entries` added to (or replacing ids in) `kind`."""
+        merged = dict(self.section(kind))
+        merged.update({e.id: e for e in entries})
+        return self.model_copy(update={kind: merged})
+
+
+def _typed(entry: Entry, cls: type[E]) -> E:
+    assert isinstance(entry, cls)
+    return entry
+
+
+def _read_yaml(text: str, path: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise CatalogError(f"{where}not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
+    """The first pydantic error as (dotted field, message)."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"] if p != "__root__")
+    field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+    msg = err["msg"].removeprefix("Value error, ")
+    return field, msg
+
+
+def parse_entries(document: Any, path: str) -> dict[str, list[Entry]]:
+    """Validate one YAML document of sections (`hardware:`, `models:` ...) into entries."""
+    if not isinstance(document, dict):
+        raise CatalogError("expected a mapping of sections (hardware, models, quants, kv_dtypes, engines)", path=path)
+    parsed: dict[str, list[Entry]] = {}
+    for section, items in document.items():
+        if section not in _SECTIONS:
+            raise CatalogError(f"unknown section; expected one of {', '.join(_SECTIONS)}", path=path, field=str(section))
+        if not isinstance(items, list):
+            raise CatalogError("expected a list of entries", path=path, field=section)
+        cls = _SECTIONS[section]
+        seen: set[str] = set()
+        entries: list[Entry] = []
+        for index, item in enumerate(items):
+            name = item.get("id", index) if isinstance(item, dict) else index
+            try:
+                entry = cls.model_validate(item)
+            except ValidationError as exc:
+                field, msg = format_validation_error(exc, f"{section}[{name}]")
+                raise CatalogError(msg, path=path, field=field) from exc
+            if entry.id in seen:
+                raise CatalogError("duplicate id", path=path, field=f"{section}[{entry.id}]")
+            seen.add(entry.id)
+            entries.append(entry)
+        parsed[section] = entries
+    return parsed
+
+
+@functools.cache
+def builtin_catalog() -> Catalog:
+    """The catalog shipped inside the package, validated once and cached."""
+    sections: dict[str, dict[str, Entry]] = {k: {} for k in _SECTIONS}
+    root = importlib.resources.files("tokenlane.catalog") / "data"
+    for name in _BUILTIN_FILES:
+        text = (root / name).read_text(encoding="utf-8")
+        for section, entries in parse_entries(_read_yaml(text, name), name).items():
+            for entry in entries:
+                if entry.id in sections[section]:
+                    raise CatalogError("duplicate id", path=name, field=f"{section}[{entry.id}]")
+                sections[section][entry.id] = entry
+    return Catalog(**sections)  # type: ignore[arg-type]
+
+
+def load_catalog(extra_files: Iterable[str | Path] = ()) -> Catalog:
+    """The built-in catalog with the user's YAML files layered on top (later files win on id clashes)."""
+    catalog = builtin_catalog()
+    for file in extra_files:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CatalogError(f"cannot read ({exc.strerror})", path=str(path)) from exc
+        for section, entries in parse_entries(_read_yaml(text, str(path)), str(path)).items():
+            catalog = catalog.with_entries(section, entries)  # type: ignore[arg-type]
+    return catalog
+
+
+def catalog_json_schema() -> dict[str, Any]:
+    """JSON schema of a catalog YAML document (written to catalog/data/schema.json)."""
+    from pydantic.json_schema import models_json_schema
+
+    _, schema = models_json_schema([(cls, "validation") for cls in _SECTIONS.values()], title="tokenlane catalog")
+    schema["type"] = "object"
+    schema["properties"] = {section: {"type": "array", "items": {"$ref": f"#/$defs/{cls.__name__}"}} for section, cls in _SECTIONS.items()}
+    schema["additionalProperties"] = False
+    return schema

@@ -1,0 +1,245 @@
+"""Pydantic models of catalog entries: hardware, models, quantization formats, KV dtypes, engines.
+
+Every entry carries a stable lowercase-hyphen `id`, a `source` and an `as_of` date. Units are in
+field names and docstrings (GB = 1e9 bytes, TFLOP/s = 1e12 FLOP/s, GB/s = 1e9 bytes/s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Entry(BaseModel):
+    """Fields every catalog entry has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    id: EntryId
+    """Stable lowercase id, used on the command line and in scenarios."""
+    name: str
+    """Human-readable name."""
+    source: str = Field(min_length=3)
+    """Where the numbers come from (URL or document)."""
+    as_of: dt.date
+    """When the source was read."""
+    notes: str = ""
+    """Caveats, in words."""
+
+
+class Hardware(Entry):
+    """One accelerator (or unified-memory machine), or a server of several identical ones.
+
+    Per-device figures are for ONE device; `num_devices` says how many the unit holds.
+    """
+
+    num_devices: PositiveInt = 1
+    """Accelerators in one purchasable unit (8 for an HGX server)."""
+    max_devices: PositiveInt = 1
+    """Most devices of this kind one server can hold for tensor parallelism (`--gpus`)."""
+    memory_gb: Positive
+    """Memory per device, GB."""
+    usable_memory_gb: Positive
+    """Memory per device the model and KV cache may use, GB (after OS/driver reservations)."""
+    memory_bandwidth_gbps: Positive
+    """Spec memory bandwidth per device, GB/s."""
+    memory_efficiency: Fraction
+    """Fraction of spec bandwidth a streaming kernel reaches (measured copy/triad bandwidth / spec)."""
+    bf16_tflops: Positive
+    """Dense bf16/fp16 matrix throughput per device, TFLOP/s (no sparsity)."""
+    fp8_tflops: Positive | None = None
+    """Dense fp8 matrix throughput per device, TFLOP/s; None where the device has no fp8 units."""
+    int8_tops: Positive | None = None
+    """Dense int8 matrix throughput per device, TOP/s."""
+    interconnect_gbps: Positive
+    """Device-to-device bandwidth per direction for all-reduce, GB/s (NVLink, PCIe, network)."""
+    interconnect_latency_us: NonNegative = 5.0
+    """Latency of one small collective, microseconds."""
+    power_w: Positive
+    """Power draw per device under load including its share of the host, W."""
+    purchase_usd: NonNegative | None = None
+    """Purchase price of one device including its share of the host, USD; None if not sold."""
+    cloud_usd_per_gpu_hour: NonNegative | None = None
+    """Typical on-demand rental price per device-hour, USD; None where nobody rents it."""
+    memory_kind: Literal["hbm", "gddr", "unified"]
+    """HBM data-centre GPU, GDDR discrete card, or unified CPU/GPU memory."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Hardware:
+        if self.usable_memory_gb > self.memory_gb:
+            raise ValueError("usable_memory_gb must not exceed memory_gb")
+        if self.num_devices > self.max_devices:
+            raise ValueError("num_devices must not exceed max_devices")
+        return self
+
+    def tflops_for(self, compute_dtype: str) -> float:
+        """Dense TFLOP/s for a compute dtype, falling back to bf16 where the unit lacks fp8/int8."""
+        if compute_dtype == "fp8" and self.fp8_tflops:
+            return self.fp8_tflops
+        if compute_dtype == "int8" and self.int8_tops:
+            return self.int8_tops
+        return self.bf16_tflops
+
+
+class SlidingWindow(BaseModel):
+    """Layers that attend to only the last `window_tokens` tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    window_tokens: PositiveInt
+    """Window length, tokens."""
+    num_layers: Annotated[int, Field(ge=0)]
+    """How many of the model's layers use the window."""
+
+
+class Mla(BaseModel):
+    """Multi-head latent attention (DeepSeek-V2/V3): KV cached as one compressed latent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    q_lora_rank: Annotated[int, Field(ge=0)]
+    """Rank of the query down-projection; 0 means a full query projection."""
+    kv_lora_rank: PositiveInt
+    """Rank of the compressed KV latent, elements per token per layer."""
+    qk_nope_head_dim: PositiveInt
+    """Per-head query/key dims without rotary embedding."""
+    qk_rope_head_dim: PositiveInt
+    """Per-head dims with rotary embedding (cached once per token, shared by heads)."""
+    v_head_dim: PositiveInt
+    """Per-head value dims."""
+
+
+class Moe(BaseModel):
+    """Mixture-of-experts feed-forward layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    num_experts: PositiveInt
+    """Routed experts per MoE layer."""
+    experts_per_token: PositiveInt
+    """Routed experts each token activates (top-k)."""
+    expert_intermediate_size: PositiveInt
+    """Hidden width of one expert's FFN."""
+    num_shared_experts: Annotated[int, Field(ge=0)] = 0
+    """Always-active shared experts per MoE layer."""
+    shared_expert_intermediate_size: Annotated[int, Field(ge=0)] = 0
+    """Hidden width of the shared expert(s) together; 0 means num_shared × expert width."""
+    num_dense_layers: Annotated[int, Field(ge=0)] = 0
+    """Leading layers that use a dense FFN instead (DeepSeek `first_k_dense_replace`)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Moe:
+        if self.experts_per_token > self.num_experts:
+            raise ValueError("experts_per_token must not exceed num_experts")
+        return self
+
+
+class Model(Entry):
+    """Architecture of an open-weight transformer, with every field the roofline needs."""
+
+    num_layers: PositiveInt
+    """Transformer blocks."""
+    hidden_size: PositiveInt
+    """Model width (d_model)."""
+    num_attention_heads: PositiveInt
+    """Query heads."""
+    num_kv_heads: PositiveInt
+    """Key/value heads (GQA); equal to query heads for MHA; ignored under MLA."""
+    head_dim: PositiveInt
+    """Per-head query/key/value width."""
+    intermediate_size: PositiveInt
+    """Dense FFN hidden width (used by dense models and MoE models' dense layers)."""
+    vocab_size: PositiveInt
+    """Vocabulary size (embedding and LM-head rows)."""
+    tied_embeddings: bool = False
+    """Whether the LM head reuses the embedding matrix."""
+    gated_ffn: bool = True
+    """SwiGLU-style FFN with three matrices (gate, up, down) rather than two."""
+    moe: Moe | None = None
+    """Mixture-of-experts layout; None for dense models."""
+    mla: Mla | None = None
+    """Multi-head latent attention; None for standard MHA/GQA."""
+    sliding_window: SlidingWindow | None = None
+    """Sliding-window layers, if any."""
+    max_context_tokens: PositiveInt = 131072
+    """Longest context the model supports, tokens."""
+    declared_total_params_b: Positive | None = None
+    """Total parameters as the model card states, billions (checked against the architecture)."""
+    declared_active_params_b: Positive | None = None
+    """Active parameters per token as the model card states, billions."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Model:
+        if self.num_attention_heads % self.num_kv_heads:
+            raise ValueError("num_attention_heads must be a multiple of num_kv_heads")
+        if self.sliding_window and self.sliding_window.num_layers > self.num_layers:
+            raise ValueError("sliding_window.num_layers must not exceed num_layers")
+        if self.moe and self.moe.num_dense_layers > self.num_layers:
+            raise ValueError("moe.num_dense_layers must not exceed num_layers")
+        return self
+
+    @property
+    def is_moe(self) -> bool:
+        """True for mixture-of-experts models."""
+        return self.moe is not None
+
+
+class Quant(Entry):
+    """A weight quantization format, with the real bits per weight of each tensor class."""
+
+    bits_per_weight: Positive
+    """Average stored bits per weight of the linear layers, scales and zero-points included."""
+    expert_bits_per_weight: Positive | None = None
+    """Bits per weight of MoE expert tensors where they differ (MXFP4 checkpoints)."""
+    attention_bits_per_weight: Positive | None = None
+    """Bits per weight of attention projections where kept at higher precision."""
+    embedding_bits_per_weight: Positive = 16.0
+    """Bits per weight of the embedding table and LM head (usually kept at 16 or 8)."""
+    compute_dtype: Literal["bf16", "fp8", "int8", "fp4"] = "bf16"
+    """Dtype the matmuls run in: weight-only formats dequantize to bf16."""
+    format: Literal["native", "gguf", "awq", "gptq", "mx", "nv"] = "native"
+    """Family, for display."""
+
+
+class KvDtype(Entry):
+    """A KV-cache element type."""
+
+    bytes_per_element: Positive
+    """Stored bytes per cached element, block scales included."""
+
+
+class Engine(Entry):
+    """A serving engine: how it batches, its defaults and its efficiency."""
+
+    batching: Literal["continuous", "slots", "serial"]
+    """continuous batching (vLLM-style), fixed parallel slots (llama.cpp `-np`), or one at a time."""
+    max_running_seqs: PositiveInt
+    """Default cap on sequences decoding together (vLLM max_num_seqs; llama.cpp -np)."""
+    max_batched_tokens: PositiveInt
+    """Token budget per scheduler step (chunked prefill); prompts split into chunks of this size."""
+    kv_block_tokens: PositiveInt = 16
+    """KV-cache block (page) size, tokens."""
+    supports_prefix_caching: bool
+    """Whether a repeated prompt prefix skips prefill."""
+    splits_context_across_slots: bool = False
+    """llama.cpp: the -c context is divided evenly among the slots."""
+    bandwidth_utilization: Fraction
+    """Fraction of the device's streaming bandwidth its decode kernels reach on weights and KV."""
+    compute_utilization: Fraction
+    """Fraction of dense peak its large matmuls (prefill) reach."""
+    step_overhead_ms: NonNegative
+    """Fixed CPU/scheduler/sampling time per step, ms."""
+    layer_overhead_us: NonNegative
+    """Per-layer launch/synchronisation time per step, microseconds."""
+    gpu_memory_utilization: Fraction = 0.9
+    """Fraction of usable memory the engine claims for weights + KV cache."""
+    runtime_overhead_gb: NonNegative = 1.0
+    """Activation and workspace memory per device, GB."""

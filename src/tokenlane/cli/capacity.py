@@ -1,0 +1,77 @@
+"""`tokenlane capacity`: the concurrency curve of one deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenlane import build_deployment, concurrency_curve, load_catalog, model_from_hf_config
+from tokenlane.cli._options import parse_int_list
+
+COMMAND_NAME = "capacity"
+DEFAULT_BATCHES = "1,2,4,8,16,32,64,128,256"
+
+
+def command(
+    model: Annotated[str, typer.Option(help="Model id from the catalog.")] = "qwen3-235b-a22b",
+    model_config: Annotated[Path | None, typer.Option(help="Hugging Face config.json to use instead of --model.")] = None,
+    hardware: Annotated[str, typer.Option(help="Hardware id.")] = "ryzen-ai-max-395-128gb",
+    gpus: Annotated[int | None, typer.Option(min=1, help="Devices in one server, tensor parallel (default: the unit's).")] = None,
+    quant: Annotated[str, typer.Option(help="Quantization id.")] = "ud-q3_k_xl",
+    kv_dtype: Annotated[str, typer.Option(help="KV-cache dtype id.")] = "bf16",
+    engine: Annotated[str, typer.Option(help="Serving engine id.")] = "llama.cpp",
+    batch: Annotated[str, typer.Option(help="Concurrent sequences, comma-separated.")] = DEFAULT_BATCHES,
+    context: Annotated[int, typer.Option(min=1, help="Tokens in each sequence's context while decoding.")] = 4096,
+    prompt_tokens: Annotated[int, typer.Option(min=1, help="Prompt length for TTFT.")] = 1024,
+    max_running: Annotated[int | None, typer.Option(min=1, help="Override the engine's running-sequence cap (-np, max_num_seqs).")] = None,
+    routing_skew: Annotated[float, typer.Option(min=0.0, help="MoE routing skew (Zipf exponent; 0 = uniform).")] = 0.0,
+    catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Per-user and aggregate decode tok/s, step time and TTFT vs concurrent users on one deployment."""
+    catalog = load_catalog(catalog_file or [])
+    if model_config is not None:
+        custom = model_from_hf_config(model_config)
+        catalog = catalog.with_entries("models", [custom])
+        model = custom.id
+    dep = build_deployment(
+        catalog,
+        hardware=hardware,
+        model=model,
+        quant=quant,
+        engine=engine,
+        kv_dtype=kv_dtype,
+        gpus=gpus,
+        routing_skew=routing_skew,
+        max_running_seqs=max_running,
+    )
+    report = concurrency_curve(dep, parse_int_list(batch, option="--batch"), context_tokens=context, prompt_tokens=prompt_tokens)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    console = Console()
+    title = f"{report.model} · {report.quant} on {report.gpus}x {report.hardware} · {report.engine}"
+    if not report.fits:
+        console.print(f"[bold red]Does not fit[/]: {title} — weights {report.weights_gb:.1f} GB, short by {report.shortfall_gb:.1f} GB")
+        return
+    console.print(
+        f"[bold]{title}[/]\nweights {report.weights_gb:.1f} GB · KV {report.kv_bytes_per_token / 1024:.0f} KiB/token · "
+        f"KV budget {report.kv_budget_gb:.1f} GB ({report.kv_capacity_tokens:,} tokens) · "
+        f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
+    )
+    table = Table("users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms")
+    for p in report.points:
+        table.add_row(
+            str(p.batch),
+            str(p.running),
+            f"{p.decode_step_ms:.1f}",
+            f"{p.stream_tok_s:.1f}",
+            f"{p.per_user_tok_s:.1f}",
+            f"{p.aggregate_tok_s:.0f}",
+            f"{p.ttft_ms:.0f}",
+        )
+    console.print(table)

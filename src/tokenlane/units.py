@@ -1,0 +1,65 @@
+"""Unit constants and conversions: the only place where a power of ten or two appears.
+
+Decimal prefixes for bandwidth, FLOP rates and memory sizes as vendors quote them
+(`GB = 1e9`); binary prefixes only where a tool reports GiB (llama.cpp file sizes).
+"""
+
+from __future__ import annotations
+
+KB = 1e3
+MB = 1e6
+GB = 1e9
+TB = 1e12
+GIB = 2**30
+TFLOPS = 1e12
+"""FLOP/s in one TFLOP/s."""
+MS_PER_S = 1e3
+US_PER_S = 1e6
+NS_PER_S = 1e9
+S_PER_HOUR = 3600.0
+HOURS_PER_MONTH = 730.0
+"""Average hours in a month (8760 / 12), the convention cloud price sheets use."""
+DAYS_PER_MONTH = 365.0 / 12.0
+TOKENS_PER_MTOK = 1e6
+BITS_PER_BYTE = 8.0
+W_PER_KW = 1e3
+
+
+def gb_to_bytes(gb: float) -> float:
+    """Decimal gigabytes to bytes."""
+    return gb * GB
+
+
+def bytes_to_gb(num_bytes: float) -> float:
+    """Bytes to decimal gigabytes."""
+    return num_bytes / GB
+
+
+def gib_to_bytes(gib: float) -> float:
+    """Binary gibibytes to bytes."""
+    return gib * GIB
+
+
+def s_to_ms(seconds: float) -> float:
+    """Seconds to milliseconds."""
+    return seconds * MS_PER_S
+
+
+def ms_to_s(ms: float) -> float:
+    """Milliseconds to seconds."""
+    return ms / MS_PER_S
+
+
+def us_to_s(us: float) -> float:
+    """Microseconds to seconds."""
+    return us / US_PER_S
+
+
+def ns_to_s(ns: float) -> float:
+    """Nanoseconds to seconds."""
+    return ns / NS_PER_S
+
+
+def per_mtok(usd: float, num_tokens: float) -> float:
+    """USD per million tokens, given a cost in USD for `num_tokens` tokens (0 tokens -> inf)."""
+    return usd / num_tokens * TOKENS_PER_MTOK if num_tokens > 0 else float("inf")

@@ -1,0 +1,17 @@
+"""Shared fixtures: an isolated environment for every test."""
+
+from __future__ import annotations
+
+import pytest
+
+_SECRETS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "TOKENLANE_API_KEY")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """No API keys, no colour codes, a throwaway working directory."""
+    for name in _SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)

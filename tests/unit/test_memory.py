@@ -1,0 +1,94 @@
+"""Hand-checked memory arithmetic: parameters, weight bytes, KV bytes, what fits."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenlane import (
+    build_deployment,
+    builtin_catalog,
+    count_params,
+    kv_bytes_per_token,
+    max_concurrent_sequences,
+    plan_memory,
+    weight_bytes,
+)
+from tokenlane.capacity.memory import kv_bytes_for_context
+
+CATALOG = builtin_catalog()
+
+
+@pytest.mark.parametrize("model", [m for m in CATALOG.models.values() if m.declared_total_params_b], ids=lambda m: m.id)
+def test_total_params_match_model_card(model) -> None:
+    total_b = count_params(model).total / 1e9
+    assert total_b == pytest.approx(model.declared_total_params_b, rel=0.03)
+
+
+@pytest.mark.parametrize("model", [m for m in CATALOG.models.values() if m.declared_active_params_b], ids=lambda m: m.id)
+def test_active_params_match_model_card(model) -> None:
+    active_b = count_params(model).active / 1e9
+    assert active_b == pytest.approx(model.declared_active_params_b, rel=0.10)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "kv_dtype", "expected_bytes"),
+    [
+        ("llama-3.1-8b", "bf16", 2 * 8 * 128 * 2 * 32),  # K and V, 8 KV heads x 128 dims, 2 bytes, 32 layers
+        ("llama-3.1-70b", "fp8", 2 * 8 * 128 * 1 * 80),
+        ("deepseek-v3", "bf16", (512 + 64) * 2 * 61),  # MLA latent + rope key, 61 layers
+        ("llama-2-7b", "bf16", 2 * 32 * 128 * 2 * 32),  # MHA
+    ],
+)
+def test_kv_bytes_per_token(model_id: str, kv_dtype: str, expected_bytes: int) -> None:
+    model = CATALOG.model_by_id(model_id)
+    assert kv_bytes_per_token(model, CATALOG.kv_dtype_by_id(kv_dtype).bytes_per_element) == expected_bytes
+
+
+def test_sliding_window_layers_stop_growing_at_the_window() -> None:
+    model = CATALOG.model_by_id("gpt-oss-120b")  # 18 full layers, 18 layers with a 128-token window
+    per_layer = 2 * 8 * 64 * 2
+    assert kv_bytes_for_context(model, 2, 1000) == per_layer * (18 * 1000 + 18 * 128)
+    assert kv_bytes_for_context(model, 2, 100) == per_layer * 36 * 100
+
+
+def test_weight_bytes_hand_checked() -> None:
+    model = CATALOG.model_by_id("llama-3.1-8b")
+    params = count_params(model).total
+    assert weight_bytes(model, CATALOG.quant_by_id("bf16")).total == pytest.approx(params * 2)
+    # Q4_K_M: linear layers at 4.85 bits, embedding and untied head at 6.56 bits.
+    p = count_params(model)
+    linear = p.total - p.embedding - p.lm_head
+    expected = linear * 4.85 / 8 + (p.embedding + p.lm_head) * 6.56 / 8
+    assert weight_bytes(model, CATALOG.quant_by_id("q4_k_m")).total == pytest.approx(expected)
+
+
+def test_mxfp4_keeps_attention_in_bf16() -> None:
+    model = CATALOG.model_by_id("gpt-oss-120b")
+    wb = weight_bytes(model, CATALOG.quant_by_id("mxfp4"))
+    p = count_params(model)
+    assert wb.expert_per_layer == pytest.approx(p.expert_per_layer * 4.25 / 8)
+    assert wb.attention_per_layer == pytest.approx(p.attention_per_layer * 2)
+
+
+def test_model_that_does_not_fit_reports_shortfall() -> None:
+    dep = build_deployment(CATALOG, hardware="rtx-4090", model="llama-3.1-70b", quant="bf16", engine="vllm")
+    plan = plan_memory(dep)
+    assert not plan.fits
+    # 141 GB of weights + 1 GB runtime against 23 GB x 0.9 usable
+    expected_short = (weight_bytes(dep.model, dep.quant).total + 2e9 - 23e9 * 0.9) / 1e9
+    assert plan.shortfall_gb == pytest.approx(expected_short)
+    assert max_concurrent_sequences(dep, 4096) == 0
+
+
+def test_tensor_parallel_pools_memory() -> None:
+    one = plan_memory(build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-70b", quant="bf16", gpus=1))
+    four = plan_memory(build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-70b", quant="bf16", gpus=4))
+    assert not one.fits and four.fits
+    assert four.usable_bytes == pytest.approx(4 * one.usable_bytes)
+
+
+def test_max_sequences_is_kv_budget_over_per_sequence_bytes() -> None:
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="bf16", engine="vllm")
+    plan = plan_memory(dep)
+    per_seq = 131072 * 4096  # 128 KiB per token x 4096 tokens (a whole number of 16-token blocks)
+    assert max_concurrent_sequences(dep, 4096) == min(256, int(plan.kv_budget_bytes // per_seq))
