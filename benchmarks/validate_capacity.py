@@ -67,6 +67,8 @@ class Row:
 
 def _engine(name: str) -> str:
     name = name.lower()
+    if "pytorch" in name:
+        return "pytorch"
     if "llama.cpp" in name:
         return "llama.cpp"
     if "tensorrt" in name or "nim" in name:
@@ -106,10 +108,19 @@ def _deployment(rec: dict[str, str]):
         quant_id = QUANTS.get(quant_text)
         if quant_id is None:
             return None
+    if engine == "pytorch":
+        # A bare CUDA-graph decode loop: vLLM's kernels' efficiency, no scheduler or launch overhead.
+        bare = catalog.engine_by_id("vllm").model_copy(update={"id": "pytorch", "step_overhead_ms": 0.0, "layer_overhead_us": 0.0})
+        catalog = catalog.with_entries("engines", [bare])
     return build_deployment(catalog, hardware=hw_id, model=model_id, quant=quant_id, engine=engine, gpus=gpus)
 
 
 def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
+    if rec["test"] in ("copy_bandwidth", "gemm"):
+        hw = builtin_catalog().hardware_by_id(rec["hardware"])
+        if rec["test"] == "copy_bandwidth":
+            return "hardware streaming GB/s", hw.memory_bandwidth_gbps * hw.memory_efficiency
+        return "hardware bf16 TFLOP/s", hw.bf16_tflops
     dep = _deployment(rec)
     if dep is None:
         return None
