@@ -14,6 +14,7 @@ from tokenlane.capacity import (
     expected_distinct_experts,
     kv_bytes_per_token,
     max_concurrent_sequences,
+    option_deployment,
     plan_memory,
     prefill_load,
     prefill_seconds,
@@ -22,6 +23,8 @@ from tokenlane.capacity import (
 )
 from tokenlane.catalog import Catalog, builtin_catalog, catalog_json_schema, load_catalog, model_from_hf_config
 from tokenlane.errors import CatalogError, EndpointError, InputError, ScenarioError, TokenlaneError, UnknownIdError
+from tokenlane.scenario import Option, Scenario, Workload, load_scenario, parse_scenario
+from tokenlane.simulate import ScenarioSimulation, SimulationResult, find_max_users, simulate_day, simulate_scenario
 
 __all__ = [
     "CapacityReport",
@@ -31,11 +34,16 @@ __all__ = [
     "Deployment",
     "EndpointError",
     "InputError",
+    "Option",
+    "Scenario",
     "ScenarioError",
+    "ScenarioSimulation",
+    "SimulationResult",
     "StepLoad",
     "StepTime",
     "TokenlaneError",
     "UnknownIdError",
+    "Workload",
     "build_deployment",
     "builtin_catalog",
     "catalog_json_schema",
@@ -44,13 +52,19 @@ __all__ = [
     "count_params",
     "decode_load",
     "expected_distinct_experts",
+    "find_max_users",
     "kv_bytes_per_token",
     "load_catalog",
+    "load_scenario",
     "max_concurrent_sequences",
     "model_from_hf_config",
+    "option_deployment",
+    "parse_scenario",
     "plan_memory",
     "prefill_load",
     "prefill_seconds",
+    "simulate_day",
+    "simulate_scenario",
     "step_seconds",
     "weight_bytes",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from hypothesis import given, settings
@@ -34,5 +35,5 @@ def test_more_users_never_raise_per_user_speed(dep: Deployment, users: list[int]
 @given(dep=deployments, batch=batch_sizes, factor=st.floats(min_value=1.0, max_value=8.0))
 def test_more_bandwidth_never_slows_decode(dep: Deployment, batch: int, factor: float) -> None:
     faster_hw = dep.hardware.model_copy(update={"memory_bandwidth_gbps": dep.hardware.memory_bandwidth_gbps * factor})
-    faster = Deployment(**{**dep.__dict__, "hardware": faster_hw})
+    faster = dataclasses.replace(dep, hardware=faster_hw)
     assert step_seconds(faster, decode_load(faster, batch, 4096)) <= step_seconds(dep, decode_load(dep, batch, 4096))

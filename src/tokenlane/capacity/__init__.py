@@ -1,7 +1,7 @@
 """Capacity model: memory, per-operator roofline step time, MoE expert coverage, concurrency curves. Pure."""
 
 from tokenlane.capacity.curve import CapacityReport, CurvePoint, breakdown_ms, concurrency_curve, prefill_seconds
-from tokenlane.capacity.deployment import Deployment, build_deployment
+from tokenlane.capacity.deployment import Deployment, build_deployment, option_deployment
 from tokenlane.capacity.memory import (
     MemoryPlan,
     ParamCounts,
@@ -44,6 +44,7 @@ __all__ = [
     "kv_bytes_for_context",
     "kv_bytes_per_token",
     "max_concurrent_sequences",
+    "option_deployment",
     "plan_memory",
     "prefill_load",
     "prefill_seconds",

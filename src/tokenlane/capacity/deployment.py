@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from tokenlane.catalog.load import Catalog
 from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import InputError
+from tokenlane.scenario import Option
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,22 @@ class Deployment:
             raise InputError("must be >= 1", field="max_running_seqs")
         if self.context_tokens is not None and self.context_tokens < 1:
             raise InputError("must be >= 1", field="context_tokens")
+        fields = (
+            self.hardware,
+            self.model,
+            self.quant,
+            self.kv_dtype,
+            self.engine,
+            self.num_devices,
+            self.routing_skew,
+            self.max_running_seqs,
+            self.context_tokens,
+        )
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        """Hash computed once: the step-time cache looks deployments up on every simulated step."""
+        return self._hash
 
     @property
     def running_seq_cap(self) -> int:
@@ -89,4 +106,22 @@ def build_deployment(
         max_running_seqs=max_running_seqs,
         context_tokens=context_tokens,
         label=label,
+    )
+
+
+def option_deployment(catalog: Catalog, option: Option) -> Deployment:
+    """The Deployment of a self_host / cloud_gpu scenario option (one replica)."""
+    assert option.hardware and option.model, "api options have no deployment"
+    return build_deployment(
+        catalog,
+        hardware=option.hardware,
+        model=option.model,
+        quant=option.quant,
+        engine=option.engine,
+        kv_dtype=option.kv_dtype,
+        gpus=option.gpus,
+        routing_skew=option.routing_skew,
+        max_running_seqs=option.max_running_seqs,
+        context_tokens=option.context_tokens,
+        label=option.name,
     )

@@ -34,9 +34,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from tokenlane.cli import capacity, catalog
+    from tokenlane.cli import capacity, catalog, simulate
 
-    for module in (capacity,):
+    for module in (capacity, simulate):
         app.command(name=module.COMMAND_NAME, help=module.command.__doc__)(module.command)
     app.add_typer(catalog.app, name="catalog")
 

@@ -1,0 +1,70 @@
+"""`tokenlane simulate`: a workday of arrivals on each self-hosted option."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenlane import load_catalog, load_scenario, simulate_scenario
+
+COMMAND_NAME = "simulate"
+
+
+def command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    option: Annotated[str | None, typer.Option(help="Simulate only this option.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
+    find_max_users: Annotated[bool, typer.Option("--find-max-users", help="Search the most users meeting the SLO.")] = False,
+    catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
+    spec = load_scenario(scenario)
+    sim = simulate_scenario(spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users)
+    for skipped in sim.skipped:
+        typer.echo(f"tokenlane: warning: option '{skipped.option}' skipped: {skipped.reason}", err=True)
+    if json_out:
+        doc = sim.results[0].model_dump(mode="json") if sim.results else {}
+        if sim.results and find_max_users:
+            doc["max_users_meeting_slo"] = sim.max_users_by_option.get(sim.results[0].option)
+        doc.update(sim.model_dump(mode="json"))
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    slo = spec.workload.slo
+    table = Table(
+        "option",
+        "requests",
+        f"tok/s p50 / p{slo.percentile:g}",
+        f"TTFT s p50 / p{slo.percentile:g}",
+        "queue p95 s",
+        "SLO met",
+        "peak streams",
+        "busy",
+        title=f"{spec.name}: SLO {slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s",
+    )
+    for r in sim.results:
+        table.add_row(
+            r.option,
+            f"{r.completed:,}/{r.requests:,}",
+            f"{r.per_user_tok_s.p50:.1f} / {r.per_user_tok_s.p95:.1f}",
+            f"{r.ttft_s.p50:.2f} / {r.ttft_s.p95:.2f}",
+            f"{r.queue_wait_s.p95:.1f}",
+            f"[green]{r.slo_attainment:.0%}[/]" if r.meets_slo else f"[red]{r.slo_attainment:.0%}[/]",
+            str(r.peak_concurrency),
+            f"{r.busy_fraction:.0%}",
+        )
+    console = Console()
+    console.print(table)
+    for r in sim.results:
+        for job in r.batch_jobs:
+            state = "met" if job.met_window else "MISSED"
+            console.print(f"{r.option}: batch job {job.name}: {job.completion_hours:.1f} h of a {job.window_hours:g} h window ({state})")
+        if r.stopped_early:
+            console.print(f"[red]{r.option}: {r.stopped_early}[/]")
+        if r.option in sim.max_users_by_option:
+            console.print(f"{r.option}: at most {sim.max_users_by_option[r.option]} users meet the SLO")

@@ -1,0 +1,348 @@
+"""The scenario file: pydantic models of what users write, and `load_scenario()`.
+
+Unknown fields and sections are errors (extra="forbid"), so a typo is reported rather than silently dropped.
+Errors name the file, the line and the dotted field: `team.yaml: line 4: workload.users: must be > 0`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tokenlane.errors import ScenarioError
+
+Pos = Annotated[float, Field(gt=0)]
+NonNeg = Annotated[float, Field(ge=0)]
+PosInt = Annotated[int, Field(gt=0)]
+Frac = Annotated[float, Field(ge=0, le=1)]
+LN10 = math.log(10.0)
+"""-ln(1 - 0.9): the Weibull 90th-percentile factor."""
+
+
+def _weibull_p90_over_mean(k: float) -> float:
+    """p90 / mean of a Weibull with shape k: (ln 10)^(1/k) / Gamma(1 + 1/k).
+
+    # Source: Weibull quantile and mean, NIST/SEMATECH e-Handbook of Statistical Methods, section 1.3.6.6.8.
+    """
+    return LN10 ** (1 / k) / math.gamma(1 + 1 / k)
+
+
+WEIBULL_PEAK_SHAPE = max((k / 1000 for k in range(200, 2000)), key=_weibull_p90_over_mean)
+"""Shape at which p90/mean peaks (~0.56); shapes above it give every ratio in (1, max] once."""
+MAX_P90_OVER_MEAN = _weibull_p90_over_mean(WEIBULL_PEAK_SHAPE)
+
+
+def weibull_shape_for(p90_over_mean: float) -> float:
+    """Weibull shape k >= the peak shape whose p90/mean equals the given ratio in (1, MAX_P90_OVER_MEAN].
+
+    The ratio falls strictly with k above the peak, so bisection on log k finds the unique root.
+    """
+    lo, hi = math.log(WEIBULL_PEAK_SHAPE), math.log(500.0)
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _weibull_p90_over_mean(math.exp(mid)) > p90_over_mean else (lo, mid)
+    return math.exp((lo + hi) / 2)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class TokenDistribution(_Model):
+    """Token counts per request: a constant, {mean, p90} (Weibull with that mean and p90), or explicit values with weights."""
+
+    mean: Pos | None = None
+    """Mean tokens."""
+    p90: Pos | None = None
+    """90th-percentile tokens; with `mean` defines a Weibull distribution (heavy tails allowed)."""
+    values: list[PosInt] | None = None
+    """Explicit token counts."""
+    weights: list[Pos] | None = None
+    """Relative weights of `values` (default equal)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, data: Any) -> Any:
+        return {"mean": data} if isinstance(data, int | float) and not isinstance(data, bool) else data
+
+    @model_validator(mode="after")
+    def _check(self) -> TokenDistribution:
+        if self.values is None and self.mean is None:
+            raise ValueError("give a number, {mean, p90} or {values, weights}")
+        if self.values is not None and self.weights is not None and len(self.weights) != len(self.values):
+            raise ValueError("weights must have one entry per value")
+        if self.p90 is not None and self.mean is not None and not self.mean * 1.001 < self.p90 <= self.mean * MAX_P90_OVER_MEAN:
+            raise ValueError(
+                f"p90 must be above the mean and at most {MAX_P90_OVER_MEAN:.2f} x mean; give values/weights for heavier tails"
+            )
+        if self.p90 is not None and self.mean is None:
+            raise ValueError("p90 needs a mean")
+        return self
+
+    @property
+    def expected(self) -> float:
+        """Mean tokens."""
+        if self.values is not None:
+            w = self.weights or [1.0] * len(self.values)
+            return sum(v * x for v, x in zip(self.values, w, strict=True)) / sum(w)
+        assert self.mean is not None
+        return self.mean
+
+
+class BatchJob(_Model):
+    """Offline work submitted all at once at the start of its window."""
+
+    name: str
+    requests: PosInt
+    prompt_tokens: PosInt
+    output_tokens: PosInt
+    window_hours: Pos
+    """Hours within which the job must finish."""
+    start_hour: NonNeg | None = None
+    """Hour of the simulated day the job is submitted (default: right after the active hours)."""
+
+
+class Slo(_Model):
+    """Service-level objective each request should meet."""
+
+    min_tok_s_per_user: NonNeg = 10.0
+    """Lowest acceptable decode speed per stream, tok/s."""
+    max_ttft_s: Pos = 3.0
+    """Longest acceptable time to first token, s."""
+    percentile: Annotated[float, Field(gt=0, le=100)] = 95.0
+    """Share of requests (%) that must meet both."""
+
+
+class Task(_Model):
+    """A category of traffic with its own token profile and measured pass rates per model."""
+
+    name: str
+    share: Frac
+    """Fraction of requests in this category."""
+    prompt_tokens: PosInt | None = None
+    output_tokens: PosInt | None = None
+    pass_rates: dict[str, Frac] = {}
+    """Option name -> pass rate measured on the user's own evals (0..1)."""
+
+
+class Workload(_Model):
+    """Who uses the service, how often, and with what prompts."""
+
+    users: PosInt
+    """People who share the service."""
+    active_hours: Annotated[float, Field(gt=0, le=24)] = 9.0
+    """Length of the working day, hours."""
+    requests_per_user_hour: NonNeg = 6.0
+    """Requests per person per active hour."""
+    prompt_tokens: TokenDistribution = TokenDistribution(mean=1500, p90=4000)
+    output_tokens: TokenDistribution = TokenDistribution(mean=400, p90=900)
+    shared_prefix_tokens: Annotated[int, Field(ge=0)] = 0
+    """System prompt / tool definitions repeated at the start of every request, tokens."""
+    cache_hit_rate: Frac = 0.9
+    """Fraction of requests whose shared prefix is still cached (API prompt caching, engine prefix cache)."""
+    arrival: Literal["poisson", "diurnal", "closed_loop"] | None = None
+    """Arrival pattern; default closed_loop when think_time_s is set, else diurnal."""
+    hourly_weights: list[Pos] | None = None
+    """Relative request rate per active hour (diurnal); default: morning ramp, lunch dip, afternoon peak."""
+    think_time_s: NonNeg | None = None
+    """Closed-loop users: mean seconds between a reply and the next request."""
+    turns_per_session: PosInt = 1
+    """Multi-turn conversations: each turn resends the conversation so far."""
+    batch_jobs: list[BatchJob] = []
+    slo: Slo = Slo()
+    difficulty: Literal["narrow", "mixed", "hard"] = "mixed"
+    """narrow: one well-defined task; mixed; hard: multi-step reasoning, ambiguous instructions, long context."""
+    tasks: list[Task] = []
+    """Optional split of traffic into categories (shares sum to 1)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Workload:
+        if self.tasks and abs(sum(t.share for t in self.tasks) - 1.0) > 1e-6:
+            raise ValueError("tasks' shares must sum to 1")
+        if self.hourly_weights is not None and self.arrival not in (None, "diurnal"):
+            raise ValueError("hourly_weights only apply to arrival: diurnal")
+        return self
+
+    @property
+    def arrival_pattern(self) -> str:
+        """The arrival pattern in force."""
+        return self.arrival or ("closed_loop" if self.think_time_s is not None else "diurnal")
+
+
+class CustomPrice(_Model):
+    """A price for an API model the price library lacks, USD per million tokens."""
+
+    input_usd_per_mtok: NonNeg
+    output_usd_per_mtok: NonNeg
+    cache_read_usd_per_mtok: NonNeg | None = None
+    cache_write_usd_per_mtok: NonNeg | None = None
+
+
+class Option(_Model):
+    """One way to serve the workload: bought hardware, rented GPUs, or an API."""
+
+    name: str
+    kind: Literal["self_host", "cloud_gpu", "api"]
+    hardware: str | None = None
+    model: str | None = None
+    """Catalog model id (self_host, cloud_gpu) or the provider's model name (api)."""
+    quant: str = "bf16"
+    kv_dtype: str = "bf16"
+    engine: str = "vllm"
+    gpus: PosInt | None = None
+    """Devices per replica (tensor parallel); default the hardware unit's."""
+    count: PosInt = 1
+    """Replicas behind a least-outstanding-requests load balancer."""
+    max_running_seqs: PosInt | None = None
+    context_tokens: PosInt | None = None
+    """Engine context per replica (llama.cpp -c), tokens."""
+    routing_skew: Annotated[float, Field(ge=0, lt=4)] = 0.0
+    provider: str | None = None
+    """API provider id as genai-prices knows it (anthropic, openai, google, ...)."""
+    price: CustomPrice | None = None
+    batch_api: bool = False
+    """Bill batch jobs at the provider's batch discount."""
+    batch_discount: Frac = 0.5
+    """Fraction off list price for batch-API requests."""
+    usd_per_gpu_hour: NonNeg | None = None
+    """cloud_gpu: rental price override (reserved pricing, another provider)."""
+    max_units: PosInt = 64
+    """Largest fleet (replicas) cost sizing may propose."""
+    data_location: Literal["on_prem", "region", "external"] | None = None
+    """Where prompts are processed; default by kind (self_host on_prem, cloud_gpu region, api external)."""
+    measured: str | None = None
+    """Path to a `tokenlane bench` summary JSON: use its measured curve instead of the model."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Option:
+        if self.kind == "api":
+            if not self.model:
+                raise ValueError("an api option needs `model`")
+        elif not (self.hardware and self.model):
+            raise ValueError(f"a {self.kind} option needs `hardware` and `model`")
+        return self
+
+    @property
+    def location(self) -> str:
+        """Where prompts are processed."""
+        return self.data_location or {"self_host": "on_prem", "cloud_gpu": "region", "api": "external"}[self.kind]
+
+
+class Finance(_Model):
+    """Money assumptions; each default's source is in docs/scenario.md."""
+
+    amortization_years: Pos = 3.0
+    residual_fraction: Frac = 0.25
+    electricity_usd_per_kwh: NonNeg = 0.15
+    pue: Annotated[float, Field(ge=1)] = 1.4
+    engineer_fte: NonNeg = 0.5
+    """Engineers needed to run a self-hosted deployment (fraction of one person)."""
+    cloud_engineer_fte: NonNeg = 0.25
+    """Engineers needed to run rented GPUs."""
+    api_engineer_fte: NonNeg = 0.05
+    """Engineers needed to integrate and watch an API."""
+    engineer_usd_per_year: NonNeg = 250000.0
+    hosting_usd_per_month: NonNeg = 0.0
+    """Colocation / rack space per unit, USD/month."""
+    utilization: Frac = 0.6
+    """Average power utilisation of self-hosted hardware over the month."""
+
+
+class Constraints(_Model):
+    """What the organisation requires."""
+
+    data_residency: Literal["none", "region", "on_prem"] = "none"
+    ml_team: bool = False
+    """An ML team that can fine-tune and maintain models."""
+    max_budget_usd_per_month: NonNeg | None = None
+    accept_quality_risk: bool = False
+    """Accept open-model quality on hard work without the user's own eval pass rates."""
+
+
+class Subscription(_Model):
+    """A per-seat tool the organisation pays for today."""
+
+    name: str
+    seats: PosInt
+    usd_per_seat_month: NonNeg
+
+
+class Scenario(_Model):
+    """A whole scenario file."""
+
+    name: str
+    workload: Workload
+    options: list[Option] = Field(min_length=1)
+    finance: Finance = Finance()
+    constraints: Constraints = Constraints()
+    subscriptions: list[Subscription] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scenario:
+        names = [o.name for o in self.options]
+        if len(set(names)) != len(names):
+            raise ValueError("option names must be unique")
+        return self
+
+    def option(self, name: str) -> Option:
+        """The option called `name`."""
+        for o in self.options:
+            if o.name == name:
+                return o
+        raise ScenarioError(f"no option named '{name}'; options are {', '.join(o.name for o in self.options)}", field="--option")
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at `loc` (the deepest that exists)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == key), None)
+            if nxt is None:
+                nxt_key = next((k for k, _ in node.value if k.value == key), None)
+                return nxt_key.start_mark.line + 1 if nxt_key is not None else line
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; errors name the file, line and field."""
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ScenarioError(f"{where}not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
+    if not isinstance(data, dict):
+        raise ScenarioError("expected a mapping with name, workload and options", path=path)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "int", "float"))))
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the scenario format; see docs/scenario.md)"
+        line = _line_of(root, loc)
+        raise ScenarioError(f"{msg}" if line is None else f"line {line}: {field}: {msg}", path=path, field=None if line else field) from exc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read ({exc.strerror})", path=str(path)) from exc
+    return parse_scenario(text, str(path))

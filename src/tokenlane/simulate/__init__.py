@@ -1,0 +1,16 @@
+"""Discrete-event simulation of a workday on a deployment's engine scheduler. Pure."""
+
+from tokenlane.simulate.metrics import BatchJobResult, Percentiles, SimulationResult
+from tokenlane.simulate.options import ScenarioSimulation, SkippedOption, simulate_scenario
+from tokenlane.simulate.run import find_max_users, simulate_day
+
+__all__ = [
+    "BatchJobResult",
+    "Percentiles",
+    "ScenarioSimulation",
+    "SimulationResult",
+    "SkippedOption",
+    "find_max_users",
+    "simulate_day",
+    "simulate_scenario",
+]

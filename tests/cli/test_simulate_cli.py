@@ -1,0 +1,65 @@
+"""`tokenlane simulate` as a user runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.helpers import assert_user_error, invoke
+
+SCENARIO = """\
+name: small team
+workload:
+  users: 8
+  active_hours: 1
+  requests_per_user_hour: 6
+  prompt_tokens: {mean: 800, p90: 2000}
+  output_tokens: {mean: 200, p90: 500}
+  slo: {min_tok_s_per_user: 10, max_ttft_s: 3, percentile: 95}
+options:
+  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-120b, quant: mxfp4, engine: llama.cpp}
+  - {name: huge, kind: self_host, hardware: rtx-4090, model: llama-3.1-405b, quant: bf16, engine: vllm}
+  - {name: api, kind: api, provider: openai, model: gpt-5-mini}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_json_summary_and_skips(tmp_path: Path) -> None:
+    result = invoke("simulate", str(_write(tmp_path, SCENARIO)), "--json", "--seed", "3")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["requests"] > 0 and doc["option"] == "spark"
+    assert {"p50", "p95"} <= set(doc["per_user_tok_s"]) and {"p50", "p95"} <= set(doc["ttft_s"])
+    assert 0 <= doc["slo_attainment"] <= 1 and doc["peak_concurrency"] >= 1
+    assert "huge" in result.stderr and "does not fit" in result.stderr
+    again = invoke("simulate", str(_write(tmp_path, SCENARIO)), "--json", "--seed", "3").json()
+    assert again == doc
+
+
+def test_find_max_users(tmp_path: Path) -> None:
+    doc = invoke("simulate", str(_write(tmp_path, SCENARIO)), "--option", "spark", "--find-max-users", "--json").json()
+    assert isinstance(doc["max_users_meeting_slo"], int) and doc["max_users_meeting_slo"] >= 1
+
+
+def test_table_output(tmp_path: Path) -> None:
+    result = invoke("simulate", str(_write(tmp_path, SCENARIO)))
+    assert result.exit_code == 0 and "spark" in result.stdout
+
+
+def test_bad_scenarios_name_file_line_and_field(tmp_path: Path) -> None:
+    bad = SCENARIO.replace("users: 8", "users: 0")
+    assert_user_error(invoke("simulate", str(_write(tmp_path, bad))), "scenario.yaml", "line 3", "workload.users", "greater than 0")
+    typo = SCENARIO.replace("  active_hours: 1", "  active_hour: 1")
+    assert_user_error(invoke("simulate", str(_write(tmp_path, typo))), "workload.active_hour", "unknown field")
+    section = SCENARIO + "pricing: {}\n"
+    assert_user_error(invoke("simulate", str(_write(tmp_path, section))), "line 13", "pricing", "unknown field")
+    broken = SCENARIO.replace("users: 8", "users: [8")
+    assert_user_error(invoke("simulate", str(_write(tmp_path, broken))), "scenario.yaml", "not valid YAML")
+    assert_user_error(invoke("simulate", str(_write(tmp_path, SCENARIO)), "--option", "nope"), "no option named 'nope'")
+    unknown = SCENARIO.replace("hardware: dgx-spark", "hardware: dgx-sprak")
+    assert_user_error(invoke("simulate", str(_write(tmp_path, unknown))), "unknown hardware id 'dgx-sprak'", "dgx-spark")
+    assert_user_error(invoke("simulate", str(tmp_path / "missing.yaml")), "missing.yaml", "cannot read")

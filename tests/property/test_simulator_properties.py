@@ -1,0 +1,28 @@
+"""Properties of the simulator: conservation, monotonicity in users."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tokenlane import build_deployment, builtin_catalog, simulate_day
+from tokenlane.scenario import Workload
+
+DEP = build_deployment(builtin_catalog(), hardware="dgx-spark", model="qwen3-30b-a3b", quant="q8_0", engine="llama.cpp")
+
+
+@settings(max_examples=8, deadline=None)
+@given(users=st.integers(min_value=1, max_value=40), extra=st.integers(min_value=1, max_value=40), seed=st.integers(0, 1000))
+def test_adding_users_never_raises_median_speed(users: int, extra: int, seed: int) -> None:
+    workload = Workload(users=users, active_hours=0.5)
+    fewer = simulate_day(DEP, workload, seed=seed)
+    more = simulate_day(DEP, workload, users=users + extra, seed=seed)
+    if fewer.completed and more.completed:
+        assert more.per_user_tok_s.p50 <= fewer.per_user_tok_s.p50 * 1.02
+
+
+@settings(max_examples=8, deadline=None)
+@given(users=st.integers(min_value=1, max_value=60), seed=st.integers(0, 1000))
+def test_every_request_is_accounted_for(users: int, seed: int) -> None:
+    r = simulate_day(DEP, Workload(users=users, active_hours=0.5), seed=seed)
+    assert r.completed + r.rejected + r.unfinished == r.requests

@@ -1,0 +1,95 @@
+"""The simulator against closed-form answers: the capacity model at steady state, and M/G/1 queueing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tokenlane import build_deployment, builtin_catalog, decode_load, step_seconds
+from tokenlane.scenario import TokenDistribution, Workload
+from tokenlane.simulate import simulate_day
+
+CATALOG = builtin_catalog()
+
+
+@pytest.mark.parametrize(
+    ("hardware", "model", "quant", "engine", "users"),
+    [
+        ("h100-sxm", "llama-3.1-8b", "bf16", "vllm", 16),
+        ("ryzen-ai-max-395-128gb", "qwen3-30b-a3b", "q4_k_m", "llama.cpp", 4),
+        ("h200", "gpt-oss-120b", "mxfp4", "sglang", 32),
+    ],
+)
+def test_always_busy_users_get_the_capacity_models_speed(hardware: str, model: str, quant: str, engine: str, users: int) -> None:
+    dep = build_deployment(CATALOG, hardware=hardware, model=model, quant=quant, engine=engine)
+    prompt, output = 16, 1000
+    workload = Workload(
+        users=users,
+        active_hours=0.25,
+        think_time_s=0,
+        prompt_tokens=TokenDistribution(mean=prompt),
+        output_tokens=TokenDistribution(mean=output),
+    )
+    result = simulate_day(dep, workload, seed=3)
+    expected = 1.0 / step_seconds(dep, decode_load(dep, users, prompt + output / 2))
+    assert result.per_user_tok_s.p50 == pytest.approx(expected, rel=0.03)
+
+
+def test_serial_engine_matches_pollaczek_khinchine() -> None:
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="fp8", engine="ollama")
+    out = TokenDistribution(values=[20, 60, 150, 300], weights=[4, 3, 2, 1])
+    base = Workload(users=1, active_hours=12, arrival="poisson", prompt_tokens=TokenDistribution(mean=64), output_tokens=out)
+    s1, s2 = _service_moments(dep, base, out)
+    lam = 0.5 / s1  # utilisation 0.5
+    workload = base.model_copy(update={"requests_per_user_hour": lam * 3600})
+    result = simulate_day(dep, workload, seed=7)
+    assert result.requests > 30000
+    lam_seen = result.requests / (workload.active_hours * 3600)
+    pk_wait = lam_seen * s2 / (2 * (1 - lam_seen * s1))  # Pollaczek-Khinchine mean wait in queue, M/G/1
+    assert result.queue_wait_s.mean == pytest.approx(pk_wait, rel=0.05)
+
+
+def _service_moments(dep, workload: Workload, out: TokenDistribution) -> tuple[float, float]:
+    """E[S] and E[S^2] of the service time per output length, from the capacity model's prefill and decode steps."""
+    from tokenlane import prefill_seconds
+
+    values = np.asarray(out.values, dtype=float)
+    weights = np.asarray(out.weights, dtype=float) / sum(out.weights)
+    prompt = int(workload.prompt_tokens.expected)
+    times = []
+    for n in out.values:
+        t = prefill_seconds(dep, prompt)
+        t += sum(step_seconds(dep, decode_load(dep, 1, prompt + j)) for j in range(n - 1))
+        times.append(t)
+    times_a = np.asarray(times)
+    assert len(times_a) == len(values)
+    return float(weights @ times_a), float(weights @ times_a**2)
+
+
+def test_same_seed_same_numbers() -> None:
+    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-20b", quant="mxfp4", engine="llama.cpp")
+    workload = Workload(users=30, active_hours=1)
+    assert simulate_day(dep, workload, seed=5) == simulate_day(dep, workload, seed=5)
+    assert simulate_day(dep, workload, seed=5) != simulate_day(dep, workload, seed=6)
+
+
+def test_overload_still_finishes_and_misses_the_slo() -> None:
+    dep = build_deployment(CATALOG, hardware="ryzen-ai-max-395-128gb", model="qwen3-235b-a22b", quant="ud-q3_k_xl", engine="llama.cpp")
+    workload = Workload(users=200, active_hours=1)
+    result = simulate_day(dep, workload, seed=1)
+    assert not result.meets_slo
+    assert result.ttft_s.p95 > 60
+    assert result.completed + result.unfinished + result.rejected >= result.requests
+
+
+def test_batch_job_reports_completion_against_its_window() -> None:
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="fp8", engine="vllm")
+    workload = Workload.model_validate(
+        {
+            "users": 5,
+            "active_hours": 1,
+            "batch_jobs": [{"name": "nightly", "requests": 2000, "prompt_tokens": 800, "output_tokens": 20, "window_hours": 8}],
+        }
+    )
+    job = simulate_day(dep, workload, seed=2).batch_jobs[0]
+    assert job.completed == 2000 and job.met_window and 0 < job.completion_hours < 1
