@@ -15,3 +15,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
+
+
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("tokenlane", derandomize=True, deadline=None)
+settings.load_profile("tokenlane")

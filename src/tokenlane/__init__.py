@@ -22,6 +22,7 @@ from tokenlane.capacity import (
     weight_bytes,
 )
 from tokenlane.catalog import Catalog, builtin_catalog, catalog_json_schema, load_catalog, model_from_hf_config
+from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.errors import CatalogError, EndpointError, InputError, ScenarioError, TokenlaneError, UnknownIdError
 from tokenlane.scenario import Option, Scenario, Workload, load_scenario, parse_scenario
 from tokenlane.simulate import ScenarioSimulation, SimulationResult, find_max_users, simulate_day, simulate_scenario
@@ -30,6 +31,7 @@ __all__ = [
     "CapacityReport",
     "Catalog",
     "CatalogError",
+    "CostReport",
     "CurvePoint",
     "Deployment",
     "EndpointError",
@@ -49,6 +51,7 @@ __all__ = [
     "catalog_json_schema",
     "compute_step_time",
     "concurrency_curve",
+    "cost_scenario",
     "count_params",
     "decode_load",
     "expected_distinct_experts",

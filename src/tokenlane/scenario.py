@@ -127,6 +127,8 @@ class Task(_Model):
     output_tokens: PosInt | None = None
     pass_rates: dict[str, Frac] = {}
     """Option name -> pass rate measured on the user's own evals (0..1)."""
+    min_pass_rate: Frac = 0.8
+    """Quality bar: routing only sends this category to options that pass at least this often."""
 
 
 class Workload(_Model):
@@ -210,6 +212,8 @@ class Option(_Model):
     """Fraction off list price for batch-API requests."""
     usd_per_gpu_hour: NonNeg | None = None
     """cloud_gpu: rental price override (reserved pricing, another provider)."""
+    rented_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 24.0
+    """cloud_gpu: hours a day the GPUs are rented (24 = always on)."""
     max_units: PosInt = 64
     """Largest fleet (replicas) cost sizing may propose."""
     data_location: Literal["on_prem", "region", "external"] | None = None
@@ -250,6 +254,8 @@ class Finance(_Model):
     """Colocation / rack space per unit, USD/month."""
     utilization: Frac = 0.6
     """Average power utilisation of self-hosted hardware over the month."""
+    workdays_per_month: Annotated[float, Field(gt=0, le=31)] = 21.0
+    """Working days per month: the simulated day happens this often."""
 
 
 class Constraints(_Model):

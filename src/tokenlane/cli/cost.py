@@ -1,0 +1,82 @@
+"""`tokenlane cost`: monthly cost, $/Mtok, units, break-even, sensitivity, routing and caching per option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tokenlane import cost_scenario, load_catalog, load_scenario
+
+COMMAND_NAME = "cost"
+
+
+def _usd(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.0f}"
+
+
+def _tokens(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return f"{value / 1e9:,.2f} B" if value >= 1e9 else f"{value / 1e6:,.1f} M"
+
+
+def command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated day.")] = 0,
+    catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Monthly cost of every option, $ per million tokens, units needed, break-even volumes, routing and caching."""
+    report = cost_scenario(load_scenario(scenario), load_catalog(catalog_file or []), seed=seed)
+    if json_out:
+        typer.echo(report.model_dump_json(indent=2, exclude={"options": {"__all__": {"simulation"}}}))
+        return
+    console = Console()
+    console.print(
+        f"[bold]{report.scenario}[/]: {report.requests_per_day:,} requests/day, "
+        f"{report.input_tokens_per_day / 1e6:.1f} M input + {report.output_tokens_per_day / 1e6:.1f} M output tokens/day"
+    )
+    table = Table(
+        "option", "kind", "units", "monthly", "hardware/rental", "power", "people", "API", "$/Mtok in", "$/Mtok out", "carries load"
+    )
+    for o in report.options:
+        b = o.breakdown
+        table.add_row(
+            o.name,
+            o.kind,
+            str(o.units) if o.kind != "api" else "—",
+            _usd(o.monthly_usd),
+            _usd(b.hardware_usd + b.rental_usd) if b else "—",
+            _usd(b.power_usd) if b else "—",
+            _usd(b.people_usd) if b else "—",
+            _usd(b.api_usd) if b else "—",
+            f"{o.usd_per_mtok_input:.2f}" if o.usd_per_mtok_input is not None else "—",
+            f"{o.usd_per_mtok_output:.2f}" if o.usd_per_mtok_output is not None else "—",
+            "yes" if o.carries_load else f"[red]no[/] {o.note}",
+        )
+    console.print(table)
+    be = Table("self-host", "API", "break-even tokens/day", "input", "output", "reachable", "replicas", title="Break-even")
+    for row in report.breakeven:
+        be.add_row(
+            row.self_host,
+            row.api,
+            _tokens(row.tokens_per_day),
+            _tokens(row.input_tokens_per_day),
+            _tokens(row.output_tokens_per_day),
+            "yes" if row.reachable else "no",
+            str(row.replicas_at_break_even or "—"),
+        )
+    console.print(be)
+    if report.routing:
+        rt = Table("task", "share", "route to", "pass rate", "$/success", "frontier $/success", title="Routing")
+        for r in report.routing.routes:
+            base = f"{r.baseline_usd_per_success:.4f}" if r.baseline_usd_per_success is not None else "—"
+            rt.add_row(r.task, f"{r.share:.0%}", r.option, f"{r.pass_rate:.0%}", f"{r.usd_per_success:.4f}", base)
+        console.print(rt)
+        console.print(f"Routing saves {_usd(report.routing.savings_usd_per_month)}/month against all-{report.routing.frontier_option}.")
+    for api, saved in report.caching.api_savings_usd_per_month.items():
+        console.print(f"Prompt caching saves {_usd(saved)}/month on {api}.")

@@ -1,0 +1,77 @@
+"""Monthly cost of owning or renting the hardware that runs a deployment, with the people who run it."""
+
+from __future__ import annotations
+
+import math
+from typing import NoReturn
+
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.capacity import Deployment
+from tokenlane.scenario import Finance, Option
+from tokenlane.units import HOURS_PER_MONTH, W_PER_KW
+
+
+class MonthlyCost(BaseModel):
+    """A month's cost by line, USD."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hardware_usd: float = 0.0
+    """Purchase amortised: price x (1 - residual) / months of amortisation."""
+    power_usd: float = 0.0
+    hosting_usd: float = 0.0
+    rental_usd: float = 0.0
+    people_usd: float = 0.0
+    api_usd: float = 0.0
+
+    @property
+    def total_usd(self) -> float:
+        """Sum of every line, USD/month."""
+        return self.hardware_usd + self.power_usd + self.hosting_usd + self.rental_usd + self.people_usd + self.api_usd
+
+
+def hardware_units(dep: Deployment, replicas: int) -> int:
+    """Purchasable units (boxes, servers) for `replicas` replicas: ceil(devices / devices per unit)."""
+    return math.ceil(replicas * dep.num_devices / dep.hardware.num_devices)
+
+
+def people_usd_per_month(option: Option, finance: Finance) -> float:
+    """Engineer time to run the option: FTE by kind x loaded yearly cost / 12."""
+    fte = {"self_host": finance.engineer_fte, "cloud_gpu": finance.cloud_engineer_fte, "api": finance.api_engineer_fte}[option.kind]
+    return fte * finance.engineer_usd_per_year / 12.0
+
+
+def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int) -> MonthlyCost:
+    """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option.
+
+    self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = devices x W x utilisation x
+    PUE x 730 h / 1000 x $/kWh; hosting per unit; people. cloud_gpu: devices x $/GPU-h x rented hours; people.
+    # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
+    """
+    devices = replicas * dep.num_devices
+    people = people_usd_per_month(option, finance)
+    if option.kind == "cloud_gpu":
+        rate = option.usd_per_gpu_hour if option.usd_per_gpu_hour is not None else dep.hardware.cloud_usd_per_gpu_hour
+        if rate is None:
+            raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no rental price in the catalog")
+        hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH
+        return MonthlyCost(rental_usd=devices * float(rate) * hours, people_usd=people)
+    if dep.hardware.purchase_usd is None:
+        raise_missing(option, "hardware", f"{dep.hardware.id} has no purchase price; use kind: cloud_gpu or a catalog entry with one")
+    months = finance.amortization_years * 12.0
+    hardware = devices * float(dep.hardware.purchase_usd) * (1.0 - finance.residual_fraction) / months
+    kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * HOURS_PER_MONTH / W_PER_KW
+    return MonthlyCost(
+        hardware_usd=hardware,
+        power_usd=kwh * finance.electricity_usd_per_kwh,
+        hosting_usd=hardware_units(dep, replicas) * finance.hosting_usd_per_month,
+        people_usd=people,
+    )
+
+
+def raise_missing(option: Option, field: str, why: str) -> NoReturn:
+    """Raise the input error for an option that cannot be priced."""
+    from tokenlane.errors import InputError
+
+    raise InputError(why, field=f"options[{option.name}].{field}")

@@ -1,0 +1,118 @@
+"""Cost arithmetic: TCO by hand, API bills against genai-prices directly, break-even on both sides, routing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from genai_prices import Usage, calc_price
+
+from tokenlane import build_deployment, builtin_catalog
+from tokenlane.cost import (
+    TokenBatch,
+    break_even_volume,
+    cost_per_success,
+    hardware_cost,
+    price_requests,
+    route_tasks,
+    self_host_usd_per_day,
+)
+from tokenlane.scenario import CustomPrice, Finance, Option, Task
+
+CATALOG = builtin_catalog()
+FIN = Finance()
+
+
+def test_self_host_tco_by_hand() -> None:
+    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-120b", quant="mxfp4", engine="llama.cpp")
+    option = Option(name="spark", kind="self_host", hardware="dgx-spark", model="gpt-oss-120b")
+    cost = hardware_cost(dep, option, FIN, replicas=2)
+    assert cost.hardware_usd == pytest.approx(2 * 3999 * 0.75 / 36)
+    assert cost.power_usd == pytest.approx(2 * 240 * 0.6 * 1.4 * 730 / 1000 * 0.15)
+    assert cost.people_usd == pytest.approx(0.5 * 250000 / 12)
+    assert cost.total_usd == pytest.approx(cost.hardware_usd + cost.power_usd + cost.people_usd)
+
+
+def test_cloud_rental_by_hand() -> None:
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-70b", quant="fp8", gpus=2)
+    option = Option(
+        name="rent", kind="cloud_gpu", hardware="h100-sxm", model="llama-3.1-70b", usd_per_gpu_hour=2.0, rented_hours_per_day=12
+    )
+    cost = hardware_cost(dep, option, FIN, replicas=3)
+    assert cost.rental_usd == pytest.approx(3 * 2 * 2.0 * 365)
+    assert cost.people_usd == pytest.approx(0.25 * 250000 / 12)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"), [("anthropic", "claude-sonnet-4-5"), ("openai", "gpt-5-mini"), ("google", "gemini-2.5-pro")]
+)
+def test_bill_equals_calc_price_request_by_request(provider: str, model: str) -> None:
+    rng = np.random.default_rng(1)
+    n = 60
+    inputs = np.concatenate([rng.integers(100, 20000, n - 3), [200000, 200001, 350000]])
+    read = (inputs * rng.uniform(0, 0.5, n)).astype(np.int64)
+    write = np.where(read == 0, 0, (inputs * 0.1).astype(np.int64))
+    outputs = rng.integers(1, 3000, n)
+    tokens = TokenBatch(inputs, outputs, read, write, np.zeros(n, dtype=bool))
+    bill = price_requests(Option(name="api", kind="api", provider=provider, model=model), tokens)
+    direct = sum(
+        float(
+            calc_price(
+                Usage(input_tokens=int(i), output_tokens=int(o), cache_read_tokens=int(r), cache_write_tokens=int(w)),
+                model,
+                provider_id=provider,
+            ).total_price
+        )
+        for i, o, r, w in zip(inputs, outputs, read, write, strict=True)
+    )
+    assert bill.total_usd == pytest.approx(direct, rel=1e-9)
+
+
+def test_custom_price_and_batch_discount() -> None:
+    option = Option(
+        name="mine",
+        kind="api",
+        model="my-model",
+        batch_api=True,
+        batch_discount=0.5,
+        price=CustomPrice(input_usd_per_mtok=2, output_usd_per_mtok=8, cache_read_usd_per_mtok=0.2),
+    )
+    tokens = TokenBatch(
+        np.array([1_000_000, 1_000_000]), np.array([100_000, 100_000]), np.array([500_000, 0]), np.array([0, 0]), np.array([False, True])
+    )
+    bill = price_requests(option, tokens)
+    first = 0.5 * 2 + 0.5 * 0.2 + 0.1 * 8
+    second = (1.0 * 2 + 0.1 * 8) * 0.5
+    assert bill.total_usd == pytest.approx(first + second)
+
+
+def test_break_even_is_where_the_curves_cross() -> None:
+    kw = {"fixed_usd_per_day": 320.0, "replica_usd_per_day": 150.0, "capacity_per_replica": 5e7}
+    api_rate = 4e-6
+    volume, replicas, reachable = break_even_volume(api_usd_per_token=api_rate, max_replicas=8, **kw)
+    assert volume is not None and reachable and replicas is not None
+    below, above = volume * 0.999, volume * 1.001
+    assert self_host_usd_per_day(below, **kw) > api_rate * below
+    assert self_host_usd_per_day(above, **kw) <= api_rate * above
+    assert replicas == 7 and volume == pytest.approx((320 + 7 * 150) / api_rate)
+
+
+def test_unreachable_break_even() -> None:
+    volume, _, reachable = break_even_volume(
+        api_usd_per_token=1e-9, fixed_usd_per_day=400, replica_usd_per_day=150, capacity_per_replica=1e6, max_replicas=4
+    )
+    assert volume is None and not reachable
+
+
+def test_routing_picks_cheapest_success_that_clears_the_bar() -> None:
+    tasks = [
+        Task(name="extract", share=0.7, pass_rates={"small": 0.95, "frontier": 0.99}),
+        Task(name="reason", share=0.3, pass_rates={"small": 0.5, "frontier": 0.9}),
+    ]
+    costs = {"extract": {"small": 0.001, "frontier": 0.02}, "reason": {"small": 0.002, "frontier": 0.03}}
+    table = route_tasks(tasks, costs, frontier_option="frontier", requests_per_month=1000)
+    assert [r.option for r in table.routes] == ["small", "frontier"]
+    assert table.routes[0].usd_per_success == pytest.approx(cost_per_success(0.001, 0.95))
+    routed = 700 * 0.001 / 0.95 + 300 * 0.03 / 0.9
+    baseline = 700 * 0.02 / 0.99 + 300 * 0.03 / 0.9
+    assert table.routed_usd_per_month == pytest.approx(routed)
+    assert table.savings_usd_per_month == pytest.approx(baseline - routed)
