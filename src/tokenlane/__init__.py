@@ -24,6 +24,8 @@ from tokenlane.capacity import (
 from tokenlane.catalog import Catalog, builtin_catalog, catalog_json_schema, load_catalog, model_from_hf_config
 from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.errors import CatalogError, EndpointError, InputError, ScenarioError, TokenlaneError, UnknownIdError
+from tokenlane.plan import PlanReport, Verdict, plan_scenario
+from tokenlane.report import render_html, render_markdown, write_report
 from tokenlane.scenario import Option, Scenario, Workload, load_scenario, parse_scenario
 from tokenlane.simulate import ScenarioSimulation, SimulationResult, find_max_users, simulate_day, simulate_scenario
 
@@ -37,6 +39,7 @@ __all__ = [
     "EndpointError",
     "InputError",
     "Option",
+    "PlanReport",
     "Scenario",
     "ScenarioError",
     "ScenarioSimulation",
@@ -45,6 +48,7 @@ __all__ = [
     "StepTime",
     "TokenlaneError",
     "UnknownIdError",
+    "Verdict",
     "Workload",
     "build_deployment",
     "builtin_catalog",
@@ -64,10 +68,14 @@ __all__ = [
     "option_deployment",
     "parse_scenario",
     "plan_memory",
+    "plan_scenario",
     "prefill_load",
     "prefill_seconds",
+    "render_html",
+    "render_markdown",
     "simulate_day",
     "simulate_scenario",
     "step_seconds",
     "weight_bytes",
+    "write_report",
 ]

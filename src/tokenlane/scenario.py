@@ -258,6 +258,22 @@ class Finance(_Model):
     """Working days per month: the simulated day happens this often."""
 
 
+FINANCE_SOURCES = {
+    "amortization_years": "straight-line over a GPU generation (~3 years); IRS Publication 946 for depreciation method",
+    "residual_fraction": "used accelerator resale listings 2024-2026 (assumption)",
+    "electricity_usd_per_kwh": "US EIA Electric Power Monthly, average commercial rate 2025 (~$0.13), rounded up",
+    "pue": "Uptime Institute Global Data Center Survey 2024 (fleet average 1.56; modern sites 1.3-1.4)",
+    "engineer_fte": "assumption: updates, monitoring and incidents of a self-hosted serving stack",
+    "cloud_engineer_fte": "assumption: rented GPUs still need the serving stack run",
+    "api_engineer_fte": "assumption: integrating and watching an API",
+    "engineer_usd_per_year": "loaded cost of a US platform/ML engineer (salary ~$180k x 1.35 overhead)",
+    "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
+    "utilization": "assumption: average power draw / rated draw over the month",
+    "workdays_per_month": "252 working days a year / 12",
+}
+"""Where each finance default comes from (docs/scenario.md repeats it)."""
+
+
 class Constraints(_Model):
     """What the organisation requires."""
 

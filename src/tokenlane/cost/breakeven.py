@@ -28,6 +28,8 @@ class BreakEven(BaseModel):
     reachable: bool
     """The break-even volume fits within the option's largest fleet (max_units replicas)."""
     replicas_at_break_even: int | None
+    monthly_usd: float | None
+    """What both options cost per month at the break-even volume (the API's cost there)."""
     capacity_tokens_per_day_per_replica: float
     scenario_tokens_per_day: float
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity import Deployment, decode_load, option_deployment, plan_memory, prefill_seconds, step_seconds
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, TokenBatch, check_api_option, price_requests
-from tokenlane.cost.breakeven import BreakEven, break_even_volume
+from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.fleet import size_fleet
 from tokenlane.cost.routing import RoutingTable, route_tasks
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units, people_usd_per_month
@@ -70,6 +70,20 @@ class CachingLever(BaseModel):
     cached_share_of_input: float
 
 
+VOLUME_GRID_TOKENS_PER_DAY = tuple(float(f"{10 ** (5 + i / 4):.4g}") for i in range(0, 22))
+"""Daily token volumes (1e5 .. ~3e10) at which the cost curves are tabulated."""
+
+
+class CostCurve(BaseModel):
+    """Monthly cost of one option as daily volume grows, at the scenario's token mix (None: beyond what it can carry)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    option: str
+    tokens_per_day: list[float]
+    monthly_usd: list[float | None]
+
+
 class CostReport(BaseModel):
     """Everything `tokenlane cost` computes."""
 
@@ -84,6 +98,7 @@ class CostReport(BaseModel):
     sensitivity: list[SensitivityRow]
     routing: RoutingTable | None
     caching: CachingLever
+    cost_curves: list[CostCurve]
     finance: Finance
 
 
@@ -242,14 +257,16 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
 
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
         bill = api_bills[api][0]
+        api_rate = bill.total_usd / tokens_per_day if tokens_per_day else 0.0
         one = hardware_cost(dep, option, fin, replicas=1)
         volume, replicas, reachable = break_even_volume(
-            api_usd_per_token=bill.total_usd / tokens_per_day if tokens_per_day else 0.0,
+            api_usd_per_token=api_rate,
             fixed_usd_per_day=one.people_usd / fin.workdays_per_month,
             replica_usd_per_day=(one.total_usd - one.people_usd) / fin.workdays_per_month,
             capacity_per_replica=capacity,
             max_replicas=max(option.count, option.max_units),
         )
+        api_people = people_usd_per_month(next(o for o in scenario.options if o.name == api), fin)
         return BreakEven(
             self_host=option.name,
             api=api,
@@ -260,6 +277,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
             replicas_at_break_even=replicas,
             capacity_tokens_per_day_per_replica=capacity,
             scenario_tokens_per_day=tokens_per_day,
+            monthly_usd=api_people + api_rate * volume * fin.workdays_per_month if volume is not None else None,
         )
 
     breakevens = [breakeven(o, d, c, api, finance) for o, d, c in self_hosts.values() for api in api_bills]
@@ -280,6 +298,33 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
     routing = None
     if workload.tasks:
         routing = _routing(scenario, reqs, by_name, api_bills)
+    curves: list[CostCurve] = []
+    for option in scenario.options:
+        grid = list(VOLUME_GRID_TOKENS_PER_DAY)
+        if option.kind == "api":
+            bill = api_bills[option.name][0]
+            people = people_usd_per_month(option, finance)
+            rate = bill.total_usd / tokens_per_day if tokens_per_day else 0.0
+            curves.append(
+                CostCurve(
+                    option=option.name, tokens_per_day=grid, monthly_usd=[people + rate * v * finance.workdays_per_month for v in grid]
+                )
+            )
+        elif option.name in self_hosts:
+            opt, dep, capacity = self_hosts[option.name]
+            one = hardware_cost(dep, opt, finance, replicas=1)
+            limit = 4 * max(opt.count, opt.max_units)
+            monthly: list[float | None] = []
+            for v in grid:
+                day = self_host_usd_per_day(
+                    v,
+                    fixed_usd_per_day=one.people_usd / finance.workdays_per_month,
+                    replica_usd_per_day=(one.total_usd - one.people_usd) / finance.workdays_per_month,
+                    capacity_per_replica=capacity,
+                )
+                fits = capacity > 0 and v / capacity <= limit
+                monthly.append(day * finance.workdays_per_month if fits else None)
+            curves.append(CostCurve(option=option.name, tokens_per_day=grid, monthly_usd=monthly))
     cached_tokens = int(reqs.cached_tokens.sum())
     caching = CachingLever(
         api_savings_usd_per_month={a: (u.total_usd - b.total_usd) * finance.workdays_per_month for a, (b, u) in api_bills.items()},
@@ -296,6 +341,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
         sensitivity=sensitivity,
         routing=routing,
         caching=caching,
+        cost_curves=curves,
         finance=finance,
     )
 

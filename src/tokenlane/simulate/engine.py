@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from tokenlane.capacity import Deployment, StepLoad, plan_memory, step_seconds
 
 
-@dataclass
+@dataclass(eq=False)
 class Sequence:
-    """A request inside the engine."""
+    """A request inside the engine (compared by identity: two requests are never the same)."""
 
     rid: int
     prompt_tokens: int
@@ -149,7 +149,8 @@ class ReplicaEngine:
                 budget -= chunk
         self._preempt_if_full(decoders, chunks)
         decoders = [s for s in self.running if s.prefilled >= s.prompt_tokens]
-        chunks = [(s, c) for s, c in chunks if s in self.running]
+        still_running = set(map(id, self.running))
+        chunks = [(s, c) for s, c in chunks if id(s) in still_running]
         steps = 1
         first = step_seconds(self.dep, self._load(decoders, chunks))
         duration = first
@@ -205,5 +206,6 @@ class ReplicaEngine:
             seq.decoded_in_cache += steps
         done = [s for s in self.running if s.generated >= s.output_tokens and s.prefilled >= s.prompt_tokens]
         if done:
-            self.running = [s for s in self.running if s not in done]
+            finished = set(map(id, done))
+            self.running = [s for s in self.running if id(s) not in finished]
         return [Completion(s.rid, s.admitted_at_s, s.first_token_at_s, now_s, s.output_tokens) for s in done]

@@ -34,6 +34,27 @@ def percentiles(values: np.ndarray, *, higher_is_better: bool = False) -> Percen
     return Percentiles(p50=float(p[0]), p90=float(p[1]), p95=float(p[2]), p99=float(p[3]), mean=float(np.mean(values)))
 
 
+class Histogram(BaseModel):
+    """Counts of a per-request metric in log-spaced bins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    edges: list[float]
+    """Bin edges (one more than counts)."""
+    counts: list[int]
+
+
+def log_histogram(values: np.ndarray, *, low: float, bins: int = 30) -> Histogram:
+    """Histogram over log-spaced bins from `low` to the largest value (values below `low` fall in the first bin)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return Histogram(edges=[], counts=[])
+    high = max(float(finite.max()), low * 10)
+    edges = np.geomspace(low, high * 1.0001, bins + 1)
+    counts, _ = np.histogram(np.clip(finite, low, None), bins=edges)
+    return Histogram(edges=edges.tolist(), counts=counts.tolist())
+
+
 class BatchJobResult(BaseModel):
     """How a batch job fared."""
 
@@ -76,6 +97,10 @@ class SimulationResult(BaseModel):
     """Time per output token after the first, ms."""
     e2e_s: Percentiles
     """Arrival to last token, s."""
+    ttft_histogram: Histogram
+    """Distribution of TTFT over interactive requests, s."""
+    tok_s_histogram: Histogram
+    """Distribution of per-stream decode speed over interactive requests, tok/s."""
     slo_attainment: float
     """Fraction of interactive requests meeting both the TTFT and the tok/s objective."""
     meets_slo: bool

@@ -16,7 +16,7 @@ import numpy as np
 from tokenlane.capacity import Deployment
 from tokenlane.scenario import Workload
 from tokenlane.simulate.engine import Completion, ReplicaEngine, Sequence
-from tokenlane.simulate.metrics import BatchJobResult, SimulationResult, percentiles, slo_mask
+from tokenlane.simulate.metrics import BatchJobResult, SimulationResult, log_histogram, percentiles, slo_mask
 from tokenlane.simulate.workload import apply_sessions_and_cache, build_requests, sample_tokens
 from tokenlane.units import MS_PER_S, S_PER_HOUR
 
@@ -209,6 +209,8 @@ def _summarise(
         queue_wait_s=percentiles((admitted - arr)[i]),
         tpot_ms=percentiles(tpot_ms[i][out[i] > 1]),
         e2e_s=percentiles((fin - arr)[i]),
+        ttft_histogram=log_histogram(ttft[i], low=0.01),
+        tok_s_histogram=log_histogram(finite_tok_s, low=0.1),
         slo_attainment=attainment,
         meets_slo=attainment >= workload.slo.percentile / 100.0 and stopped is None,
         goodput_rps=float(met.sum()) / (workload.active_hours * S_PER_HOUR),

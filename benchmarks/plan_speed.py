@@ -1,0 +1,33 @@
+"""`tokenlane plan` on the built-in scenario must finish in <= 10 s on a 2-core machine; also CLI import time.
+
+Run: python benchmarks/plan_speed.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _wall(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as out:
+        rows = [
+            ("python -c 'import tokenlane'", _wall([sys.executable, "-c", "import tokenlane"]), None),
+            ("tokenlane capacity (1..256 users)", _wall([sys.executable, "-m", "tokenlane", "capacity", "--json"]), 1.0),
+            ("tokenlane plan (built-in, writes report)", _wall([sys.executable, "-m", "tokenlane", "plan", "--out", out]), 10.0),
+        ]
+    for name, wall, target in rows:
+        verdict = "" if target is None else ("OK" if wall <= target else "MISSED")
+        print(f"{name:45} {wall:6.2f} s  {'target <= ' + str(target) + ' s ' + verdict if target else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m tokenlane` runs the CLI."""
+
+from tokenlane.cli.app import main
+
+main()

@@ -1,0 +1,59 @@
+"""`tokenlane plan`: the main job — a verdict with its reasons, and a report."""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
+
+COMMAND_NAME = "plan"
+BUILTIN_SCENARIO = "team-assistant.yaml"
+
+
+def command(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario YAML (default: the built-in 50-person team assistant).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("tokenlane-report"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated day.")] = 0,
+    catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
+) -> None:
+    """Run capacity, simulation and cost for every option; print the verdict and write the report."""
+    if scenario is None:
+        with as_file(files("tokenlane.scenarios") / BUILTIN_SCENARIO) as path:
+            spec = load_scenario(path)
+    else:
+        spec = load_scenario(scenario)
+    plan = plan_scenario(spec, load_catalog(catalog_file or []), seed=seed)
+    paths = {} if no_report else write_report(plan, out)
+    if json_out:
+        typer.echo(plan.model_dump_json(indent=2))
+        return
+    console = Console()
+    v = plan.verdict
+    body = "\n".join(f"• {r}" for r in v.reasons)
+    title = f"{v.recommendation.replace('_', ' ')}" + (f" — {v.option}" if v.option else "")
+    console.print(Panel(body, title=f"[bold]{spec.name}: {title}[/]", subtitle=f"rule {v.rule}"))
+    table = Table("option", "kind", "units", "monthly", "meets SLO", "residency ok", "quality risk", "single stream", "at peak p50/p95")
+    for o in plan.options:
+        table.add_row(
+            o.name,
+            o.kind,
+            str(o.units) if o.kind != "api" else "—",
+            f"${o.monthly_usd:,.0f}" if o.monthly_usd is not None else "—",
+            "yes" if o.meets_slo else "[red]no[/]",
+            "yes" if o.data_residency_ok else "[red]no[/]",
+            "[red]yes[/]" if o.quality_risk else "no",
+            f"{o.single_stream_tok_s:.1f}" if o.single_stream_tok_s else "—",
+            f"{o.peak_tok_s_p50:.1f} / {o.peak_tok_s_p95:.1f}" if o.peak_tok_s_p50 else "—",
+        )
+    console.print(table)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")

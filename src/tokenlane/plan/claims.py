@@ -1,0 +1,72 @@
+"""Checks of the claims people make when buying a box: vendor speed vs speed at peak, "the subscriptions pay for it"."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.cost import CostReport
+from tokenlane.plan.facts import OptionAssessment
+from tokenlane.scenario import Scenario
+
+
+class Claim(BaseModel):
+    """A claim, what the numbers say, and whether it holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim: str
+    finding: str
+    holds: bool
+
+
+def check_claims(scenario: Scenario, options: list[OptionAssessment], cost: CostReport) -> list[Claim]:
+    """Single-stream speed vs speed at peak for each box; the subscription math; volume vs break-even."""
+    claims: list[Claim] = []
+    slo = scenario.workload.slo
+    for o in options:
+        if o.single_stream_tok_s is None or o.peak_tok_s_p50 is None:
+            continue
+        claims.append(
+            Claim(
+                claim=f"{o.name} runs the model at {o.single_stream_tok_s:.1f} tok/s (single stream, nobody else on the box)",
+                finding=(
+                    f"with {scenario.workload.users} users, at peak {o.peak_concurrency} streams share it: "
+                    f"{o.peak_tok_s_p50:.1f} tok/s median, {o.peak_tok_s_p95:.1f} tok/s for 95% of requests, "
+                    f"TTFT p95 {o.ttft_p95_s:.1f} s (SLO {slo.min_tok_s_per_user:g} tok/s, {slo.max_ttft_s:g} s)"
+                ),
+                holds=bool(o.meets_slo_as_configured),
+            )
+        )
+    seats = scenario.subscriptions
+    if seats:
+        subs_usd = sum(s.seats * s.usd_per_seat_month for s in seats)
+        names = ", ".join(f"{s.seats} x {s.name} at ${s.usd_per_seat_month:g}" for s in seats)
+        for o in options:
+            if o.kind == "api" or o.monthly_usd is None:
+                continue
+            pays = subs_usd >= o.monthly_usd and o.meets_slo
+            claims.append(
+                Claim(
+                    claim=f"the subscriptions ({names} = ${subs_usd:,.0f}/month) pay for {o.name}",
+                    finding=(
+                        f"{o.name} costs ${o.monthly_usd:,.0f}/month for {o.units} units including {o.people_fte:g} FTE to run it, "
+                        f"and {'meets' if o.meets_slo else 'does not meet'} the SLO; the subscriptions buy frontier models "
+                        "at full per-user speed, which an open model on shared hardware does not replace one for one"
+                    ),
+                    holds=pays,
+                )
+            )
+    for be in cost.breakeven:
+        if be.tokens_per_day is None:
+            finding = f"{be.api} stays cheaper than {be.self_host} at every volume {be.self_host} can carry"
+            holds = False
+        else:
+            ratio = be.scenario_tokens_per_day / be.tokens_per_day
+            finding = (
+                f"break-even at {be.tokens_per_day / 1e6:,.1f} M tokens/day"
+                f"{'' if be.reachable else ' (beyond the largest fleet allowed)'}; this workload is "
+                f"{be.scenario_tokens_per_day / 1e6:,.2f} M tokens/day ({ratio:.1%} of it)"
+            )
+            holds = ratio >= 1
+        claims.append(Claim(claim=f"{be.self_host} is cheaper than {be.api} at our volume", finding=finding, holds=holds))
+    return claims

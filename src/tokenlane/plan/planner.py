@@ -1,0 +1,128 @@
+"""`plan_scenario`: capacity, simulation and cost for every option, then the verdict and the claims check."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.capacity import CapacityReport, concurrency_curve, option_deployment, plan_memory
+from tokenlane.catalog import Catalog
+from tokenlane.cost import CostReport, cost_scenario
+from tokenlane.plan.claims import Claim, check_claims
+from tokenlane.plan.facts import OptionAssessment, assess_option
+from tokenlane.plan.verdict import Verdict, decide
+from tokenlane.scenario import FINANCE_SOURCES, Scenario
+from tokenlane.simulate import SimulationResult, simulate_scenario
+
+CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Assumption(BaseModel):
+    """One input the numbers rest on, with where it comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    what: str
+    value: str
+    source: str
+    as_of: str
+
+
+class PlanReport(BaseModel):
+    """Everything `tokenlane plan` found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario: Scenario
+    verdict: Verdict
+    options: list[OptionAssessment]
+    claims: list[Claim]
+    cost: CostReport
+    simulations: list[SimulationResult]
+    """Each self-hosted option as configured (its own `count`)."""
+    curves: dict[str, CapacityReport]
+    """Concurrency curve of one replica per self-hosted option, at the workload's mean context."""
+    assumptions: list[Assumption]
+    seed: int
+
+
+def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list[Assumption]:
+    out: list[Assumption] = []
+    seen: set[tuple[str, str]] = set()
+    for option in scenario.options:
+        if option.kind == "api":
+            bill = next(o for o in cost.options if o.name == option.name)
+            source = "custom price in the scenario" if option.price else f"genai-prices {importlib.metadata.version('genai-prices')}"
+            out.append(Assumption(what=f"API price of {option.name}", value=bill.note, source=source, as_of="bundled with the library"))
+            continue
+        for kind, entry_id in (
+            ("hardware", option.hardware),
+            ("models", option.model),
+            ("quants", option.quant),
+            ("kv_dtypes", option.kv_dtype),
+            ("engines", option.engine),
+        ):
+            if entry_id is None or (kind, entry_id) in seen:
+                continue
+            seen.add((kind, entry_id))
+            entry = catalog.get(kind, entry_id)  # type: ignore[arg-type]
+            out.append(
+                Assumption(
+                    what=f"{kind}: {entry.id}",
+                    value=entry.name + (f" — {entry.notes}" if entry.notes else ""),
+                    source=entry.source,
+                    as_of=str(entry.as_of),
+                )
+            )
+    for name, value in scenario.finance.model_dump().items():
+        source = FINANCE_SOURCES.get(name, "scenario")
+        out.append(Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-01"))
+    return out
+
+
+def plan_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> PlanReport:
+    """Run capacity, simulation and cost for every option and decide."""
+    cost = cost_scenario(scenario, catalog, seed=seed)
+    sims = simulate_scenario(scenario, catalog, seed=seed)
+    by_sim = {r.option: r for r in sims.results}
+    workload = scenario.workload
+    context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
+    curves: dict[str, CapacityReport] = {}
+    assessments: list[OptionAssessment] = []
+    for option, option_cost in zip(scenario.options, cost.options, strict=True):
+        single = None
+        if option.kind != "api":
+            dep = option_deployment(catalog, option)
+            if plan_memory(dep).fits:
+                curves[option.name] = concurrency_curve(
+                    dep, CURVE_USERS, context_tokens=context, prompt_tokens=round(workload.prompt_tokens.expected)
+                )
+                single = curves[option.name].single_stream_tok_s
+        assessments.append(assess_option(option, scenario, option_cost, as_configured=by_sim.get(option.name), single_stream_tok_s=single))
+    batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
+    total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
+    extra: list[str] = []
+    if cost.routing is not None:
+        extra.append(
+            f"Routing each task to the cheapest option that clears its quality bar saves "
+            f"${cost.routing.savings_usd_per_month:,.0f}/month against sending everything to {cost.routing.frontier_option}."
+        )
+    for api, saved in cost.caching.api_savings_usd_per_month.items():
+        if saved > 0:
+            extra.append(
+                f"Prompt caching of the repeated prefix saves ${saved:,.0f}/month on {api} "
+                f"({cost.caching.cached_share_of_input:.0%} of input tokens are cache hits)."
+            )
+    verdict = decide(scenario, assessments, batch_token_share=batch_tokens / total_tokens if total_tokens else 0.0, extra_reasons=extra)
+    return PlanReport(
+        scenario=scenario,
+        verdict=verdict,
+        options=assessments,
+        claims=check_claims(scenario, assessments, cost),
+        cost=cost,
+        simulations=sims.results,
+        curves=curves,
+        assumptions=_assumptions(scenario, catalog, cost),
+        seed=seed,
+    )

@@ -1,0 +1,126 @@
+"""The verdict rules: an ordered table, first match wins. Documented in docs/plan.md.
+
+Each rule names the situation it recognises (`when`, a predicate over the Situation), the recommendation it makes,
+and how it picks the option among the candidates. The thresholds are module constants with their reasoning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from tokenlane.plan.facts import OptionAssessment
+
+Recommendation = Literal["cloud_api", "private_cloud", "self_host", "hybrid"]
+
+BATCH_SHARE_FOR_HYBRID = 0.3
+"""Batch jobs carrying at least this share of the day's tokens make a split (batch local, interactive API) worth a look."""
+BATCH_SHARE_FOR_BATCH = 0.7
+"""Above this share of tokens the workload is a batch workload: only cost per token matters."""
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rules read: the scenario's constraints and shape, and the assessed options."""
+
+    data_residency: str
+    difficulty: str
+    ml_team: bool
+    batch_token_share: float
+    options: list[OptionAssessment]
+
+    def eligible(self, kinds: set[str], locations: set[str] | None = None) -> list[OptionAssessment]:
+        """Eligible options of these kinds (and locations), cheapest first."""
+        found = [o for o in self.options if o.eligible and o.kind in kinds and (locations is None or o.location in locations)]
+        return sorted(found, key=lambda o: o.monthly_usd if o.monthly_usd is not None else float("inf"))
+
+    has_pass_rates: bool = False
+    """The scenario gives pass rates from the user's own evals."""
+
+    def cheapest_api(self) -> OptionAssessment | None:
+        apis = self.eligible({"api"})
+        return apis[0] if apis else None
+
+    def api_choice(self) -> list[OptionAssessment]:
+        """APIs in order of preference: on hard work without the user's own evals the frontier (highest output price)
+        first, since a cheaper model's quality on that work is unknown; otherwise the cheapest first."""
+        apis = self.eligible({"api"})
+        if self.difficulty == "hard" and not self.has_pass_rates:
+            return sorted(apis, key=lambda o: -(o.usd_per_mtok_output or 0.0))
+        return apis
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table."""
+
+    id: str
+    when: Callable[[Situation], bool]
+    recommendation: Recommendation
+    candidates: Callable[[Situation], list[OptionAssessment]]
+    why: str
+
+
+def _self_hosted(s: Situation) -> list[OptionAssessment]:
+    return s.eligible({"self_host", "cloud_gpu"})
+
+
+def _beats_api(s: Situation) -> list[OptionAssessment]:
+    api = s.cheapest_api()
+    return [o for o in _self_hosted(s) if api is None or (o.monthly_usd or 0) < (api.monthly_usd or 0)]
+
+
+RULES: list[Rule] = [
+    Rule(
+        "on-prem-residency",
+        lambda s: s.data_residency == "on_prem",
+        "self_host",
+        lambda s: s.eligible({"self_host", "cloud_gpu", "api"}, {"on_prem"}),
+        "Data must not leave the building, so only on-premises options count",
+    ),
+    Rule(
+        "region-residency",
+        lambda s: s.data_residency == "region",
+        "private_cloud",
+        lambda s: s.eligible({"self_host", "cloud_gpu", "api"}, {"on_prem", "region"}),
+        "Data must stay in the region, so only private-cloud and on-premises options count",
+    ),
+    Rule(
+        "batch-workload",
+        lambda s: s.batch_token_share >= BATCH_SHARE_FOR_BATCH and bool(_beats_api(s)),
+        "self_host",
+        _beats_api,
+        "Batch work dominates the day's tokens and only cost per token matters; a box that finishes in the window is cheaper",
+    ),
+    Rule(
+        "hybrid-batch-local",
+        lambda s: s.batch_token_share >= BATCH_SHARE_FOR_HYBRID and bool(_beats_api(s)) and s.cheapest_api() is not None,
+        "hybrid",
+        _beats_api,
+        "Batch work is local and cheap per token, while interactive work goes to an API at full per-user speed",
+    ),
+    Rule(
+        "volume-or-fine-tune",
+        lambda s: (s.difficulty == "narrow" or s.ml_team) and bool(_beats_api(s)),
+        "self_host",
+        _beats_api,
+        "A narrow task (or one your ML team fine-tunes) at this volume costs less on your own hardware than on an API",
+    ),
+    Rule(
+        "cheaper-self-host",
+        lambda s: bool(_beats_api(s)),
+        "self_host",
+        _beats_api,
+        "An eligible self-hosted option meets the SLO for less than the cheapest eligible API",
+    ),
+    Rule(
+        "cloud-api",
+        lambda s: s.cheapest_api() is not None,
+        "cloud_api",
+        lambda s: s.api_choice(),
+        "A shared assistant on varied work at full per-user speed is what an API fleet does best; route and cache first",
+    ),
+    Rule("nothing-eligible", lambda s: True, "cloud_api", lambda s: [], "No option meets every requirement"),
+]
+"""First match wins. A `self_host` pick that is a rented GPU becomes `private_cloud` (see verdict.decide)."""

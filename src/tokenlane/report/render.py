@@ -1,0 +1,67 @@
+"""Write a PlanReport as a self-contained HTML file (Plotly inline), Markdown and JSON."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import jinja2
+from plotly.offline import get_plotlyjs
+
+from tokenlane.errors import InputError
+from tokenlane.plan import PlanReport
+from tokenlane.report.charts import FIGURES
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("tokenlane.report", "templates"), autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True
+)
+
+
+def _usd(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.0f}"
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def _tokens(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return f"{value / 1e9:,.2f} B" if value >= 1e9 else f"{value / 1e6:,.1f} M"
+
+
+def _context(plan: PlanReport) -> dict[str, object]:
+    return {
+        "plan": plan,
+        "usd": _usd,
+        "num": _num,
+        "tokens": _tokens,
+        "version": importlib.metadata.version("tokenlane"),
+        "tokens_m": (plan.cost.input_tokens_per_day + plan.cost.output_tokens_per_day) / 1e6,
+    }
+
+
+def render_html(plan: PlanReport) -> str:
+    """One self-contained HTML page: plotly.js inline, every chart interactive, no network needed."""
+    charts = [fig(plan).to_html(full_html=False, include_plotlyjs=False, div_id=fig.__name__) for fig in FIGURES]
+    return _ENV.get_template("report.html.j2").render(**_context(plan), charts=charts, plotly_js=get_plotlyjs())
+
+
+def render_markdown(plan: PlanReport) -> str:
+    """The report as Markdown tables, for pasting into documents."""
+    return _ENV.get_template("report.md.j2").render(**_context(plan))
+
+
+def write_report(plan: PlanReport, out_dir: str | Path) -> dict[str, Path]:
+    """Write report.html, report.md and report.json into `out_dir` (created if missing); returns their paths."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"html": out / "report.html", "markdown": out / "report.md", "json": out / "report.json"}
+        paths["html"].write_text(render_html(plan), encoding="utf-8")
+        paths["markdown"].write_text(render_markdown(plan), encoding="utf-8")
+        paths["json"].write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report ({exc.strerror})", path=str(out)) from exc
+    return paths

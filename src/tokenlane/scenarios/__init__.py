@@ -1,0 +1,1 @@
+"""Built-in example scenarios shipped with the package."""
