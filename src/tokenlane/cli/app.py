@@ -34,9 +34,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from tokenlane.cli import capacity, catalog, cost, plan, simulate
+    from tokenlane.cli import bench, capacity, catalog, cost, emulate, plan, simulate
 
-    for module in (plan, capacity, simulate, cost):
+    for module in (plan, capacity, simulate, cost, bench, emulate):
         app.command(name=module.COMMAND_NAME, help=module.command.__doc__)(module.command)
     app.add_typer(catalog.app, name="catalog")
 

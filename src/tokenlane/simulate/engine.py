@@ -70,6 +70,8 @@ class ReplicaEngine:
     num_steps: int = 0
     num_preemptions: int = 0
     num_truncated: int = 0
+    last_emitted: list[tuple[Sequence, int]] = field(default_factory=list)
+    """Tokens each sequence produced in the step applied last (the emulator streams them)."""
 
     def __post_init__(self) -> None:
         engine = self.dep.engine
@@ -86,6 +88,13 @@ class ReplicaEngine:
     def outstanding(self) -> int:
         """Requests in the replica (running + waiting), for the least-outstanding-requests router."""
         return len(self.running) + len(self.waiting)
+
+    def abort(self, seq: Sequence) -> None:
+        """Drop a request (client went away); its KV entries are freed with it."""
+        if seq in self.running:
+            self.running.remove(seq)
+        elif seq in self.waiting:
+            self.waiting.remove(seq)
 
     def kv_used(self) -> int:
         return sum(s.context for s in self.running)
@@ -196,14 +205,18 @@ class ReplicaEngine:
         chunks, decoders, steps = self._plan
         self._plan = None
         self.busy_until_s = None
+        emitted: list[tuple[Sequence, int]] = []
         for seq, chunk in chunks:
             seq.prefilled += chunk
             if seq.prefilled >= seq.prompt_tokens and seq.generated == 0:
                 seq.generated = 1
                 seq.first_token_at_s = now_s
+                emitted.append((seq, 1))
         for seq in decoders:
             seq.generated += steps
             seq.decoded_in_cache += steps
+            emitted.append((seq, steps))
+        self.last_emitted = emitted
         done = [s for s in self.running if s.generated >= s.output_tokens and s.prefilled >= s.prompt_tokens]
         if done:
             finished = set(map(id, done))

@@ -1,0 +1,19 @@
+"""Measure real OpenAI-compatible endpoints: streaming client, timing definitions, crash-safe JSONL results."""
+
+from tokenlane.bench.client import BenchConfig, normalise_base_url, stream_one
+from tokenlane.bench.results import ResultsFile, load_records
+from tokenlane.bench.run import run_bench, run_bench_sync
+from tokenlane.bench.timing import DEFINITIONS, RequestRecord, summarise_level
+
+__all__ = [
+    "DEFINITIONS",
+    "BenchConfig",
+    "RequestRecord",
+    "ResultsFile",
+    "load_records",
+    "normalise_base_url",
+    "run_bench",
+    "run_bench_sync",
+    "stream_one",
+    "summarise_level",
+]

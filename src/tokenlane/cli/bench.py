@@ -1,0 +1,135 @@
+"""`tokenlane bench`: measure what N concurrent users get from a real OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tokenlane import InputError
+from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, normalise_base_url, run_bench_sync
+from tokenlane.cli._options import parse_int_list
+
+COMMAND_NAME = "bench"
+
+
+def command(
+    url: Annotated[str, typer.Argument(help="Base URL of the endpoint, e.g. http://127.0.0.1:8000/v1")],
+    model: Annotated[str, typer.Option(help="Model name to send.")],
+    concurrency: Annotated[str, typer.Option(help="Concurrency levels, comma-separated (closed loop).")] = "1,4,16",
+    requests_per_level: Annotated[int, typer.Option(min=1, help="Requests per level.")] = 32,
+    prompt_tokens: Annotated[int, typer.Option(min=1, help="Prompt length, sized by the server's reported usage.")] = 256,
+    output_tokens: Annotated[int, typer.Option(min=1, help="max_tokens (with ignore_eos/min_tokens where supported).")] = 128,
+    rate: Annotated[float | None, typer.Option(min=0.001, help="Open-loop Poisson rate (requests/s) instead of levels.")] = None,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="Double concurrency from the first level until the SLO breaks or it saturates.")
+    ] = False,
+    max_concurrency: Annotated[int, typer.Option(min=1)] = 1024,
+    think_time: Annotated[float, typer.Option(min=0.0, help="Closed-loop think time between requests, s (exponential).")] = 0.0,
+    endpoint: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
+    ignore_eos: Annotated[bool, typer.Option(help="Ask for exactly output_tokens (vLLM/SGLang ignore_eos, min_tokens).")] = True,
+    min_tok_s: Annotated[float, typer.Option(help="SLO: per-user decode tok/s.")] = 10.0,
+    max_ttft: Annotated[float, typer.Option(help="SLO: TTFT, s.")] = 3.0,
+    stall_timeout: Annotated[float, typer.Option(min=0.1, help="Seconds without data before a stream counts as stalled.")] = 30.0,
+    request_timeout: Annotated[float, typer.Option(min=0.1, help="Deadline for a whole request, s.")] = 600.0,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key (never printed or saved).")] = "OPENAI_API_KEY",
+    out: Annotated[Path | None, typer.Option(help="Results folder (default bench-results/<UTC time>).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this results folder.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
+) -> None:
+    """Stream requests at several concurrencies; per-user tok/s, TTFT, aggregate throughput, errors — saved as they finish."""
+    if endpoint not in ("chat", "completions"):
+        raise InputError("must be chat or completions", field="--endpoint")
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"'{url}' is not an http(s) URL", field="URL")
+    levels = parse_int_list(concurrency, option="--concurrency")
+    cfg = BenchConfig(
+        base_url=normalise_base_url(url),
+        model=model,
+        endpoint=endpoint,
+        output_tokens=output_tokens,
+        ignore_eos=ignore_eos,
+        stall_timeout_s=stall_timeout,
+        request_timeout_s=request_timeout,
+        think_time_s=think_time,
+        api_key=os.environ.get(api_key_env),
+    )
+    folder = resume or out or Path("bench-results") / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    console = Console(stderr=True)
+    speeds: list[float] = []
+    errors = 0
+    total = requests_per_level * (1 if rate or sweep else len(levels))
+    with (
+        ResultsFile(folder) as results,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+        ) as progress,
+    ):
+        task = progress.add_task("starting", total=None if sweep else total)
+
+        def on_record(r: RequestRecord) -> None:
+            nonlocal errors
+            errors += r.error is not None
+            if (s := r.decode_tok_s) is not None and r.ok:
+                speeds.append(s)
+            p50 = sorted(speeds)[len(speeds) // 2] if speeds else 0.0
+            progress.update(task, advance=1, description=f"level {r.level}: errors {errors}, p50 {p50:.1f} tok/s")
+
+        try:
+            summary = run_bench_sync(
+                cfg,
+                results,
+                concurrencies=levels,
+                requests_per_level=requests_per_level,
+                prompt_tokens=prompt_tokens,
+                rate_per_s=rate,
+                sweep=sweep,
+                max_concurrency=max_concurrency,
+                min_tok_s=min_tok_s,
+                max_ttft_s=max_ttft,
+                seed=seed,
+                on_record=on_record,
+                resume=resume is not None,
+            )
+        except KeyboardInterrupt:
+            console.print(f"interrupted: every finished request is in {folder / 'requests.jsonl'}; continue with --resume {folder}")
+            raise typer.Exit(130) from None
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    table = Table(
+        "concurrency",
+        "requests",
+        "errors",
+        "tok/s p50 / p95",
+        "TTFT s p50 / p95",
+        "aggregate tok/s",
+        "goodput",
+        title=f"{cfg.model} at {cfg.base_url}",
+    )
+    for lv in summary["levels"]:
+        tok, ttft = lv["per_user_tok_s"], lv["ttft_s"]
+        table.add_row(
+            str(lv["concurrency"]),
+            str(lv["requests"]),
+            str(lv["errors"]),
+            f"{tok['p50'] or 0:.1f} / {tok['p95'] or 0:.1f}",
+            f"{ttft['p50'] or 0:.2f} / {ttft['p95'] or 0:.2f}",
+            f"{lv['aggregate_tok_s']:.0f}",
+            f"{lv['goodput']:.0%}",
+        )
+    out_console = Console()
+    out_console.print(table)
+    for w in summary["warnings"]:
+        out_console.print(f"[yellow]warning:[/] {w}")
+    if summary["stopped"]:
+        out_console.print(f"sweep stopped: {summary['stopped']}")
+    out_console.print(f"results: {folder}/requests.jsonl, {folder}/summary.json")

@@ -1,0 +1,221 @@
+"""An OpenAI-compatible server that behaves like a given box: streams paced by the capacity model's engine.
+
+Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming SSE or not), GET /v1/models, GET /health,
+GET /metrics (Prometheus). Prompt length is estimated at 4 bytes per token (OpenAI's rule of thumb); output is
+filler text, one token per chunk; `max_tokens` is honoured (generation runs to it, as with `ignore_eos`), and
+`usage` is reported (in the last chunk when `stream_options.include_usage` is set). Malformed requests get
+OpenAI-style error JSON; beyond `max_streams` concurrent requests the server answers 429.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tokenlane.capacity import Deployment
+from tokenlane.emulate.pacing import PacedEngine
+
+BYTES_PER_TOKEN = 4
+"""Prompt tokens are estimated as UTF-8 bytes / 4 (OpenAI's tokenizer rule of thumb for English)."""
+FILLER = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do")
+DEFAULT_MAX_TOKENS = 256
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class ChatRequest(_Common):
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class CompletionRequest(_Common):
+    prompt: str | list[str]
+
+
+def count_prompt_tokens(text: str) -> int:
+    """Estimated tokens of `text`: ceil(UTF-8 bytes / 4), at least 1."""
+    return max(1, -(-len(text.encode()) // BYTES_PER_TOKEN))
+
+
+def _error(
+    status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status)
+
+
+def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: int = 512) -> FastAPI:
+    """The ASGI app for one emulated replica of `dep`."""
+    name = model_name or dep.model.id
+    engine: PacedEngine | None = None
+    registry = CollectorRegistry()
+    requests_total = Counter("tokenlane_requests", "Requests by endpoint and outcome", ["endpoint", "outcome"], registry=registry)
+    tokens_total = Counter("tokenlane_generated_tokens", "Output tokens streamed", registry=registry)
+    running = Gauge("tokenlane_active_requests", "Requests admitted or queued", registry=registry)
+    ttft = Histogram(
+        "tokenlane_ttft_seconds", "Time to first token", registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        nonlocal engine
+        engine = PacedEngine(dep)
+        engine.start()
+        yield
+        await engine.stop()
+
+    app = FastAPI(title=f"tokenlane emulate: {dep.model.id} on {dep.num_devices}x {dep.hardware.id} ({dep.engine.id})", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        if err["type"] == "json_invalid":
+            return _error(400, "the request body is not valid JSON")
+        param = ".".join(str(p) for p in err["loc"] if p != "body")
+        return _error(400, f"{param}: {err['msg']}" if param else err["msg"], param=param or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), kind="not_found_error" if exc.status_code == 404 else "invalid_request_error")
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "active": engine.active if engine else 0}
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "tokenlane-emulate"}]}
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        running.set(engine.active if engine else 0)
+        return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    async def _serve(body: _Common, prompt_text: str, endpoint: Literal["chat", "completions"]) -> Any:
+        assert engine is not None
+        if body.model != name:
+            requests_total.labels(endpoint, "unknown_model").inc()
+            return _error(
+                404,
+                f"The model '{body.model}' does not exist; this server emulates '{name}'",
+                kind="not_found_error",
+                param="model",
+                code="model_not_found",
+            )
+        if engine.active >= max_streams:
+            requests_total.labels(endpoint, "rejected").inc()
+            return _error(429, f"too many concurrent requests (limit {max_streams})", kind="rate_limit_error", code="rate_limit_exceeded")
+        prompt_tokens = count_prompt_tokens(prompt_text)
+        max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
+        stream = engine.submit(prompt_tokens, max_tokens)
+        if stream.rejected:
+            requests_total.labels(endpoint, "too_long").inc()
+            return _error(
+                400,
+                f"prompt of ~{prompt_tokens} tokens plus max_tokens {max_tokens} exceeds the emulated context",
+                param="messages",
+                code="context_length_exceeded",
+            )
+        created, rid = int(time.time()), f"{'chatcmpl' if endpoint == 'chat' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+        obj = "chat.completion" if endpoint == "chat" else "text_completion"
+        started = time.perf_counter()
+
+        def piece(i: int) -> str:
+            return " " + FILLER[i % len(FILLER)]
+
+        def usage(n: int) -> dict[str, int]:
+            return {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+
+        if not body.stream:
+            n = 0
+            text = []
+            async for i in engine.tokens(stream):
+                if n == 0:
+                    ttft.observe(time.perf_counter() - started)
+                text.append(piece(i))
+                n += 1
+            tokens_total.inc(n)
+            requests_total.labels(endpoint, "ok").inc()
+            choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
+            if endpoint == "chat":
+                choice["message"] = {"role": "assistant", "content": "".join(text)}
+            else:
+                choice["text"] = "".join(text)
+            return JSONResponse({"id": rid, "object": obj, "created": created, "model": name, "choices": [choice], "usage": usage(n)})
+
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        chunk_obj = "chat.completion.chunk" if endpoint == "chat" else "text_completion"
+
+        def event(payload: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+        def delta(text: str | None, finish: str | None, *, first: bool = False) -> dict[str, Any]:
+            if endpoint == "chat":
+                d: dict[str, Any] = {"role": "assistant"} if first else {}
+                if text is not None:
+                    d["content"] = text
+                c: dict[str, Any] = {"index": 0, "delta": d, "finish_reason": finish, "logprobs": None}
+            else:
+                c = {"index": 0, "text": text or "", "finish_reason": finish, "logprobs": None}
+            return {"id": rid, "object": chunk_obj, "created": created, "model": name, "choices": [c]}
+
+        async def sse() -> AsyncIterator[bytes]:
+            n = 0
+            finished = False
+            try:
+                async for i in engine.tokens(stream):
+                    if n == 0:
+                        ttft.observe(time.perf_counter() - started)
+                    yield event(delta(piece(i), None, first=n == 0))
+                    n += 1
+                finished = True
+                yield event(delta(None if endpoint == "chat" else "", "length"))
+                if include_usage:
+                    yield event({"id": rid, "object": chunk_obj, "created": created, "model": name, "choices": [], "usage": usage(n)})
+                yield b"data: [DONE]\n\n"
+            finally:
+                if not finished:
+                    engine.abort(stream)
+                tokens_total.inc(n)
+                requests_total.labels(endpoint, "ok" if finished else "disconnected").inc()
+
+        return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: ChatRequest) -> Any:
+        text = "".join(m.content if isinstance(m.content, str) else json.dumps(m.content) for m in body.messages if m.content)
+        return await _serve(body, text, "chat")
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest) -> Any:
+        return await _serve(body, body.prompt if isinstance(body.prompt, str) else "".join(body.prompt), "completions")
+
+    return app

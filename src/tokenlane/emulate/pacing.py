@@ -1,0 +1,106 @@
+"""Run the simulator's engine in real time: each step lasts what the capacity model says, then its tokens go out.
+
+The scheduling (continuous batching, slots, one at a time) is the simulator's `ReplicaEngine`, stepped one step
+at a time on the wall clock, so every stream's pace depends on how many others are running, as on the real box.
+Steps are scheduled against absolute deadlines (monotonic clock), so sleep overshoot does not accumulate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from tokenlane.capacity import Deployment
+from tokenlane.simulate.engine import ReplicaEngine, Sequence
+
+
+@dataclass
+class Stream:
+    """One request's token queue; `None` ends it."""
+
+    seq: Sequence
+    queue: asyncio.Queue[int | None] = field(default_factory=asyncio.Queue)
+    rejected: bool = False
+
+
+class PacedEngine:
+    """A ReplicaEngine driven by a background task on the asyncio clock."""
+
+    def __init__(self, dep: Deployment) -> None:
+        self.engine = ReplicaEngine(dep)
+        self.streams: dict[int, Stream] = {}
+        self._ids = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.tokens_generated = 0
+        self.steps = 0
+
+    @property
+    def active(self) -> int:
+        """Requests admitted or waiting."""
+        return self.engine.outstanding
+
+    def start(self) -> None:
+        """Start the stepping task on the running loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def submit(self, prompt_tokens: int, max_tokens: int) -> Stream:
+        """Queue a request; the returned stream yields one int per generated token, then None."""
+        seq = Sequence(next(self._ids), max(1, prompt_tokens), max(1, max_tokens), prefilled=0)
+        stream = Stream(seq)
+        if self.engine.submit(seq) is not None:
+            stream.rejected = True
+            stream.queue.put_nowait(None)
+            return stream
+        self.streams[seq.rid] = stream
+        self._wake.set()
+        return stream
+
+    def abort(self, stream: Stream) -> None:
+        """Stop generating for a stream whose client disconnected."""
+        if self.streams.pop(stream.seq.rid, None) is not None:
+            self.engine.abort(stream.seq)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        clock = loop.time()
+        while True:
+            if not self.engine.outstanding:
+                self._wake.clear()
+                await self._wake.wait()
+                clock = loop.time()
+            end = self.engine.start_step(clock, clock)
+            if end is None:
+                continue
+            delay = end - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            clock = end
+            done = self.engine.finish_step(end)
+            self.steps += 1
+            for seq, count in self.engine.last_emitted:
+                stream = self.streams.get(seq.rid)
+                if stream is not None:
+                    for _ in range(count):
+                        stream.queue.put_nowait(1)
+                    self.tokens_generated += count
+            for completion in done:
+                stream = self.streams.pop(completion.rid, None)
+                if stream is not None:
+                    stream.queue.put_nowait(None)
+
+    async def tokens(self, stream: Stream) -> AsyncIterator[int]:
+        """Yield a token index each time the engine produces one for this stream."""
+        index = 0
+        while (item := await stream.queue.get()) is not None:
+            yield index
+            index += item
