@@ -13,6 +13,7 @@ from tests.cli.helpers import assert_user_error, invoke
 from tests.integration.servers import misbehaving_app, serve_in_thread
 from tokenlane import build_deployment, builtin_catalog, concurrency_curve
 from tokenlane.bench import BenchConfig, RequestRecord, stream_one
+from tokenlane.bench.client import make_client
 from tokenlane.emulate import create_app
 
 DEP = build_deployment(builtin_catalog(), hardware="dgx-spark", model="qwen3-8b", quant="int4-awq", engine="vllm")
@@ -106,7 +107,7 @@ def test_faults_become_classified_errors(mode: str, error: str | None) -> None:
         cfg = BenchConfig(base_url=url + "/v1", model=mode, output_tokens=5, stall_timeout_s=0.5, request_timeout_s=3)
 
         async def go() -> RequestRecord:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(connect=2, read=cfg.stall_timeout_s, write=2, pool=None)) as client:
+            async with make_client(cfg, 1) as client:
                 return await stream_one(client, cfg, "hello", RequestRecord(level=1, index=0, intended_ns=0))
 
         record = asyncio.run(go())

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from tokenlane.bench.timing import RequestRecord
 from tokenlane.errors import EndpointError
@@ -101,49 +101,52 @@ def synthetic_prompt(words: int, seed: int = 0) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(max(1, words)))
 
 
-async def stream_one(client: httpx.AsyncClient, cfg: BenchConfig, prompt: str, record: RequestRecord) -> RequestRecord:
+async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: str, record: RequestRecord) -> RequestRecord:
     """Send one streaming request and fill `record` with its timestamps, usage or error class."""
     clock = time.perf_counter_ns
     record.sent_ns = clock()
     done = False
     try:
         async with asyncio.timeout(cfg.request_timeout_s):
-            async with client.stream("POST", cfg.base_url + cfg.path, json=cfg.body(prompt), headers=cfg.headers()) as resp:
-                record.status = resp.status_code
+            async with session.post(cfg.base_url + cfg.path, json=cfg.body(prompt), headers=cfg.headers()) as resp:
+                record.status = resp.status
                 record.first_byte_ns = clock()
-                if resp.status_code >= 400:
-                    text = (await resp.aread())[:300].decode(errors="replace")
-                    record.error = "http_4xx" if resp.status_code < 500 else "http_5xx"
-                    record.error_detail = f"{resp.status_code}: {text}"
+                if resp.status >= 400:
+                    text = (await resp.content.read(300)).decode(errors="replace")
+                    record.error = "http_4xx" if resp.status < 500 else "http_5xx"
+                    record.error_detail = f"{resp.status}: {text}"
                     return record
-                async for line in resp.aiter_lines():
-                    if not line or line.startswith(":"):
+                async for raw in resp.content:
+                    line = raw.strip()
+                    if not line or line.startswith(b":"):
                         continue
-                    if not line.startswith("data:"):
-                        if line.startswith(("event:", "id:", "retry:")):
+                    if not line.startswith(b"data:"):
+                        if line.startswith((b"event:", b"id:", b"retry:")):
                             continue
-                        record.error, record.error_detail = "malformed_sse", line[:200]
+                        record.error, record.error_detail = "malformed_sse", line[:200].decode(errors="replace")
                         return record
                     data = line[5:].strip()
-                    if data == "[DONE]":
+                    if data == b"[DONE]":
                         done = True
                         break
                     try:
                         obj = json.loads(data)
-                    except json.JSONDecodeError:
-                        record.error, record.error_detail = "malformed_json", data[:200]
+                    except ValueError:
+                        record.error, record.error_detail = "malformed_json", data[:200].decode(errors="replace")
                         return record
                     if not isinstance(obj, dict):
-                        record.error, record.error_detail = "malformed_json", data[:200]
+                        record.error, record.error_detail = "malformed_json", data[:200].decode(errors="replace")
                         return record
                     if obj.get("error"):
                         record.error, record.error_detail = "http_5xx", str(obj["error"])[:200]
                         return record
+                    if record.response_id is None and isinstance(obj.get("id"), str):
+                        record.response_id = obj["id"]
                     usage = obj.get("usage")
                     if isinstance(usage, dict) and usage.get("completion_tokens") is not None:
                         record.usage_output_tokens = int(usage["completion_tokens"])
                         record.usage_prompt_tokens = usage.get("prompt_tokens")
-                    for choice in obj.get("choices") or []:
+                    for choice in obj.get("choices") or ():
                         delta = choice.get("delta") or {}
                         text = delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning") or choice.get("text")
                         if text:
@@ -153,14 +156,16 @@ async def stream_one(client: httpx.AsyncClient, cfg: BenchConfig, prompt: str, r
                             record.chunk_ns.append(now)
         if not done:
             record.error, record.error_detail = "no_done", "stream ended without [DONE]"
-    except httpx.ConnectError as exc:
+    except aiohttp.ClientConnectorError as exc:
         record.error, record.error_detail = "connect", str(exc)[:200]
-    except httpx.ReadTimeout:
+    except aiohttp.ServerTimeoutError:
         record.error, record.error_detail = "stall", f"no data for {cfg.stall_timeout_s:g} s"
-    except (httpx.TimeoutException, TimeoutError):
+    except TimeoutError:
         record.error, record.error_detail = "timeout", f"over {cfg.request_timeout_s:g} s"
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
         record.error, record.error_detail = "reset", str(exc)[:200] or type(exc).__name__
+    except aiohttp.ClientError as exc:
+        record.error, record.error_detail = "reset", f"{type(exc).__name__}: {exc}"[:200]
     finally:
         record.end_ns = clock()
     return record
@@ -195,10 +200,11 @@ class LoopMonitor:
         return (time.process_time() - self._cpu0) / wall if wall > 0 else 0.0
 
 
-def make_client(cfg: BenchConfig, concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=max(16, concurrency * 2), max_keepalive_connections=max(16, concurrency * 2))
-    timeout = httpx.Timeout(connect=10.0, read=cfg.stall_timeout_s, write=30.0, pool=None)
-    return httpx.AsyncClient(limits=limits, timeout=timeout, http2=False)
+def make_client(cfg: BenchConfig, concurrency: int) -> aiohttp.ClientSession:
+    """A session with one connection per concurrent stream; a read gap over the stall timeout fails the request."""
+    connector = aiohttp.TCPConnector(limit=max(16, concurrency * 2), force_close=False)
+    timeout = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=cfg.stall_timeout_s)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
 
 
 async def probe(cfg: BenchConfig, prompt_tokens: int) -> tuple[int, float]:
@@ -237,7 +243,7 @@ async def run_closed_loop(
     records: list[RequestRecord] = []
     rng = random.Random(seed)
 
-    async def user(client: httpx.AsyncClient) -> None:
+    async def user(client: aiohttp.ClientSession) -> None:
         while (index := next(counter)) < first_index + requests:
             record = RequestRecord(level=concurrency, index=index, intended_ns=time.perf_counter_ns())
             await stream_one(client, cfg, synthetic_prompt(prompt_words, seed=seed * 1_000_003 + index), record)
@@ -268,7 +274,7 @@ async def run_open_loop(
     start = time.perf_counter_ns()
     offsets: list[float] = list(itertools.accumulate(rng.expovariate(rate_per_s) for _ in range(requests)))
 
-    async def send(client: httpx.AsyncClient, index: int, intended_ns: int) -> None:
+    async def send(client: aiohttp.ClientSession, index: int, intended_ns: int) -> None:
         record = RequestRecord(level=level, index=index, intended_ns=intended_ns)
         await stream_one(client, cfg, synthetic_prompt(prompt_words, seed=seed * 1_000_003 + index), record)
         records.append(record)

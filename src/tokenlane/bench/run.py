@@ -142,12 +142,25 @@ def _document(
         "slo": {"min_tok_s_per_user": min_tok_s, "max_ttft_s": max_ttft_s},
         "levels": levels,
         "stopped": stopped,
-        "client": {"loop_lag_ms": pct(monitor.lags_ms), "cpu_fraction": cpu},
+        "client": {"loop_lag_ms": pct(monitor.lags_ms), "cpu_fraction": cpu, "event_loop": event_loop_name()},
         "warnings": warnings,
         "definitions": DEFINITIONS,
     }
 
 
+def event_loop_name() -> str:
+    """uvloop where installed (lower per-chunk overhead), else asyncio's default loop."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def run_bench_sync(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """`run_bench` on a fresh event loop."""
+    """`run_bench` on a fresh event loop (uvloop where installed)."""
+    if event_loop_name() == "uvloop":
+        import uvloop
+
+        return uvloop.run(run_bench(*args, **kwargs))
     return asyncio.run(run_bench(*args, **kwargs))

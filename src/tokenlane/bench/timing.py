@@ -41,6 +41,8 @@ class RequestRecord:
     """Error class: connect, timeout, stall, http_4xx, http_5xx, reset, malformed_sse, malformed_json, no_done."""
     error_detail: str = ""
     status: int | None = None
+    response_id: str | None = None
+    """The server's `id` for the response, to match server logs."""
 
     @property
     def ok(self) -> bool:
