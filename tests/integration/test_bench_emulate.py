@@ -183,3 +183,56 @@ def test_openai_client_streams_from_the_emulator(emulator: str) -> None:
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len(text.split()) == 4 and chunks[-1].usage.completion_tokens == 4
+
+
+def test_measured_curve_feeds_capacity_and_plan(emulator: str, tmp_path: Path) -> None:
+    bench_dir = tmp_path / "bench"
+    assert (
+        invoke(
+            "bench",
+            emulator,
+            "--model",
+            "qwen3-8b",
+            "--concurrency",
+            "1,4",
+            "--requests-per-level",
+            "2",
+            "--prompt-tokens",
+            "64",
+            "--output-tokens",
+            "16",
+            "--out",
+            str(bench_dir),
+        ).exit_code
+        == 0
+    )
+    doc = invoke(
+        "capacity",
+        "--hardware",
+        "dgx-spark",
+        "--model",
+        "qwen3-8b",
+        "--quant",
+        "int4-awq",
+        "--engine",
+        "vllm",
+        "--context",
+        "72",
+        "--prompt-tokens",
+        "64",
+        "--measured",
+        str(bench_dir / "summary.json"),
+        "--json",
+    ).json()
+    assert [p["concurrency"] for p in doc["measured"]] == [1, 4] == [p["batch"] for p in doc["points"]]
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: measured\nworkload: {users: 4, active_hours: 0.5, prompt_tokens: 64, output_tokens: 16}\n"
+        "options:\n  - {name: spark, kind: self_host, hardware: dgx-spark, model: qwen3-8b, quant: int4-awq, engine: vllm,"
+        " measured: bench/summary.json}\n"
+    )
+    plan = invoke("plan", str(scenario), "--json", "--no-report").json()
+    assert [p["concurrency"] for p in plan["measured"]["spark"]] == [1, 4]
+    claim = next(c for c in plan["claims"] if "real endpoint" in c["claim"])
+    assert claim["holds"] is True
+    assert_user_error(invoke("capacity", "--measured", str(scenario)), "s.yaml", "not a tokenlane bench summary")

@@ -1,7 +1,7 @@
 """Measure real OpenAI-compatible endpoints: streaming client, timing definitions, crash-safe JSONL results."""
 
 from tokenlane.bench.client import BenchConfig, normalise_base_url, stream_one
-from tokenlane.bench.results import ResultsFile, load_records
+from tokenlane.bench.results import ResultsFile, load_measured_curve, load_records
 from tokenlane.bench.run import run_bench, run_bench_sync
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, summarise_level
 
@@ -10,6 +10,7 @@ __all__ = [
     "BenchConfig",
     "RequestRecord",
     "ResultsFile",
+    "load_measured_curve",
     "load_records",
     "normalise_base_url",
     "run_bench",

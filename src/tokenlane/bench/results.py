@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenlane.bench.timing import RequestRecord
+from tokenlane.capacity import MeasuredPoint
 from tokenlane.errors import InputError
 
 
@@ -56,6 +57,30 @@ def load_records(folder: str | Path) -> list[RequestRecord]:
         except (json.JSONDecodeError, TypeError):
             continue
     return records
+
+
+def load_measured_curve(path: str | Path) -> list[MeasuredPoint]:
+    """Read a `tokenlane bench` summary.json as measured points (one per closed-loop level)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        levels = doc["levels"]
+        return [
+            MeasuredPoint(
+                concurrency=int(lv["concurrency"]),
+                per_user_tok_s_p50=lv["per_user_tok_s"]["p50"],
+                per_user_tok_s_p95=lv["per_user_tok_s"]["p95"],
+                ttft_s_p50=lv["ttft_s"]["p50"],
+                ttft_s_p95=lv["ttft_s"]["p95"],
+                aggregate_tok_s=float(lv["aggregate_tok_s"]),
+                errors=int(lv["errors"]),
+            )
+            for lv in levels
+        ]
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from exc
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"not a tokenlane bench summary.json ({type(exc).__name__}: {exc})", path=str(path)) from exc
 
 
 def done_per_level(records: list[RequestRecord]) -> Counter[int]:

@@ -1,6 +1,6 @@
 """Capacity model: memory, per-operator roofline step time, MoE expert coverage, concurrency curves. Pure."""
 
-from tokenlane.capacity.curve import CapacityReport, CurvePoint, breakdown_ms, concurrency_curve, prefill_seconds
+from tokenlane.capacity.curve import CapacityReport, CurvePoint, MeasuredPoint, breakdown_ms, concurrency_curve, prefill_seconds
 from tokenlane.capacity.deployment import Deployment, build_deployment, option_deployment
 from tokenlane.capacity.memory import (
     MemoryPlan,
@@ -29,6 +29,7 @@ __all__ = [
     "CapacityReport",
     "CurvePoint",
     "Deployment",
+    "MeasuredPoint",
     "MemoryPlan",
     "ParamCounts",
     "StepLoad",

@@ -38,6 +38,20 @@ class CurvePoint(BaseModel):
     """Time to first token for one prompt while the others decode (queue wait not included), ms."""
 
 
+class MeasuredPoint(BaseModel):
+    """One concurrency level measured by `tokenlane bench` on a real endpoint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    concurrency: int
+    per_user_tok_s_p50: float | None
+    per_user_tok_s_p95: float | None
+    ttft_s_p50: float | None
+    ttft_s_p95: float | None
+    aggregate_tok_s: float
+    errors: int
+
+
 class CapacityReport(BaseModel):
     """The capacity model's answer for one deployment."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenlane import build_deployment, concurrency_curve, load_catalog, model_from_hf_config
+from tokenlane.bench import load_measured_curve
 from tokenlane.cli._options import parse_int_list
 
 COMMAND_NAME = "capacity"
@@ -30,6 +32,7 @@ def command(
     max_running: Annotated[int | None, typer.Option(min=1, help="Override the engine's running-sequence cap (-np, max_num_seqs).")] = None,
     routing_skew: Annotated[float, typer.Option(min=0.0, help="MoE routing skew (Zipf exponent; 0 = uniform).")] = 0.0,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    measured: Annotated[Path | None, typer.Option(help="A `tokenlane bench` summary.json to compare with the model.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Per-user and aggregate decode tok/s, step time and TTFT vs concurrent users on one deployment."""
@@ -49,9 +52,14 @@ def command(
         routing_skew=routing_skew,
         max_running_seqs=max_running,
     )
-    report = concurrency_curve(dep, parse_int_list(batch, option="--batch"), context_tokens=context, prompt_tokens=prompt_tokens)
+    points = load_measured_curve(measured) if measured else []
+    users = [p.concurrency for p in points] if points else parse_int_list(batch, option="--batch")
+    report = concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt_tokens)
     if json_out:
-        typer.echo(report.model_dump_json(indent=2))
+        doc = report.model_dump(mode="json")
+        if points:
+            doc["measured"] = [p.model_dump(mode="json") for p in points]
+        typer.echo(json.dumps(doc, indent=2))
         return
     console = Console()
     title = f"{report.model} · {report.quant} on {report.gpus}x {report.hardware} · {report.engine}"
@@ -63,9 +71,10 @@ def command(
         f"KV budget {report.kv_budget_gb:.1f} GB ({report.kv_capacity_tokens:,} tokens) · "
         f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
     )
-    table = Table("users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms")
-    for p in report.points:
-        table.add_row(
+    columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
+    table = Table(*columns, *(["measured tok/s p50", "model error"] if points else []))
+    for i, p in enumerate(report.points):
+        row = [
             str(p.batch),
             str(p.running),
             f"{p.decode_step_ms:.1f}",
@@ -73,5 +82,9 @@ def command(
             f"{p.per_user_tok_s:.1f}",
             f"{p.aggregate_tok_s:.0f}",
             f"{p.ttft_ms:.0f}",
-        )
+        ]
+        if points:
+            seen = points[i].per_user_tok_s_p50
+            row += [f"{seen:.1f}", f"{p.stream_tok_s / seen - 1:+.1%}"] if seen else ["—", "—"]
+        table.add_row(*row)
     console.print(table)

@@ -19,10 +19,34 @@ class Claim(BaseModel):
     holds: bool
 
 
-def check_claims(scenario: Scenario, options: list[OptionAssessment], cost: CostReport) -> list[Claim]:
-    """Single-stream speed vs speed at peak for each box; the subscription math; volume vs break-even."""
+MEASURED_AGREEMENT = 0.15
+"""A measured curve 'agrees' with the model when every level's median tok/s is within 15% (the validation target)."""
+
+
+def check_claims(
+    scenario: Scenario,
+    options: list[OptionAssessment],
+    cost: CostReport,
+    *,
+    measured_vs_model: dict[str, list[tuple[int, float, float]]],
+) -> list[Claim]:
+    """Single-stream speed vs speed at peak for each box; the subscription math; volume vs break-even; and, for options
+    with a bench measurement, (concurrency, measured p50 tok/s, model tok/s) compared level by level."""
     claims: list[Claim] = []
     slo = scenario.workload.slo
+    for name, rows in measured_vs_model.items():
+        errors = [model / seen - 1 for _, seen, model in rows]
+        parts = [
+            f"{c} users: measured {seen:.1f}, model {model:.1f} tok/s ({e:+.0%})" for (c, seen, model), e in zip(rows, errors, strict=True)
+        ]
+        finding = "; ".join(parts)
+        claims.append(
+            Claim(
+                claim=f"the capacity model's per-user speed holds on {name}'s real endpoint",
+                finding=finding,
+                holds=max(abs(e) for e in errors) <= MEASURED_AGREEMENT,
+            )
+        )
     for o in options:
         if o.single_stream_tok_s is None or o.peak_tok_s_p50 is None:
             continue

@@ -6,7 +6,7 @@ import importlib.metadata
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import CapacityReport, concurrency_curve, option_deployment, plan_memory
+from tokenlane.capacity import CapacityReport, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
@@ -43,6 +43,8 @@ class PlanReport(BaseModel):
     """Each self-hosted option as configured (its own `count`)."""
     curves: dict[str, CapacityReport]
     """Concurrency curve of one replica per self-hosted option, at the workload's mean context."""
+    measured: dict[str, list[MeasuredPoint]]
+    """Curves measured by `tokenlane bench` for options that name one (`measured:`)."""
     assumptions: list[Assumption]
     seed: int
 
@@ -81,14 +83,18 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
     return out
 
 
-def plan_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> PlanReport:
-    """Run capacity, simulation and cost for every option and decide."""
+def plan_scenario(
+    scenario: Scenario, catalog: Catalog, *, seed: int = 0, measured: dict[str, list[MeasuredPoint]] | None = None
+) -> PlanReport:
+    """Run capacity, simulation and cost for every option and decide; `measured` curves are checked against the model."""
+    measured = measured or {}
     cost = cost_scenario(scenario, catalog, seed=seed)
     sims = simulate_scenario(scenario, catalog, seed=seed)
     by_sim = {r.option: r for r in sims.results}
     workload = scenario.workload
     context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
     curves: dict[str, CapacityReport] = {}
+    measured_vs_model: dict[str, list[tuple[int, float, float]]] = {}
     assessments: list[OptionAssessment] = []
     for option, option_cost in zip(scenario.options, cost.options, strict=True):
         single = None
@@ -99,6 +105,14 @@ def plan_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Pla
                     dep, CURVE_USERS, context_tokens=context, prompt_tokens=round(workload.prompt_tokens.expected)
                 )
                 single = curves[option.name].single_stream_tok_s
+                points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
+                if points:
+                    model = concurrency_curve(
+                        dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=round(workload.prompt_tokens.expected)
+                    )
+                    measured_vs_model[option.name] = [
+                        (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
+                    ]
         assessments.append(assess_option(option, scenario, option_cost, as_configured=by_sim.get(option.name), single_stream_tok_s=single))
     batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
@@ -119,10 +133,11 @@ def plan_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Pla
         scenario=scenario,
         verdict=verdict,
         options=assessments,
-        claims=check_claims(scenario, assessments, cost),
+        claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model),
         cost=cost,
         simulations=sims.results,
         curves=curves,
+        measured=measured,
         assumptions=_assumptions(scenario, catalog, cost),
         seed=seed,
     )

@@ -23,6 +23,16 @@ def speed_vs_users(plan: PlanReport) -> go.Figure:
         fig.add_trace(
             go.Scatter(x=users, y=[p.aggregate_tok_s for p in curve.points], mode="lines", name=f"{name}: aggregate", line={"dash": "dot"})
         )
+    for name, points in plan.measured.items():
+        fig.add_trace(
+            go.Scatter(
+                x=[p.concurrency for p in points],
+                y=[p.per_user_tok_s_p50 for p in points],
+                mode="markers",
+                marker={"size": 10, "symbol": "diamond"},
+                name=f"{name}: measured (bench p50)",
+            )
+        )
     slo = plan.scenario.workload.slo.min_tok_s_per_user
     fig.add_hline(y=slo, line={"color": "crimson", "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
     fig.update_layout(
