@@ -257,6 +257,15 @@ class Finance(_Model):
     workdays_per_month: Annotated[float, Field(gt=0, le=31)] = 21.0
     """Working days per month: the simulated day happens this often."""
 
+    @staticmethod
+    def fte_field(kind: str) -> str:
+        """The field holding the engineer time an option of `kind` needs."""
+        return {"self_host": "engineer_fte", "cloud_gpu": "cloud_engineer_fte", "api": "api_engineer_fte"}[kind]
+
+    def fte_for(self, kind: str) -> float:
+        """Engineer time (FTE) an option of `kind` needs."""
+        return float(getattr(self, self.fte_field(kind)))
+
 
 FINANCE_SOURCES = {
     "amortization_years": "straight-line over a GPU generation (~3 years); IRS Publication 946 for depreciation method",

@@ -288,7 +288,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
             if option.kind == "cloud_gpu" and parameter != "engineer_fte":
                 continue
             for value in values:
-                key = "cloud_engineer_fte" if option.kind == "cloud_gpu" and parameter == "engineer_fte" else parameter
+                key = finance.fte_field(option.kind) if parameter == "engineer_fte" else parameter
                 fin = finance.model_copy(update={key: value})
                 monthly = hardware_cost(dep, option, fin, replicas=by_name[name].replicas).total_usd
                 be = breakeven(option, dep, capacity, cheapest_api, fin).tokens_per_day if cheapest_api else None

@@ -38,8 +38,7 @@ def hardware_units(dep: Deployment, replicas: int) -> int:
 
 def people_usd_per_month(option: Option, finance: Finance) -> float:
     """Engineer time to run the option: FTE by kind x loaded yearly cost / 12."""
-    fte = {"self_host": finance.engineer_fte, "cloud_gpu": finance.cloud_engineer_fte, "api": finance.api_engineer_fte}[option.kind]
-    return fte * finance.engineer_usd_per_year / 12.0
+    return finance.fte_for(option.kind) * finance.engineer_usd_per_year / 12.0
 
 
 def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int) -> MonthlyCost:

@@ -50,11 +50,6 @@ class OptionAssessment(BaseModel):
     """Why it is not eligible, in words with numbers."""
 
 
-def _fte(option: Option, scenario: Scenario) -> float:
-    f = scenario.finance
-    return {"self_host": f.engineer_fte, "cloud_gpu": f.cloud_engineer_fte, "api": f.api_engineer_fte}[option.kind]
-
-
 def assess_option(
     option: Option, scenario: Scenario, cost: OptionCost, *, as_configured: SimulationResult | None, single_stream_tok_s: float | None
 ) -> OptionAssessment:
@@ -93,7 +88,7 @@ def assess_option(
         data_residency_ok=residency_ok,
         quality_risk=quality_risk,
         within_budget=within_budget,
-        people_fte=_fte(option, scenario),
+        people_fte=scenario.finance.fte_for(option.kind),
         single_stream_tok_s=single_stream_tok_s,
         peak_concurrency=sim.peak_concurrency if sim else None,
         peak_tok_s_p50=sim.per_user_tok_s.p50 if sim else None,
