@@ -1,6 +1,6 @@
 """`tokenlane plan` on the built-in scenario must finish in <= 10 s on a 2-core machine; also CLI import time.
 
-Run: python benchmarks/plan_speed.py
+Run: python benchmarks/cli_speed.py
 """
 
 from __future__ import annotations
