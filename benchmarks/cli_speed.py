@@ -17,7 +17,20 @@ def _wall(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def curve_compute_s() -> float:
+    """In-process time of the default 1..256-user concurrency curve (compute only, no import or printing)."""
+    from tokenlane import build_deployment, builtin_catalog, concurrency_curve
+
+    dep = build_deployment(
+        builtin_catalog(), hardware="ryzen-ai-max-395-128gb", model="qwen3-235b-a22b", quant="ud-q3_k_xl", engine="llama.cpp"
+    )
+    start = time.perf_counter()
+    concurrency_curve(dep, [1, 2, 4, 8, 16, 32, 64, 128, 256], context_tokens=4096, prompt_tokens=1024)
+    return time.perf_counter() - start
+
+
 def main() -> None:
+    print(f"{'capacity curve 1..256 users, compute only':45} {curve_compute_s() * 1e3:6.2f} ms")
     with tempfile.TemporaryDirectory() as out:
         rows = [
             ("python -c 'import tokenlane'", _wall([sys.executable, "-c", "import tokenlane"]), None),

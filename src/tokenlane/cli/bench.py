@@ -14,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tokenlane import InputError
-from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, normalise_base_url, run_bench_sync
 from tokenlane.cli._options import parse_int_list
 
 COMMAND_NAME = "bench"
@@ -46,6 +45,8 @@ def command(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
 ) -> None:
     """Stream requests at several concurrencies; per-user tok/s, TTFT, aggregate throughput, errors — saved as they finish."""
+    from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, normalise_base_url, run_bench_sync
+
     if endpoint not in ("chat", "completions"):
         raise InputError("must be chat or completions", field="--endpoint")
     if not url.startswith(("http://", "https://")):

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenlane import build_deployment, concurrency_curve, load_catalog, model_from_hf_config
-from tokenlane.bench import load_measured_curve
 from tokenlane.cli._options import parse_int_list
 
 COMMAND_NAME = "capacity"
@@ -52,7 +51,11 @@ def command(
         routing_skew=routing_skew,
         max_running_seqs=max_running,
     )
-    points = load_measured_curve(measured) if measured else []
+    points = []
+    if measured is not None:
+        from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
+
+        points = load_measured_curve(measured)
     users = [p.concurrency for p in points] if points else parse_int_list(batch, option="--batch")
     report = concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt_tokens)
     if json_out:

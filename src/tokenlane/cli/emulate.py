@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from tokenlane import build_deployment, load_catalog, plan_memory
-from tokenlane.emulate import create_app
 
 COMMAND_NAME = "emulate"
 
@@ -28,6 +27,8 @@ def command(
 ) -> None:
     """Serve an OpenAI-compatible endpoint whose streams are paced like the given box under its engine."""
     import uvicorn
+
+    from tokenlane.emulate import create_app
 
     dep = build_deployment(
         load_catalog(catalog_file or []), hardware=hardware, model=model, quant=quant, engine=engine, gpus=gpus, kv_dtype=kv_dtype

@@ -12,7 +12,6 @@ from rich.panel import Panel
 from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
-from tokenlane.bench import load_measured_curve
 
 COMMAND_NAME = "plan"
 BUILTIN_SCENARIO = "team-assistant.yaml"
@@ -33,7 +32,11 @@ def command(
     else:
         spec = load_scenario(scenario)
     base = scenario.parent if scenario is not None else Path.cwd()
-    measured = {o.name: load_measured_curve(base / o.measured) for o in spec.options if o.measured}
+    measured = {}
+    if any(o.measured for o in spec.options):
+        from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
+
+        measured = {o.name: load_measured_curve(base / o.measured) for o in spec.options if o.measured}
     plan = plan_scenario(spec, load_catalog(catalog_file or []), seed=seed, measured=measured)
     paths = {} if no_report else write_report(plan, out)
     if json_out:
