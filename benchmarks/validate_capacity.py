@@ -20,6 +20,7 @@ from tokenlane import (
     builtin_catalog,
     count_params,
     decode_load,
+    expected_distinct_experts,
     max_concurrent_sequences,
     prefill_seconds,
     step_seconds,
@@ -116,6 +117,10 @@ def _deployment(rec: dict[str, str]):
 
 
 def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
+    if rec["test"] == "moe_distinct_experts":
+        model = builtin_catalog().model_by_id(MODELS[rec["model"].strip().lower()])
+        assert model.moe is not None
+        return "MoE distinct experts", expected_distinct_experts(model.moe.num_experts, model.moe.experts_per_token, int(rec["batch"]))
     if rec["test"] in ("copy_bandwidth", "gemm"):
         hw = builtin_catalog().hardware_by_id(rec["hardware"])
         if rec["test"] == "copy_bandwidth":
