@@ -26,6 +26,7 @@ from tokenlane import (
     step_seconds,
 )
 from tokenlane.catalog.models import Quant
+from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
 
 HERE = Path(__file__).resolve().parent
 SOURCES = [HERE.parent.parent / "shared" / "data" / "reference-measurements.csv", *sorted((HERE / "data").glob("*.csv"))]
@@ -94,7 +95,7 @@ def _deployment(rec: dict[str, str]):
     engine = _engine(rec["engine"])
     if rec.get("model_file_gib"):
         model = catalog.model_by_id(model_id)
-        bits = float(rec["model_file_gib"]) * 2**30 * 8 / count_params(model).total
+        bits = gib_to_bytes(float(rec["model_file_gib"])) * BITS_PER_BYTE / count_params(model).total
         quant = Quant(
             id=f"file-{bits:.2f}",
             name=f"{rec['quant']} from file size",

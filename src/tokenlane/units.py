@@ -6,10 +6,7 @@ Decimal prefixes for bandwidth, FLOP rates and memory sizes as vendors quote the
 
 from __future__ import annotations
 
-KB = 1e3
-MB = 1e6
 GB = 1e9
-TB = 1e12
 GIB = 2**30
 TFLOPS = 1e12
 """FLOP/s in one TFLOP/s."""
@@ -19,15 +16,9 @@ NS_PER_S = 1e9
 S_PER_HOUR = 3600.0
 HOURS_PER_MONTH = 730.0
 """Average hours in a month (8760 / 12), the convention cloud price sheets use."""
-DAYS_PER_MONTH = 365.0 / 12.0
 TOKENS_PER_MTOK = 1e6
 BITS_PER_BYTE = 8.0
 W_PER_KW = 1e3
-
-
-def gb_to_bytes(gb: float) -> float:
-    """Decimal gigabytes to bytes."""
-    return gb * GB
 
 
 def bytes_to_gb(num_bytes: float) -> float:

@@ -186,11 +186,6 @@ class Model(Entry):
             raise ValueError("moe.num_dense_layers must not exceed num_layers")
         return self
 
-    @property
-    def is_moe(self) -> bool:
-        """True for mixture-of-experts models."""
-        return self.moe is not None
-
 
 class Quant(Entry):
     """A weight quantization format, with the real bits per weight of each tensor class."""

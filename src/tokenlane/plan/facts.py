@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.cost import CostReport, OptionCost
+from tokenlane.cost import OptionCost
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import SimulationResult
 
@@ -111,8 +111,3 @@ def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str
         f"{min_tok_s:g} tok/s and {max_ttft_s:g} s — it {verdict} the SLO as configured "
         f"({(a.slo_attainment or 0):.0%} of requests)"
     )
-
-
-def api_cost(cost: CostReport, name: str) -> OptionCost:
-    """The OptionCost called `name`."""
-    return next(o for o in cost.options if o.name == name)
