@@ -51,6 +51,13 @@ def ns_to_s(ns: float) -> float:
     return ns / NS_PER_S
 
 
+def format_tokens(count: float | None) -> str:
+    """A token count for people: '1.97 B', '114.6 M'; None reads 'never' (a break-even that does not exist)."""
+    if count is None:
+        return "never"
+    return f"{count / 1e9:,.2f} B" if count >= 1e9 else f"{count / TOKENS_PER_MTOK:,.1f} M"
+
+
 def per_mtok(usd: float, num_tokens: float) -> float:
     """USD per million tokens, given a cost in USD for `num_tokens` tokens (0 tokens -> inf)."""
     return usd / num_tokens * TOKENS_PER_MTOK if num_tokens > 0 else float("inf")

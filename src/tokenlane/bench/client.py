@@ -20,6 +20,7 @@ import aiohttp
 
 from tokenlane.bench.timing import RequestRecord
 from tokenlane.errors import EndpointError
+from tokenlane.units import MS_PER_S, NS_PER_S, ns_to_s
 
 WORDS = (
     "time",
@@ -185,7 +186,7 @@ class LoopMonitor:
         while True:
             start = time.perf_counter()
             await asyncio.sleep(self.interval_s)
-            self.lags_ms.append((time.perf_counter() - start - self.interval_s) * 1e3)
+            self.lags_ms.append((time.perf_counter() - start - self.interval_s) * MS_PER_S)
 
     def start(self) -> None:
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
@@ -283,8 +284,8 @@ async def run_open_loop(
     async with make_client(cfg, max(16, int(rate_per_s * 30))) as client:
         tasks = []
         for i, offset in enumerate(offsets):
-            intended = start + int(offset * 1e9)
-            delay = (intended - time.perf_counter_ns()) / 1e9
+            intended = start + int(offset * NS_PER_S)
+            delay = ns_to_s(intended - time.perf_counter_ns())
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(send(client, first_index + i, intended)))

@@ -10,18 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenlane import cost_scenario, load_catalog, load_scenario
+from tokenlane.units import format_tokens
 
 COMMAND_NAME = "cost"
 
 
 def _usd(value: float | None) -> str:
     return "—" if value is None else f"${value:,.0f}"
-
-
-def _tokens(value: float | None) -> str:
-    if value is None:
-        return "never"
-    return f"{value / 1e9:,.2f} B" if value >= 1e9 else f"{value / 1e6:,.1f} M"
 
 
 def command(
@@ -64,9 +59,9 @@ def command(
         be.add_row(
             row.self_host,
             row.api,
-            _tokens(row.tokens_per_day),
-            _tokens(row.input_tokens_per_day),
-            _tokens(row.output_tokens_per_day),
+            format_tokens(row.tokens_per_day),
+            format_tokens(row.input_tokens_per_day),
+            format_tokens(row.output_tokens_per_day),
             "yes" if row.reachable else "no",
             str(row.replicas_at_break_even or "—"),
         )

@@ -11,6 +11,7 @@ from plotly.offline import get_plotlyjs
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import FIGURES
+from tokenlane.units import TOKENS_PER_MTOK, format_tokens
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("tokenlane.report", "templates"), autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True
@@ -25,20 +26,14 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 
-def _tokens(value: float | None) -> str:
-    if value is None:
-        return "never"
-    return f"{value / 1e9:,.2f} B" if value >= 1e9 else f"{value / 1e6:,.1f} M"
-
-
 def _context(plan: PlanReport) -> dict[str, object]:
     return {
         "plan": plan,
         "usd": _usd,
         "num": _num,
-        "tokens": _tokens,
+        "tokens": format_tokens,
         "version": importlib.metadata.version("tokenlane"),
-        "tokens_m": (plan.cost.input_tokens_per_day + plan.cost.output_tokens_per_day) / 1e6,
+        "tokens_m": (plan.cost.input_tokens_per_day + plan.cost.output_tokens_per_day) / TOKENS_PER_MTOK,
     }
 
 
