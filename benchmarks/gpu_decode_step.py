@@ -11,43 +11,22 @@ Run: python benchmarks/gpu_decode_step.py --hardware h100-sxm --out benchmarks/d
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import sys
 
 import torch
 import torch.nn.functional as F
 
+from gpu_timing import time_graph, write_rows
+
 LAYERS, HIDDEN, HEADS, KV_HEADS, HEAD_DIM, FFN, VOCAB = 32, 4096, 32, 8, 128, 14336, 128256
-
-
-def _time_graph(fn, iters: int = 50) -> float:
-    """Mean seconds per call of `fn` replayed from a CUDA graph."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
-    graph.replay()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        graph.replay()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1e3 / iters
 
 
 def copy_bandwidth_gbps() -> float:
     n = 2 * 1024**3 // 2
     a = torch.empty(n, dtype=torch.bfloat16, device="cuda")
     b = torch.empty_like(a)
-    seconds = _time_graph(lambda: b.copy_(a), iters=20)
+    seconds = time_graph(lambda: b.copy_(a), iters=20)
     return 2 * a.numel() * 2 / seconds / 1e9
 
 
@@ -56,7 +35,7 @@ def gemm_tflops() -> float:
     a = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
     b = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
     c = torch.empty(m, m, dtype=torch.bfloat16, device="cuda")
-    seconds = _time_graph(lambda: torch.matmul(a, b, out=c), iters=20)
+    seconds = time_graph(lambda: torch.matmul(a, b, out=c), iters=20)
     return 2 * m**3 / seconds / 1e12
 
 
@@ -85,7 +64,7 @@ def decode_step_s(batch: int, context: int) -> float:
             x = x + (F.silu(gu[:, :FFN]) * gu[:, FFN:]) @ w["down"][i].T
         torch.matmul(x, lm_head.T, out=out)
 
-    return _time_graph(step)
+    return time_graph(step)
 
 
 def main() -> None:
@@ -128,28 +107,7 @@ def main() -> None:
         [source, args.hardware, "pytorch", "-", "-", "", "copy_bandwidth", "", "", "", "", "gbps", f"{bw:.1f}", "GB/s", "2 GiB d2d copy"]
     )
     rows.append([source, args.hardware, "pytorch", "-", "BF16", "", "gemm", "", "", "", "", "tflops", f"{tf:.1f}", "TFLOP/s", "8192^3"])
-    with open(args.out, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "source",
-                "hardware",
-                "engine",
-                "model",
-                "quant",
-                "model_file_gib",
-                "test",
-                "batch",
-                "prompt_tokens",
-                "context_depth",
-                "output_tokens",
-                "metric",
-                "value",
-                "unit",
-                "notes",
-            ]
-        )
-        writer.writerows(rows)
+    write_rows(args.out, rows)
 
 
 if __name__ == "__main__":

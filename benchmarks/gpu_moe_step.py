@@ -14,35 +14,15 @@ Run: python benchmarks/gpu_moe_step.py --hardware h100-sxm --out benchmarks/data
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 
 import torch
 import torch.nn.functional as F
 
+from gpu_timing import time_graph, write_rows
+
 LAYERS, HIDDEN, HEADS, KV_HEADS, HEAD_DIM, VOCAB = 48, 2048, 32, 4, 128, 151936
 EXPERTS, TOP_K, EXPERT_WIDTH, CONTEXT = 128, 8, 768, 1024
-
-
-def _time_graph(fn, iters: int = 30) -> float:
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            fn()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
-    graph.replay()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        graph.replay()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / 1e3 / iters
 
 
 def build_weights(dev: str = "cuda") -> dict[str, torch.Tensor]:
@@ -102,7 +82,7 @@ def moe_step_s(w: dict[str, torch.Tensor], batch: int, gen: torch.Generator) -> 
             x = x.index_add(0, idx.flatten(), y.reshape(-1, HIDDEN), alpha=1.0 / TOP_K)
         torch.matmul(x, w["lm_head"].T, out=logits_out)
 
-    return _time_graph(step), distinct
+    return time_graph(step), distinct
 
 
 def main() -> None:
@@ -152,28 +132,7 @@ def main() -> None:
                 "mean over 48 layers of one routing draw",
             ]
         )
-    with open(args.out, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "source",
-                "hardware",
-                "engine",
-                "model",
-                "quant",
-                "model_file_gib",
-                "test",
-                "batch",
-                "prompt_tokens",
-                "context_depth",
-                "output_tokens",
-                "metric",
-                "value",
-                "unit",
-                "notes",
-            ]
-        )
-        writer.writerows(rows)
+    write_rows(args.out, rows)
 
 
 if __name__ == "__main__":
