@@ -128,3 +128,18 @@ def test_user_catalog_file_adds_entries(tmp_path: Path) -> None:
         "     source: my bench, as_of: 2026-01-01}\n"
     )
     assert_user_error(invoke("capacity", "--catalog", str(bad)), "bad.yaml", "hardware[bad-box].memory_gb", "greater than 0")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("capacity", "--gpus", "0"), ("tokenlane capacity", "--gpus", "greater than or equal to 1")),
+        (("capacity", "--frobnicate"), ("No such option: --frobnicate",)),
+        (("cost",), ("tokenlane cost", "Missing argument")),
+        (("catalog", "list", "gpus"), ("'gpus' is not one of",)),
+    ],
+)
+def test_usage_errors_are_one_line_too(args: tuple[str, ...], needles: tuple[str, ...]) -> None:
+    result = invoke(*args)
+    assert_user_error(result, *needles)
+    assert len(result.stderr.strip().splitlines()) == 1

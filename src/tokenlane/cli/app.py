@@ -13,7 +13,11 @@ from tokenlane import TokenlaneError
 
 
 class _Group(TyperGroup):
-    """Root group whose invoke is the single place user errors become one stderr line and exit 2."""
+    """Root group: the single place where user errors become one stderr line and exit code 2.
+
+    TokenlaneError (bad files, ids, values) is caught around the command; Typer's own usage errors (a missing
+    argument, an option out of range) are caught around the whole run and printed on one line instead of a box.
+    """
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -21,6 +25,18 @@ class _Group(TyperGroup):
         except TokenlaneError as exc:
             typer.echo(f"tokenlane: {exc.one_line()}", err=True)
             raise typer.Exit(2) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:
+            where = getattr(getattr(exc, "ctx", None), "command_path", "tokenlane")
+            typer.echo(f"{where}: {exc.format_message()}", err=True)
+            rv = getattr(exc, "exit_code", 2)
+        code = rv if isinstance(rv, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
 
 app = typer.Typer(
