@@ -34,6 +34,7 @@ def assert_user_error(result: Result, *needles: str) -> None:
     assert result.exit_code == 2, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert "Traceback" not in result.stderr
-    text = " ".join(lines)
+    assert len(lines) == 1, lines
+    text = lines[0]
     for needle in needles:
         assert needle in text, text
