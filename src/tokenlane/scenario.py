@@ -206,6 +206,8 @@ class Option(_Model):
     provider: str | None = None
     """API provider id as genai-prices knows it (anthropic, openai, google, ...)."""
     price: CustomPrice | None = None
+    cache_ttl: Literal["5m", "1h"] = "5m"
+    """Prompt-cache lifetime the API is asked for; cache writes are billed at that TTL's rate."""
     batch_api: bool = False
     """Bill batch jobs at the provider's batch discount."""
     batch_discount: Frac = 0.5

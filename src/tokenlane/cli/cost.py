@@ -66,6 +66,11 @@ def command(
             str(row.replicas_at_break_even or "—"),
         )
     console.print(be)
+    if report.sensitivity:
+        st = Table("option", "parameter", "value", "monthly", "break-even vs cheapest API", title="Sensitivity (one parameter at a time)")
+        for row in report.sensitivity:
+            st.add_row(row.option, row.parameter, f"{row.value:g}", _usd(row.monthly_usd), format_tokens(row.breakeven_tokens_per_day))
+        console.print(st)
     if report.routing:
         rt = Table("task", "share", "route to", "pass rate", "$/success", "frontier $/success", title="Routing")
         for r in report.routing.routes:

@@ -88,8 +88,8 @@ def _tier_starts(option: Option) -> list[int]:
     return sorted(starts)
 
 
-def _library_rates(provider: str, model: str, representative_input: int) -> tuple[Rates, bool]:
-    """Per-token rates in the band of `representative_input`, measured through calc_price."""
+def _library_rates(provider: str, model: str, representative_input: int, cache_ttl: str) -> tuple[Rates, bool]:
+    """Per-token rates in the band of `representative_input`, measured through calc_price (writes at `cache_ttl`)."""
     n = max(1, representative_input)
 
     def usd(**kw: int) -> float:
@@ -98,11 +98,14 @@ def _library_rates(provider: str, model: str, representative_input: int) -> tupl
     base = usd(input_tokens=n)
     price = calc_price(Usage(input_tokens=n), model, provider_id=provider).model_price
     caching = price.cache_read_mtok is not None
+    # genai-prices counts 1-hour writes as a part of all cache writes, so both keys carry them.
+    writes = {"cache_write_tokens": n, "cache_write_1h_tokens": n} if cache_ttl == "1h" else {"cache_write_tokens": n}
+    write_price = price.cache_write_1h_mtok if cache_ttl == "1h" else price.cache_write_mtok
     return Rates(
         input=base / n,
         output=(usd(input_tokens=n, output_tokens=n) - base) / n,
         cache_read=usd(input_tokens=n, cache_read_tokens=n) / n if caching else base / n,
-        cache_write=usd(input_tokens=n, cache_write_tokens=n) / n if price.cache_write_mtok is not None else base / n,
+        cache_write=usd(input_tokens=n, **writes) / n if write_price is not None else base / n,
     ), caching
 
 
@@ -136,7 +139,7 @@ def price_requests(option: Option, tokens: TokenBatch) -> ApiBill:
         for b in np.unique(band).tolist() or [0]:
             members = tokens.input_tokens[band == b]
             representative = int(members.min()) if len(members) else 1000
-            rates_by_band[b], caching = _library_rates(provider, model, representative)
+            rates_by_band[b], caching = _library_rates(provider, model, representative, option.cache_ttl)
     read = tokens.cache_read_tokens if caching else np.zeros_like(tokens.cache_read_tokens)
     write = tokens.cache_write_tokens if caching else np.zeros_like(tokens.cache_write_tokens)
     uncached = tokens.input_tokens - read - write
