@@ -122,9 +122,6 @@ def test_one_hour_cache_writes_bill_at_their_own_rate() -> None:
     tokens = TokenBatch(np.array([10000]), np.array([100]), np.array([0]), np.array([8000]), np.array([False]))
     five = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5"), tokens).total_usd
     hour = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5", cache_ttl="1h"), tokens).total_usd
-    direct = float(
-        calc_price(
-            Usage(input_tokens=10000, output_tokens=100, cache_write_tokens=8000, cache_write_1h_tokens=8000), "claude-sonnet-4-5", provider_id="anthropic"
-        ).total_price
-    )
+    usage = Usage(input_tokens=10000, output_tokens=100, cache_write_tokens=8000, cache_write_1h_tokens=8000)
+    direct = float(calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic").total_price)
     assert hour == pytest.approx(direct) and hour > five
