@@ -236,3 +236,31 @@ def test_measured_curve_feeds_capacity_and_plan(emulator: str, tmp_path: Path) -
     claim = next(c for c in plan["claims"] if "real endpoint" in c["claim"])
     assert claim["holds"] is True
     assert_user_error(invoke("capacity", "--measured", str(scenario)), "s.yaml", "not a tokenlane bench summary")
+
+
+def test_dataset_prompts(emulator: str, tmp_path: Path) -> None:
+    data = tmp_path / "prompts.jsonl"
+    data.write_text('{"prompt": "' + "word " * 400 + '"}\n{"text": "short question"}\n')
+    doc = invoke(
+        "bench",
+        emulator,
+        "--model",
+        "qwen3-8b",
+        "--concurrency",
+        "2",
+        "--requests-per-level",
+        "2",
+        "--output-tokens",
+        "4",
+        "--dataset",
+        str(data),
+        "--out",
+        str(tmp_path / "r"),
+        "--json",
+    ).json()
+    assert doc["levels"][0]["requests"] == 2 and doc["levels"][0]["errors"] == 0
+    prompts = sorted(json.loads(line)["usage_prompt_tokens"] for line in (tmp_path / "r" / "requests.jsonl").read_text().splitlines())
+    assert prompts == [4, 500]  # the emulator counts 4 bytes per token: "short question" and 400 x "word "
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "ok"}\n{"nothing": 1}\n')
+    assert_user_error(invoke("bench", emulator, "--model", "qwen3-8b", "--dataset", str(bad)), "bad.jsonl", "line 2", "prompt")

@@ -1,6 +1,7 @@
 """Measure real OpenAI-compatible endpoints: streaming client, timing definitions, crash-safe JSONL results."""
 
 from tokenlane.bench.client import BenchConfig, normalise_base_url, stream_one
+from tokenlane.bench.prompts import load_prompts, synthetic_prompt
 from tokenlane.bench.results import ResultsFile, load_measured_curve, load_records
 from tokenlane.bench.run import run_bench, run_bench_sync
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, summarise_level
@@ -11,10 +12,12 @@ __all__ = [
     "RequestRecord",
     "ResultsFile",
     "load_measured_curve",
+    "load_prompts",
     "load_records",
     "normalise_base_url",
     "run_bench",
     "run_bench_sync",
     "stream_one",
     "summarise_level",
+    "synthetic_prompt",
 ]

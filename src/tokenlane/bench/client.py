@@ -18,36 +18,10 @@ from typing import Any
 
 import aiohttp
 
+from tokenlane.bench.prompts import synthetic_prompt
 from tokenlane.bench.timing import RequestRecord
 from tokenlane.errors import EndpointError
 from tokenlane.units import MS_PER_S, NS_PER_S, ns_to_s
-
-WORDS = (
-    "time",
-    "person",
-    "year",
-    "way",
-    "day",
-    "thing",
-    "man",
-    "world",
-    "life",
-    "hand",
-    "part",
-    "child",
-    "eye",
-    "woman",
-    "place",
-    "work",
-    "week",
-    "case",
-    "point",
-    "number",
-    "group",
-    "problem",
-    "fact",
-)
-"""Common English words, each one token in the GPT and Llama tokenizers."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +68,6 @@ def normalise_base_url(url: str) -> str:
     for suffix in ("/chat/completions", "/completions"):
         url = url.removesuffix(suffix)
     return url if url.endswith("/v1") else url + "/v1"
-
-
-def synthetic_prompt(words: int, seed: int = 0) -> str:
-    """`words` common words; a seed varies them so prefix caches do not hide prefill."""
-    rng = random.Random(seed)
-    return " ".join(rng.choice(WORDS) for _ in range(max(1, words)))
 
 
 async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: str, record: RequestRecord) -> RequestRecord:
@@ -234,7 +202,7 @@ async def run_closed_loop(
     *,
     concurrency: int,
     requests: int,
-    prompt_words: int,
+    prompt_of: Callable[[int], str],
     first_index: int,
     on_done: Callable[[RequestRecord], None],
     seed: int,
@@ -247,7 +215,7 @@ async def run_closed_loop(
     async def user(client: aiohttp.ClientSession) -> None:
         while (index := next(counter)) < first_index + requests:
             record = RequestRecord(level=concurrency, index=index, intended_ns=time.perf_counter_ns())
-            await stream_one(client, cfg, synthetic_prompt(prompt_words, seed=seed * 1_000_003 + index), record)
+            await stream_one(client, cfg, prompt_of(index), record)
             records.append(record)
             on_done(record)
             if cfg.think_time_s > 0:
@@ -263,7 +231,7 @@ async def run_open_loop(
     *,
     rate_per_s: float,
     requests: int,
-    prompt_words: int,
+    prompt_of: Callable[[int], str],
     first_index: int,
     on_done: Callable[[RequestRecord], None],
     seed: int,
@@ -277,7 +245,7 @@ async def run_open_loop(
 
     async def send(client: aiohttp.ClientSession, index: int, intended_ns: int) -> None:
         record = RequestRecord(level=level, index=index, intended_ns=intended_ns)
-        await stream_one(client, cfg, synthetic_prompt(prompt_words, seed=seed * 1_000_003 + index), record)
+        await stream_one(client, cfg, prompt_of(index), record)
         records.append(record)
         on_done(record)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tokenlane.bench.client import BenchConfig, LoopMonitor, probe, run_closed_loop, run_open_loop
+from tokenlane.bench.prompts import prompt_source
 from tokenlane.bench.results import ResultsFile, done_per_level, load_records
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, pct, summarise_level
 
@@ -47,11 +48,13 @@ async def run_bench(
     min_tok_s: float = 10.0,
     max_ttft_s: float = 3.0,
     seed: int = 0,
+    dataset: list[str] | None = None,
     on_record: Callable[[RequestRecord], None] = lambda r: None,
     resume: bool = False,
 ) -> dict[str, Any]:
     """Run the levels and return the summary document (also written to summary.json)."""
     words, tokens_per_word = await probe(cfg, prompt_tokens)
+    prompt_of = prompt_source(words=words, seed=seed, dataset=dataset)
     previous_records = load_records(results.folder) if resume else []
     done = done_per_level(previous_records)
     monitor = LoopMonitor()
@@ -82,11 +85,11 @@ async def run_bench(
         if todo:
             if rate_per_s:
                 await run_open_loop(
-                    cfg, rate_per_s=level_key, requests=todo, prompt_words=words, first_index=already, on_done=record, seed=seed, level=key
+                    cfg, rate_per_s=level_key, requests=todo, prompt_of=prompt_of, first_index=already, on_done=record, seed=seed, level=key
                 )
             else:
                 await run_closed_loop(
-                    cfg, concurrency=key, requests=todo, prompt_words=words, first_index=already, on_done=record, seed=seed
+                    cfg, concurrency=key, requests=todo, prompt_of=prompt_of, first_index=already, on_done=record, seed=seed
                 )
         level_records = [r for r in [*previous_records, *load_records(results.folder)] if r.level == key]
         unique = {r.index: r for r in level_records}

@@ -41,17 +41,19 @@ def command(
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key (never printed or saved).")] = "OPENAI_API_KEY",
     out: Annotated[Path | None, typer.Option(help="Results folder (default bench-results/<UTC time>).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this results folder.")] = None,
+    dataset: Annotated[Path | None, typer.Option(help='Prompts file: JSONL with "prompt" per line, or plain text lines.')] = None,
     seed: Annotated[int, typer.Option()] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
 ) -> None:
     """Stream requests at several concurrencies; per-user tok/s, TTFT, aggregate throughput, errors — saved as they finish."""
-    from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, normalise_base_url, run_bench_sync
+    from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, load_prompts, normalise_base_url, run_bench_sync
 
     if endpoint not in ("chat", "completions"):
         raise InputError("must be chat or completions", field="--endpoint")
     if not url.startswith(("http://", "https://")):
         raise InputError(f"'{url}' is not an http(s) URL", field="URL")
     levels = parse_int_list(concurrency, option="--concurrency")
+    prompts = load_prompts(dataset) if dataset is not None else None
     cfg = BenchConfig(
         base_url=normalise_base_url(url),
         model=model,
@@ -97,6 +99,7 @@ def command(
                 min_tok_s=min_tok_s,
                 max_ttft_s=max_ttft,
                 seed=seed,
+                dataset=prompts,
                 on_record=on_record,
                 resume=resume is not None,
             )
