@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.cli.helpers import assert_user_error, invoke
@@ -63,3 +64,13 @@ def test_bad_scenarios_name_file_line_and_field(tmp_path: Path) -> None:
     unknown = SCENARIO.replace("hardware: dgx-spark", "hardware: dgx-sprak")
     assert_user_error(invoke("simulate", str(_write(tmp_path, unknown))), "unknown hardware id 'dgx-sprak'", "dgx-spark")
     assert_user_error(invoke("simulate", str(tmp_path / "missing.yaml")), "missing.yaml", "cannot read")
+
+
+def test_per_request_outcomes(tmp_path: Path) -> None:
+    out = tmp_path / "requests.jsonl"
+    doc = invoke("simulate", str(_write(tmp_path, SCENARIO)), "--option", "spark", "--per-request", str(out), "--json").json()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == doc["completed"] and "per_request" not in doc
+    for row in rows:
+        assert row["option"] == "spark" and row["ttft_s"] >= row["queue_wait_s"] >= 0 and row["e2e_s"] >= row["ttft_s"]
+    assert [r["arrival_s"] for r in rows] == sorted(r["arrival_s"] for r in rows)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, simulate_scenario
+from tokenlane.report import write_outcomes
 
 COMMAND_NAME = "simulate"
 
@@ -21,18 +22,23 @@ def command(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same numbers).")] = 0,
     find_max_users: Annotated[bool, typer.Option("--find-max-users", help="Search the most users meeting the SLO.")] = False,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+    per_request: Annotated[Path | None, typer.Option(help="Write every request's outcome here (JSONL, one line each).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
     spec = load_scenario(scenario)
-    sim = simulate_scenario(spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users)
+    sim = simulate_scenario(
+        spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users, keep_requests=per_request is not None
+    )
+    if per_request is not None:
+        write_outcomes(per_request, sim)
     for skipped in sim.skipped:
         typer.echo(f"tokenlane: warning: option '{skipped.option}' skipped: {skipped.reason}", err=True)
     if json_out:
-        doc = sim.results[0].model_dump(mode="json") if sim.results else {}
+        doc = sim.results[0].model_dump(mode="json", exclude={"per_request"}) if sim.results else {}
         if sim.results and find_max_users:
             doc["max_users_meeting_slo"] = sim.max_users_by_option.get(sim.results[0].option)
-        doc.update(sim.model_dump(mode="json"))
+        doc.update(sim.model_dump(mode="json", exclude={"results": {"__all__": {"per_request"}}}))
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
     slo = spec.workload.slo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 from pathlib import Path
 
 import jinja2
@@ -11,6 +12,7 @@ from plotly.offline import get_plotlyjs
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import FIGURES
+from tokenlane.simulate import ScenarioSimulation
 from tokenlane.units import TOKENS_PER_MTOK, format_tokens
 
 _ENV = jinja2.Environment(
@@ -46,6 +48,19 @@ def render_html(plan: PlanReport) -> str:
 def render_markdown(plan: PlanReport) -> str:
     """The report as Markdown tables, for pasting into documents."""
     return _ENV.get_template("report.md.j2").render(**_context(plan))
+
+
+def write_outcomes(path: str | Path, sim: ScenarioSimulation) -> Path:
+    """Every simulated request's outcome as JSONL, one line per request with its option's name."""
+    path = Path(path)
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            for result in sim.results:
+                for outcome in result.per_request or []:
+                    fh.write(json.dumps({"option": result.option, **outcome.model_dump(mode="json")}) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write ({exc.strerror})", path=str(path)) from exc
+    return path
 
 
 def write_report(plan: PlanReport, out_dir: str | Path) -> dict[str, Path]:

@@ -69,6 +69,24 @@ class BatchJobResult(BaseModel):
     met_window: bool
 
 
+class RequestOutcome(BaseModel):
+    """What one simulated request experienced (seconds from the start of the day)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: int
+    job: str | None
+    """Batch job name, None for interactive traffic."""
+    arrival_s: float
+    queue_wait_s: float
+    ttft_s: float
+    tpot_ms: float | None
+    tok_s: float | None
+    e2e_s: float
+    prompt_tokens: int
+    output_tokens: int
+
+
 class SimulationResult(BaseModel):
     """One option's simulated day."""
 
@@ -121,6 +139,8 @@ class SimulationResult(BaseModel):
     simulated_hours: float
     stopped_early: str | None
     """Why the run stopped before every request finished, if it did."""
+    per_request: list[RequestOutcome] | None = None
+    """Every finished request, when asked for (`keep_requests`)."""
 
 
 def slo_mask(ttft_s: np.ndarray, tok_s: np.ndarray, slo: Slo) -> np.ndarray:

@@ -32,7 +32,13 @@ class ScenarioSimulation(BaseModel):
 
 
 def simulate_scenario(
-    scenario: Scenario, catalog: Catalog, *, option: str | None = None, seed: int = 0, find_max: bool = False
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    option: str | None = None,
+    seed: int = 0,
+    find_max: bool = False,
+    keep_requests: bool = False,
 ) -> ScenarioSimulation:
     """Simulate the chosen option (or every self_host/cloud_gpu option) for one day."""
     chosen = [scenario.option(option)] if option else scenario.options
@@ -48,7 +54,7 @@ def simulate_scenario(
         if not plan.fits:
             skipped.append(SkippedOption(option=opt.name, reason=f"does not fit: short by {plan.shortfall_gb:.1f} GB"))
             continue
-        results.append(simulate_day(dep, scenario.workload, option=opt.name, replicas=opt.count, seed=seed))
+        results.append(simulate_day(dep, scenario.workload, option=opt.name, replicas=opt.count, seed=seed, keep_requests=keep_requests))
         if find_max:
             max_users[opt.name] = find_max_users(dep, scenario.workload, replicas=opt.count, seed=seed)
     return ScenarioSimulation(scenario=scenario.name, results=results, max_users_by_option=max_users, skipped=skipped)

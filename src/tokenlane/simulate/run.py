@@ -16,7 +16,7 @@ import numpy as np
 from tokenlane.capacity import Deployment
 from tokenlane.scenario import Workload
 from tokenlane.simulate.engine import Completion, ReplicaEngine, Sequence
-from tokenlane.simulate.metrics import BatchJobResult, SimulationResult, log_histogram, percentiles, slo_mask
+from tokenlane.simulate.metrics import BatchJobResult, RequestOutcome, SimulationResult, log_histogram, percentiles, slo_mask
 from tokenlane.simulate.workload import apply_sessions_and_cache, build_requests, sample_tokens
 from tokenlane.units import MS_PER_S, S_PER_HOUR
 
@@ -35,8 +35,12 @@ def simulate_day(
     replicas: int = 1,
     users: int | None = None,
     seed: int = 0,
+    keep_requests: bool = False,
 ) -> SimulationResult:
-    """Simulate one working day of `workload` on `replicas` copies of `dep`; same seed, same result."""
+    """Simulate one working day of `workload` on `replicas` copies of `dep`; same seed, same result.
+
+    With `keep_requests`, the result also lists every finished request's outcome.
+    """
     rng = np.random.default_rng(seed)
     num_users = users if users is not None else workload.users
     prefix = dep.engine.supports_prefix_caching
@@ -142,6 +146,7 @@ def simulate_day(
         job=np.asarray(job_l),
         end_s=now,
         stopped=stopped,
+        keep_requests=keep_requests,
     )
 
 
@@ -158,6 +163,7 @@ def _summarise(
     job: np.ndarray,
     end_s: float,
     stopped: str | None,
+    keep_requests: bool,
 ) -> SimulationResult:
     ok = [c for c in finished if not c.rejected]
     rid = np.asarray([c.rid for c in ok], dtype=np.int64)
@@ -224,7 +230,41 @@ def _summarise(
         prompt_tokens=int(prompt.sum()),
         simulated_hours=end_s / S_PER_HOUR,
         stopped_early=stopped,
+        per_request=_outcomes(workload, rid, arr, admitted, first, fin, out, prompt, job, tok_s, tpot_ms) if keep_requests else None,
     )
+
+
+def _outcomes(
+    workload: Workload,
+    rid: np.ndarray,
+    arr: np.ndarray,
+    admitted: np.ndarray,
+    first: np.ndarray,
+    fin: np.ndarray,
+    out: np.ndarray,
+    prompt: np.ndarray,
+    job: np.ndarray,
+    tok_s: np.ndarray,
+    tpot_ms: np.ndarray,
+) -> list[RequestOutcome]:
+    """One RequestOutcome per finished request, in arrival order."""
+    names = [j.name for j in workload.batch_jobs]
+    rows = [
+        RequestOutcome(
+            request=int(r),
+            job=names[job[r]] if job[r] >= 0 else None,
+            arrival_s=float(arr[k]),
+            queue_wait_s=float(admitted[k] - arr[k]),
+            ttft_s=float(first[k] - arr[k]),
+            tpot_ms=float(tpot_ms[k]) if out[k] > 1 else None,
+            tok_s=float(tok_s[k]) if out[k] > 1 else None,
+            e2e_s=float(fin[k] - arr[k]),
+            prompt_tokens=int(prompt[r]),
+            output_tokens=int(out[k]),
+        )
+        for k, r in enumerate(rid.tolist())
+    ]
+    return sorted(rows, key=lambda o: o.arrival_s)
 
 
 def find_max_users(dep: Deployment, workload: Workload, *, replicas: int = 1, seed: int = 0, upper: int = 100_000) -> int:
