@@ -29,7 +29,7 @@ class PacedEngine:
     """A ReplicaEngine driven by a background task on the asyncio clock."""
 
     def __init__(self, dep: Deployment) -> None:
-        self.engine = ReplicaEngine(dep)
+        self.engine = ReplicaEngine(dep, records_emitted=True)
         self.streams: dict[int, Stream] = {}
         self._ids = itertools.count()
         self._wake = asyncio.Event()

@@ -70,8 +70,10 @@ class ReplicaEngine:
     num_steps: int = 0
     num_preemptions: int = 0
     num_truncated: int = 0
+    records_emitted: bool = False
+    """Keep `last_emitted` (the emulator needs it; the simulator's hot loop does not)."""
     last_emitted: list[tuple[Sequence, int]] = field(default_factory=list)
-    """Tokens each sequence produced in the step applied last (the emulator streams them)."""
+    """Tokens each sequence produced in the step applied last, when `records_emitted`."""
 
     def __post_init__(self) -> None:
         engine = self.dep.engine
@@ -110,8 +112,9 @@ class ReplicaEngine:
         self.waiting.append(seq)
         return None
 
-    def _admit(self, now_s: float) -> None:
-        used = self.kv_used()
+    def _admit(self, now_s: float) -> int:
+        """FCFS admission while the engine cap and the KV cache (prompts reserved) allow; returns KV tokens in use."""
+        used = in_use = self.kv_used()
         while self.waiting and len(self.running) < self.cap:
             seq = self.waiting[0]
             need = seq.prompt_tokens + 1 - seq.prefilled
@@ -122,6 +125,8 @@ class ReplicaEngine:
                 seq.admitted_at_s = now_s
             self.running.append(seq)
             used += need
+            in_use += seq.context
+        return in_use
 
     def _load(self, decoders: list[Sequence], chunks: list[tuple[Sequence, int]], extra_steps: int = 0) -> StepLoad:
         """Step load with every decoder `extra_steps` tokens further along."""
@@ -144,7 +149,7 @@ class ReplicaEngine:
 
     def start_step(self, now_s: float, horizon_s: float) -> float | None:
         """Plan the next step (or bulk of decode steps ending by `horizon_s`); returns its end time, None if idle."""
-        self._admit(now_s)
+        used = self._admit(now_s)
         if not self.running:
             self.busy_until_s = None
             return None
@@ -156,15 +161,15 @@ class ReplicaEngine:
                 chunk = min(seq.prompt_tokens - seq.prefilled, budget)
                 chunks.append((seq, chunk))
                 budget -= chunk
-        self._preempt_if_full(decoders, chunks)
+        used = self._preempt_if_full(decoders, chunks, used)
         decoders = [s for s in self.running if s.prefilled >= s.prompt_tokens]
         still_running = set(map(id, self.running))
         chunks = [(s, c) for s, c in chunks if id(s) in still_running]
         steps = 1
         first = step_seconds(self.dep, self._load(decoders, chunks))
         duration = first
-        if not chunks and decoders and not self._can_admit():
-            free = self.kv_capacity - self.kv_used()
+        if not chunks and decoders and not self._can_admit(used):
+            free = self.kv_capacity - used
             steps = min(
                 min(s.output_tokens - s.generated for s in decoders),
                 max(1, free // len(decoders)),
@@ -181,23 +186,26 @@ class ReplicaEngine:
         self.busy_until_s = now_s + duration
         return self.busy_until_s
 
-    def _can_admit(self) -> bool:
+    def _can_admit(self, used: int) -> bool:
+        """The head of the queue would be admitted now, with `used` KV tokens in use."""
         if not self.waiting or len(self.running) >= self.cap:
             return False
         seq = self.waiting[0]
-        return self.kv_used() + seq.prompt_tokens + 1 - seq.prefilled <= self.kv_capacity
+        return used + seq.prompt_tokens + 1 - seq.prefilled <= self.kv_capacity
 
-    def _preempt_if_full(self, decoders: list[Sequence], chunks: list[tuple[Sequence, int]]) -> None:
-        """Evict the newest sequences (recompute later) until this step's new KV entries fit."""
+    def _preempt_if_full(self, decoders: list[Sequence], chunks: list[tuple[Sequence, int]], used: int) -> int:
+        """Evict the newest sequences (recompute later) until this step's new KV entries fit; returns KV tokens in use."""
         need = len(decoders) + sum(c for _, c in chunks)
-        while self.running and self.kv_used() + need > self.kv_capacity and len(self.running) > 1:
+        while self.running and used + need > self.kv_capacity and len(self.running) > 1:
             victim = self.running.pop()
+            used -= victim.context
             need -= 1 if victim.prefilled >= victim.prompt_tokens else next((c for s, c in chunks if s is victim), 0)
             victim.prompt_tokens += victim.decoded_in_cache
             victim.decoded_in_cache = 0
             victim.prefilled = 0
             self.waiting.appendleft(victim)
             self.num_preemptions += 1
+        return used
 
     def finish_step(self, now_s: float) -> list[Completion]:
         """Apply the planned step at its end time; returns the requests that finished."""
@@ -215,8 +223,9 @@ class ReplicaEngine:
         for seq in decoders:
             seq.generated += steps
             seq.decoded_in_cache += steps
-            emitted.append((seq, steps))
-        self.last_emitted = emitted
+        if self.records_emitted:
+            emitted.extend((seq, steps) for seq in decoders)
+            self.last_emitted = emitted
         done = [s for s in self.running if s.generated >= s.output_tokens and s.prefilled >= s.prompt_tokens]
         if done:
             finished = set(map(id, done))
