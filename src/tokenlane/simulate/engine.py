@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from tokenlane.capacity import Deployment, StepLoad, plan_memory, step_seconds
+from tokenlane.capacity import Deployment, StepLoad, plan_memory, prefill_load, step_seconds
 
 
 @dataclass(eq=False)
@@ -133,19 +133,10 @@ class ReplicaEngine:
         n = len(decoders)
         kv_full = sum(s.context for s in decoders) + n * (1 + extra_steps)
         kv_win = sum(min(s.context + 1 + extra_steps, self.window) for s in decoders) if self.window else 0.0
-        tokens, logits, pairs_full, pairs_win = float(n), float(n), float(kv_full), float(kv_win)
+        load = StepLoad(float(n), float(n), float(kv_full), float(kv_win), float(kv_full), float(kv_win))
         for seq, chunk in chunks:
-            prior = seq.prefilled
-            seen = prior + chunk
-            pairs = chunk * prior + chunk * (chunk + 1) / 2
-            tokens += chunk
-            logits += 1.0 if seen >= seq.prompt_tokens else 0.0
-            kv_full += seen
-            pairs_full += pairs
-            if self.window:
-                kv_win += min(seen, self.window)
-                pairs_win += min(pairs, chunk * self.window)
-        return StepLoad(tokens, logits, kv_full, kv_win, pairs_full, pairs_win)
+            load += prefill_load(self.dep, chunk, seq.prefilled, samples=seq.prefilled + chunk >= seq.prompt_tokens)
+        return load
 
     def start_step(self, now_s: float, horizon_s: float) -> float | None:
         """Plan the next step (or bulk of decode steps ending by `horizon_s`); returns its end time, None if idle."""
