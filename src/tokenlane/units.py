@@ -51,6 +51,11 @@ def ns_to_s(ns: float) -> float:
     return ns / NS_PER_S
 
 
+def format_usd(amount: float | None) -> str:
+    """A dollar amount for people: '$11,385'; None (no cost, e.g. does not fit) reads '—'."""
+    return "—" if amount is None else f"${amount:,.0f}"
+
+
 def format_tokens(count: float | None) -> str:
     """A token count for people: '1.97 B', '114.6 M'; None reads 'never' (a break-even that does not exist)."""
     if count is None:

@@ -10,13 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tokenlane import cost_scenario, load_catalog, load_scenario
-from tokenlane.units import format_tokens
+from tokenlane.units import format_tokens, format_usd
 
 COMMAND_NAME = "cost"
-
-
-def _usd(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
 
 
 def command(
@@ -44,11 +40,11 @@ def command(
             o.name,
             o.kind,
             str(o.units) if o.kind != "api" else "—",
-            _usd(o.monthly_usd),
-            _usd(b.hardware_usd + b.rental_usd) if b else "—",
-            _usd(b.power_usd) if b else "—",
-            _usd(b.people_usd) if b else "—",
-            _usd(b.api_usd) if b else "—",
+            format_usd(o.monthly_usd),
+            format_usd(b.hardware_usd + b.rental_usd) if b else "—",
+            format_usd(b.power_usd) if b else "—",
+            format_usd(b.people_usd) if b else "—",
+            format_usd(b.api_usd) if b else "—",
             f"{o.usd_per_mtok_input:.2f}" if o.usd_per_mtok_input is not None else "—",
             f"{o.usd_per_mtok_output:.2f}" if o.usd_per_mtok_output is not None else "—",
             "yes" if o.carries_load else f"[red]no[/] {o.note}",
@@ -69,7 +65,9 @@ def command(
     if report.sensitivity:
         st = Table("option", "parameter", "value", "monthly", "break-even vs cheapest API", title="Sensitivity (one parameter at a time)")
         for row in report.sensitivity:
-            st.add_row(row.option, row.parameter, f"{row.value:g}", _usd(row.monthly_usd), format_tokens(row.breakeven_tokens_per_day))
+            st.add_row(
+                row.option, row.parameter, f"{row.value:g}", format_usd(row.monthly_usd), format_tokens(row.breakeven_tokens_per_day)
+            )
         console.print(st)
     if report.routing:
         rt = Table("task", "share", "route to", "pass rate", "$/success", "frontier $/success", title="Routing")
@@ -77,6 +75,8 @@ def command(
             base = f"{r.baseline_usd_per_success:.4f}" if r.baseline_usd_per_success is not None else "—"
             rt.add_row(r.task, f"{r.share:.0%}", r.option, f"{r.pass_rate:.0%}", f"{r.usd_per_success:.4f}", base)
         console.print(rt)
-        console.print(f"Routing saves {_usd(report.routing.savings_usd_per_month)}/month against all-{report.routing.frontier_option}.")
+        console.print(
+            f"Routing saves {format_usd(report.routing.savings_usd_per_month)}/month against all-{report.routing.frontier_option}."
+        )
     for api, saved in report.caching.api_savings_usd_per_month.items():
-        console.print(f"Prompt caching saves {_usd(saved)}/month on {api}.")
+        console.print(f"Prompt caching saves {format_usd(saved)}/month on {api}.")

@@ -13,15 +13,11 @@ from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import FIGURES
 from tokenlane.simulate import ScenarioSimulation
-from tokenlane.units import TOKENS_PER_MTOK, format_tokens
+from tokenlane.units import TOKENS_PER_MTOK, format_tokens, format_usd
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("tokenlane.report", "templates"), autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True
 )
-
-
-def _usd(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
 
 
 def _num(value: float | None) -> str:
@@ -31,7 +27,7 @@ def _num(value: float | None) -> str:
 def _context(plan: PlanReport) -> dict[str, object]:
     return {
         "plan": plan,
-        "usd": _usd,
+        "usd": format_usd,
         "num": _num,
         "tokens": format_tokens,
         "version": importlib.metadata.version("tokenlane"),
