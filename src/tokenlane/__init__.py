@@ -24,12 +24,13 @@ from tokenlane.capacity import (
 from tokenlane.catalog import Catalog, builtin_catalog, catalog_json_schema, load_catalog, model_from_hf_config
 from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.errors import CatalogError, EndpointError, InputError, ScenarioError, TokenlaneError, UnknownIdError
-from tokenlane.plan import PlanReport, Verdict, plan_scenario
+from tokenlane.plan import PlanReport, Verdict, plan_scenario, price_scenario, simulate_options
 from tokenlane.report import render_html, render_markdown, write_report
 from tokenlane.scenario import Option, Scenario, Workload, load_scenario, parse_scenario
-from tokenlane.simulate import ScenarioSimulation, SimulationResult, find_max_users, simulate_day, simulate_scenario
+from tokenlane.simulate import ApiServing, RequestLog, ScenarioSimulation, SimulationResult, simulate_day, simulate_scenario
 
 __all__ = [
+    "ApiServing",
     "CapacityReport",
     "Catalog",
     "CatalogError",
@@ -40,6 +41,7 @@ __all__ = [
     "InputError",
     "Option",
     "PlanReport",
+    "RequestLog",
     "Scenario",
     "ScenarioError",
     "ScenarioSimulation",
@@ -59,7 +61,6 @@ __all__ = [
     "count_params",
     "decode_load",
     "expected_distinct_experts",
-    "find_max_users",
     "kv_bytes_per_token",
     "load_catalog",
     "load_scenario",
@@ -71,9 +72,11 @@ __all__ = [
     "plan_scenario",
     "prefill_load",
     "prefill_seconds",
+    "price_scenario",
     "render_html",
     "render_markdown",
     "simulate_day",
+    "simulate_options",
     "simulate_scenario",
     "step_seconds",
     "weight_bytes",

@@ -6,7 +6,9 @@ Errors name the file, the line and the dotted field: `team.yaml: line 4: workloa
 
 from __future__ import annotations
 
+import functools
 import math
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,6 +38,7 @@ WEIBULL_PEAK_SHAPE = max((k / 1000 for k in range(200, 2000)), key=_weibull_p90_
 MAX_P90_OVER_MEAN = _weibull_p90_over_mean(WEIBULL_PEAK_SHAPE)
 
 
+@functools.lru_cache(maxsize=1024)
 def weibull_shape_for(p90_over_mean: float) -> float:
     """Weibull shape k >= the peak shape whose p90/mean equals the given ratio in (1, MAX_P90_OVER_MEAN].
 
@@ -48,8 +51,17 @@ def weibull_shape_for(p90_over_mean: float) -> float:
     return math.exp((lo + hi) / 2)
 
 
+MAX_USERS = 1_000_000
+"""Most users a workload may have (the simulator keeps per-user state)."""
+MAX_REQUESTS_PER_DAY = 20_000_000
+"""Most requests one simulated day may make (about 60 bytes of log each, and the event loop's time)."""
+MIN_CLOSED_LOOP_CYCLE_S = 1.0
+"""A closed-loop user sends at most one request per (think time, at least this many seconds): the load-time
+estimate of a closed-loop day's requests."""
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 class TokenDistribution(_Model):
@@ -134,7 +146,7 @@ class Task(_Model):
 class Workload(_Model):
     """Who uses the service, how often, and with what prompts."""
 
-    users: PosInt
+    users: Annotated[int, Field(gt=0, le=MAX_USERS)]
     """People who share the service."""
     active_hours: Annotated[float, Field(gt=0, le=24)] = 9.0
     """Length of the working day, hours."""
@@ -167,7 +179,22 @@ class Workload(_Model):
             raise ValueError("tasks' shares must sum to 1")
         if self.hourly_weights is not None and self.arrival not in (None, "diurnal"):
             raise ValueError("hourly_weights only apply to arrival: diurnal")
+        if self.expected_requests_per_day > MAX_REQUESTS_PER_DAY:
+            raise ValueError(
+                f"this workload makes about {self.expected_requests_per_day:,.0f} requests a day; one simulated day is limited "
+                f"to {MAX_REQUESTS_PER_DAY:,} (docs/simulate.md): simulate a shorter period or fewer users"
+            )
         return self
+
+    @property
+    def expected_requests_per_day(self) -> float:
+        """Requests the day will make, estimated before simulating (closed loop: at most one per think time, and at
+        least `MIN_CLOSED_LOOP_CYCLE_S` apart, per user)."""
+        if self.arrival_pattern == "closed_loop":
+            interactive = self.users * self.active_hours * 3600.0 / max(self.think_time_s or 0.0, MIN_CLOSED_LOOP_CYCLE_S)
+        else:
+            interactive = self.users * self.requests_per_user_hour * self.active_hours
+        return interactive + sum(job.requests for job in self.batch_jobs)
 
     @property
     def arrival_pattern(self) -> str:
@@ -222,6 +249,13 @@ class Option(_Model):
     """Where prompts are processed; default by kind (self_host on_prem, cloud_gpu region, api external)."""
     measured: str | None = None
     """Path to a `tokenlane bench` summary JSON: use its measured curve instead of the model."""
+    scheduler: Literal["continuous", "slots", "serial", "priority"] | None = None
+    """Scheduler policy of a self-hosted option (default: the engine's own); `priority` serves interactive
+    requests before batch work."""
+    ttft_s: Pos | None = None
+    """api: time to first token, s (default in docs/simulate.md)."""
+    tok_s: Pos | None = None
+    """api: stream speed, tok/s (default in docs/simulate.md)."""
 
     @model_validator(mode="after")
     def _check(self) -> Option:
@@ -236,6 +270,11 @@ class Option(_Model):
     def location(self) -> str:
         """Where prompts are processed."""
         return self.data_location or {"self_host": "on_prem", "cloud_gpu": "region", "api": "external"}[self.kind]
+
+
+PRICES_AT_DEFAULT = date(2026, 11, 4)
+"""The date API prices are read at unless a scenario says otherwise: the latest date genai-prices 0.2.3's bundled
+data says its prices were checked on (its provider comments), so the same scenario bills the same on any day."""
 
 
 class Finance(_Model):
@@ -258,6 +297,8 @@ class Finance(_Model):
     """Average power utilisation of self-hosted hardware over the month."""
     workdays_per_month: Annotated[float, Field(gt=0, le=31)] = 21.0
     """Working days per month: the simulated day happens this often."""
+    prices_at: date = PRICES_AT_DEFAULT
+    """API prices in force on this date are billed (default: the date of the bundled price data)."""
 
     @staticmethod
     def fte_field(kind: str) -> str:
@@ -281,6 +322,7 @@ FINANCE_SOURCES = {
     "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
     "utilization": "assumption: average power draw / rated draw over the month",
     "workdays_per_month": "252 working days a year / 12",
+    "prices_at": "latest price check date in genai-prices 0.2.3's bundled data (provider comments, 2026-11-04)",
 }
 """Where each finance default comes from (docs/scenario.md repeats it)."""
 

@@ -56,6 +56,11 @@ def format_usd(amount: float | None) -> str:
     return "—" if amount is None else f"${amount:,.0f}"
 
 
+def format_number(value: float | None, digits: int = 1) -> str:
+    """A measured number for people, `digits` after the point; None (nothing was measured) reads '—'."""
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
 def format_tokens(count: float | None) -> str:
     """A token count for people: '1.97 B', '114.6 M'; None reads 'never' (a break-even that does not exist)."""
     if count is None:

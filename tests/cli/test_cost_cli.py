@@ -42,8 +42,9 @@ def test_json_has_the_promised_fields(tmp_path: Path) -> None:
     assert {(b["self_host"], b["api"]) for b in doc["breakeven"]} == {("spark", "sonnet"), ("spark", "mini")}
     for b in doc["breakeven"]:
         assert {"tokens_per_day", "reachable"} <= set(b)
-    assert [r["option"] for r in doc["routing"]["routes"]][1] == "sonnet"
-    assert doc["caching"]["api_savings_usd_per_month"]["sonnet"] > 0
+    levers = {lever["lever"]: lever for lever in doc["levers"]}
+    assert [r["option"] for r in levers["routing"]["routing"]["routes"]][1] == "sonnet"
+    assert levers["caching"]["by_option"]["sonnet"] > 0
     assert invoke("cost", str(_write(tmp_path, SCENARIO))).exit_code == 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 from genai_prices import Usage, calc_price
@@ -16,10 +18,13 @@ from tokenlane.cost import (
     route_tasks,
     self_host_usd_per_day,
 )
-from tokenlane.scenario import CustomPrice, Finance, Option, Task
+from tokenlane.cost.api_bill import request_time
+from tokenlane.scenario import PRICES_AT_DEFAULT, CustomPrice, Finance, Option, Task
 
 CATALOG = builtin_catalog()
 FIN = Finance()
+
+PRICES_AT = PRICES_AT_DEFAULT
 
 
 def test_self_host_tco_by_hand() -> None:
@@ -53,13 +58,14 @@ def test_bill_equals_calc_price_request_by_request(provider: str, model: str) ->
     write = np.where(read == 0, 0, (inputs * 0.1).astype(np.int64))
     outputs = rng.integers(1, 3000, n)
     tokens = TokenBatch(inputs, outputs, read, write, np.zeros(n, dtype=bool))
-    bill = price_requests(Option(name="api", kind="api", provider=provider, model=model), tokens)
+    bill = price_requests(Option(name="api", kind="api", provider=provider, model=model), tokens, prices_at=PRICES_AT)
     direct = sum(
         float(
             calc_price(
                 Usage(input_tokens=int(i), output_tokens=int(o), cache_read_tokens=int(r), cache_write_tokens=int(w)),
                 model,
                 provider_id=provider,
+                genai_request_timestamp=request_time(PRICES_AT),
             ).total_price
         )
         for i, o, r, w in zip(inputs, outputs, read, write, strict=True)
@@ -79,7 +85,7 @@ def test_custom_price_and_batch_discount() -> None:
     tokens = TokenBatch(
         np.array([1_000_000, 1_000_000]), np.array([100_000, 100_000]), np.array([500_000, 0]), np.array([0, 0]), np.array([False, True])
     )
-    bill = price_requests(option, tokens)
+    bill = price_requests(option, tokens, prices_at=PRICES_AT)
     first = 0.5 * 2 + 0.5 * 0.2 + 0.1 * 8
     second = (1.0 * 2 + 0.1 * 8) * 0.5
     assert bill.total_usd == pytest.approx(first + second)
@@ -120,8 +126,23 @@ def test_routing_picks_cheapest_success_that_clears_the_bar() -> None:
 
 def test_one_hour_cache_writes_bill_at_their_own_rate() -> None:
     tokens = TokenBatch(np.array([10000]), np.array([100]), np.array([0]), np.array([8000]), np.array([False]))
-    five = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5"), tokens).total_usd
-    hour = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5", cache_ttl="1h"), tokens).total_usd
+    five = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5"), tokens, prices_at=PRICES_AT).total_usd
+    hour = price_requests(
+        Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5", cache_ttl="1h"), tokens, prices_at=PRICES_AT
+    ).total_usd
     usage = Usage(input_tokens=10000, output_tokens=100, cache_write_tokens=8000, cache_write_1h_tokens=8000)
-    direct = float(calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic").total_price)
+    direct = float(calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic", genai_request_timestamp=request_time(PRICES_AT)).total_price)
     assert hour == pytest.approx(direct) and hour > five
+
+
+def test_prices_are_read_at_the_scenario_date_not_the_clock() -> None:
+    """claude-opus-4-6 changed price on 2026-03-13 in genai-prices' data: the bill follows `prices_at`."""
+    option = Option(name="a", kind="api", provider="anthropic", model="claude-opus-4-6")
+    zero = np.array([0])
+    tokens = TokenBatch(np.array([300_000]), np.array([1000]), zero, zero, np.array([False]))
+    before = price_requests(option, tokens, prices_at=date(2026, 3, 12)).total_usd
+    after = price_requests(option, tokens, prices_at=date(2026, 3, 14)).total_usd
+    usage = Usage(input_tokens=300_000, output_tokens=1000)
+    direct = float(calc_price(usage, "claude-opus-4-6", provider_id="anthropic", genai_request_timestamp=request_time(date(2026, 3, 14))).total_price)
+    assert before != after
+    assert after == pytest.approx(direct, rel=1e-9)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tokenlane.simulate import percentiles
+
 from tokenlane.units import MS_PER_S, ns_to_s
 
 DEFINITIONS = __doc__
@@ -67,13 +69,9 @@ class RequestRecord:
 
 
 def pct(values: list[float] | np.ndarray, *, higher_is_better: bool = False) -> dict[str, float | None]:
-    """p50/p90/p95/p99 and mean; for speeds pXX is the value XX% of requests reach (the slow tail)."""
-    arr = np.asarray(values, dtype=float)
-    if arr.size == 0:
-        return {"p50": None, "p90": None, "p95": None, "p99": None, "mean": None}
-    qs = (50, 10, 5, 1) if higher_is_better else (50, 90, 95, 99)
-    p = np.percentile(arr, qs)
-    return {"p50": float(p[0]), "p90": float(p[1]), "p95": float(p[2]), "p99": float(p[3]), "mean": float(arr.mean())}
+    """p50/p90/p95/p99 and mean (`simulate.percentiles`, the one helper); for speeds pXX is the value XX% of
+    requests reach (the slow tail)."""
+    return percentiles(values, higher_is_better=higher_is_better).model_dump()
 
 
 def summarise_level(records: list[RequestRecord], *, concurrency: int, min_tok_s: float, max_ttft_s: float) -> dict[str, Any]:

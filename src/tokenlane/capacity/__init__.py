@@ -3,12 +3,14 @@
 from tokenlane.capacity.curve import CapacityReport, CurvePoint, MeasuredPoint, breakdown_ms, concurrency_curve, prefill_seconds
 from tokenlane.capacity.deployment import Deployment, build_deployment, option_deployment
 from tokenlane.capacity.memory import (
+    KvCache,
     MemoryPlan,
     ParamCounts,
     WeightBytes,
     count_params,
     kv_bytes_for_context,
     kv_bytes_per_token,
+    kv_cache,
     max_concurrent_sequences,
     plan_memory,
     weight_bytes,
@@ -17,11 +19,13 @@ from tokenlane.capacity.moe import expected_distinct_experts
 from tokenlane.capacity.roofline import (
     EMPTY_LOAD,
     StepLoad,
+    StepTable,
     StepTime,
     compute_step_time,
     decode_load,
     prefill_load,
     step_seconds,
+    step_table,
 )
 
 __all__ = [
@@ -29,10 +33,12 @@ __all__ = [
     "CapacityReport",
     "CurvePoint",
     "Deployment",
+    "KvCache",
     "MeasuredPoint",
     "MemoryPlan",
     "ParamCounts",
     "StepLoad",
+    "StepTable",
     "StepTime",
     "WeightBytes",
     "breakdown_ms",
@@ -44,11 +50,13 @@ __all__ = [
     "expected_distinct_experts",
     "kv_bytes_for_context",
     "kv_bytes_per_token",
+    "kv_cache",
     "max_concurrent_sequences",
     "option_deployment",
     "plan_memory",
     "prefill_load",
     "prefill_seconds",
     "step_seconds",
+    "step_table",
     "weight_bytes",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from tokenlane.catalog.load import Catalog
 from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
@@ -49,7 +49,7 @@ class Deployment:
             raise InputError("must be >= 1", field="max_running_seqs")
         if self.context_tokens is not None and self.context_tokens < 1:
             raise InputError("must be >= 1", field="context_tokens")
-        fields = (
+        key = (
             self.hardware,
             self.model,
             self.quant,
@@ -60,11 +60,16 @@ class Deployment:
             self.max_running_seqs,
             self.context_tokens,
         )
-        object.__setattr__(self, "_hash", hash(fields))
+        object.__setattr__(self, "_hash", hash(key))
 
     def __hash__(self) -> int:
         """Hash computed once: the step-time cache looks deployments up on every simulated step."""
         return self._hash
+
+    def __reduce__(self) -> tuple[type[Deployment], tuple[object, ...]]:
+        """Pickle by the constructor's arguments, so another process recomputes the hash (string hashes differ
+        between processes, and a hash carried over would miss every cache there)."""
+        return (Deployment, tuple(getattr(self, f.name) for f in fields(self)))
 
     @property
     def running_seq_cap(self) -> int:

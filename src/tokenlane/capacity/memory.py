@@ -6,8 +6,10 @@ DeepseekV3Attention, Qwen3MoeSparseMoeBlock, GptOssExperts).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.catalog.models import Model, Quant
@@ -213,17 +215,52 @@ def plan_memory(dep: Deployment) -> MemoryPlan:
     )
 
 
-def max_concurrent_sequences(dep: Deployment, context_tokens: int, plan: MemoryPlan | None = None) -> int:
-    """Most sequences of `context_tokens` each that memory and the engine allow at once.
+@dataclass(frozen=True)
+class KvCache:
+    """One replica's KV cache in full-attention token slots: the one home of "how many sequences fit".
 
-    KV is allocated in blocks of `kv_block_tokens`, so a sequence holds ceil(context / block) blocks.
-    llama.cpp splits its `-c` context across its slots; the slot count still caps concurrency.
+    `capacity_tokens` = KV budget bytes / KV bytes per token (all layers at full attention). A sequence of
+    `context` tokens holds `tokens_held(context)` of those slots: its context padded up to whole blocks of
+    `block_tokens` (paged allocation), with sliding-window layers (`window_share` of the layers) holding at most
+    `window_tokens`. Works on ints and on numpy arrays of contexts.
+    # Source: block allocation, Kwon et al., "PagedAttention" (SOSP 2023) section 4.2; window layers after
+    # `kv_bytes_for_context`.
     """
+
+    capacity_tokens: int
+    block_tokens: int
+    window_tokens: int
+    window_share: float
+    running_cap: int
+    """Most sequences the engine runs together, memory aside."""
+
+    def tokens_held(self, context_tokens: Any) -> Any:
+        """Full-attention token slots a sequence of `context_tokens` occupies (padded to blocks, windows capped)."""
+        padded = -(-context_tokens // self.block_tokens) * self.block_tokens
+        if not self.window_tokens:
+            return padded
+        return (1.0 - self.window_share) * padded + self.window_share * np.minimum(padded, self.window_tokens)
+
+    def max_sequences(self, context_tokens: int) -> int:
+        """Most sequences of `context_tokens` each that the cache and the engine hold at once."""
+        held = float(self.tokens_held(context_tokens))
+        by_memory = int(self.capacity_tokens // held) if held > 0 else self.running_cap
+        return max(0, min(by_memory, self.running_cap))
+
+
+def kv_cache(dep: Deployment, plan: MemoryPlan | None = None) -> KvCache:
+    """The KV cache of one replica of `dep` (empty when the model does not fit)."""
     plan = plan or plan_memory(dep)
-    if not plan.fits:
-        return 0
-    block = dep.engine.kv_block_tokens
-    padded = math.ceil(context_tokens / block) * block
-    per_seq = kv_bytes_for_context(dep.model, dep.kv_dtype.bytes_per_element, padded)
-    by_memory = int(plan.kv_budget_bytes // per_seq) if per_seq > 0 else dep.running_seq_cap
-    return max(0, min(by_memory, dep.running_seq_cap))
+    window = dep.model.sliding_window
+    return KvCache(
+        capacity_tokens=plan.kv_capacity_tokens if plan.fits else 0,
+        block_tokens=dep.engine.kv_block_tokens,
+        window_tokens=window.window_tokens if window else 0,
+        window_share=window.num_layers / dep.model.num_layers if window else 0.0,
+        running_cap=dep.running_seq_cap,
+    )
+
+
+def max_concurrent_sequences(dep: Deployment, context_tokens: int, plan: MemoryPlan | None = None) -> int:
+    """Most sequences of `context_tokens` each that memory and the engine allow at once (see `KvCache`)."""
+    return kv_cache(dep, plan).max_sequences(context_tokens)

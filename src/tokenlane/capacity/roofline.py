@@ -178,6 +178,27 @@ def _coefficients(dep: Deployment) -> _Coefficients:
     )
 
 
+def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float, float]:
+    """(attention projections, FFN, routed experts, all-reduce, distinct experts) of a step with `t` query tokens."""
+    bw, fl = c.bytes_per_s, c.flops_per_s
+    attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / fl)
+    ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / fl) if c.ffn_bytes else 0.0
+    distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0
+    experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / fl) if c.num_experts else 0.0
+    allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
+    return attn_proj, ffn, experts, allreduce, distinct
+
+
+def _lm_head_s(c: _Coefficients, num_logits: float) -> float:
+    return max(c.lm_head_bytes / c.bytes_per_s, c.lm_head_flops_per_logit * num_logits / c.flops_per_s) if num_logits else 0.0
+
+
+def _attention_s(c: _Coefficients, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
+    kv_tokens = c.full_layers * kv_full + c.window_layers * kv_window
+    pairs = c.full_layers * pairs_full + c.window_layers * pairs_window
+    return max(kv_tokens * c.kv_bytes_per_token_layer / c.bytes_per_s, pairs * c.attn_flops_per_pair_layer / c.attn_flops_per_s)
+
+
 def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
     """Time of one engine step processing `load`, by operator (seconds).
 
@@ -188,22 +209,58 @@ def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
     # Source: ring all-reduce cost, Patarasuk & Yuan, J. Parallel Distrib. Comput. 69(2), 2009.
     """
     c = _coefficients(dep)
-    t = load.num_tokens
-    bw, fl = c.bytes_per_s, c.flops_per_s
-    if t <= 0:
+    if load.num_tokens <= 0:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / fl)
-    ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / fl) if c.ffn_bytes else 0.0
-    distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0
-    experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / fl) if c.num_experts else 0.0
-    lm_head = max(c.lm_head_bytes / bw, c.lm_head_flops_per_logit * load.num_logits / fl) if load.num_logits else 0.0
-    kv_tokens = c.full_layers * load.kv_tokens_full + c.window_layers * load.kv_tokens_window
-    pairs = c.full_layers * load.pairs_full + c.window_layers * load.pairs_window
-    attention = max(kv_tokens * c.kv_bytes_per_token_layer / bw, pairs * c.attn_flops_per_pair_layer / c.attn_flops_per_s)
-    allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
+    attn_proj, ffn, experts, allreduce, distinct = _token_terms(c, load.num_tokens)
+    lm_head = _lm_head_s(c, load.num_logits)
+    attention = _attention_s(c, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window)
     return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, c.overhead_s, distinct)
 
 
 def step_seconds(dep: Deployment, load: StepLoad) -> float:
     """Shortcut for `compute_step_time(dep, load).total_s`."""
     return compute_step_time(dep, load).total_s
+
+
+class StepTable:
+    """`step_seconds` for a simulator's hot loop: the terms that depend only on the step's token count are tabulated
+    once per deployment (0 .. `max_tokens` tokens); the LM head and attention terms are evaluated directly.
+
+    `seconds(...)` equals `step_seconds(dep, StepLoad(...))` (checked by a test); loads beyond the table fall back
+    to the formula.
+    """
+
+    def __init__(self, dep: Deployment, max_tokens: int) -> None:
+        self._c = c = _coefficients(dep)
+        self.max_tokens = max_tokens
+        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:4]) + c.overhead_s for t in range(1, max_tokens + 1)]
+        self._decode = [0.0] + [self._per_tokens[n] + _lm_head_s(c, float(n)) for n in range(1, max_tokens + 1)]
+        # A decode step reads and scores the same keys (kv == pairs), so its attention term is linear in them.
+        self._s_per_kv_token = max(c.kv_bytes_per_token_layer / c.bytes_per_s, c.attn_flops_per_pair_layer / c.attn_flops_per_s)
+        self._full_layers, self._window_layers = c.full_layers, c.window_layers
+
+    def seconds(self, num_tokens: float, num_logits: float, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
+        """Step time, seconds, of a step with these load terms (see `StepLoad`)."""
+        if num_tokens <= 0:
+            return 0.0
+        c = self._c
+        t = int(num_tokens)
+        base = self._per_tokens[t] if t == num_tokens and t <= self.max_tokens else sum(_token_terms(c, num_tokens)[:4]) + c.overhead_s
+        return base + _lm_head_s(c, num_logits) + _attention_s(c, kv_full, kv_window, pairs_full, pairs_window)
+
+    def decode_seconds(self, num_seqs: int, kv_full: float, kv_window: float) -> float:
+        """Time of a pure decode step of `num_seqs` sequences reading `kv_full` / `kv_window` keys per full / window
+        layer: equals `seconds(n, n, kv_full, kv_window, kv_full, kv_window)`."""
+        if num_seqs > self.max_tokens:
+            return self.seconds(num_seqs, num_seqs, kv_full, kv_window, kv_full, kv_window)
+        return self._decode[num_seqs] + self._s_per_kv_token * (self._full_layers * kv_full + self._window_layers * kv_window)
+
+    def load_seconds(self, load: StepLoad) -> float:
+        """Step time, seconds, of a `StepLoad`."""
+        return self.seconds(load.num_tokens, load.num_logits, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window)
+
+
+@functools.lru_cache(maxsize=64)
+def step_table(dep: Deployment) -> StepTable:
+    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders."""
+    return StepTable(dep, dep.engine.max_batched_tokens + dep.running_seq_cap + 1)

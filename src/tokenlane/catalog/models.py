@@ -226,6 +226,8 @@ class Engine(Entry):
     """Whether a repeated prompt prefix skips prefill."""
     splits_context_across_slots: bool = False
     """llama.cpp: the -c context is divided evenly among the slots."""
+    max_queued_requests: PositiveInt | None = None
+    """Requests the server queues before refusing more (None: no limit)."""
     bandwidth_utilization: Fraction
     """Fraction of the device's streaming bandwidth its decode kernels reach on weights and KV."""
     compute_utilization: Fraction

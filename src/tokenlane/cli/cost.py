@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tokenlane import cost_scenario, load_catalog, load_scenario
+from tokenlane import load_catalog, load_scenario, price_scenario
 from tokenlane.units import format_tokens, format_usd
 
 COMMAND_NAME = "cost"
@@ -22,7 +22,7 @@ def command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Monthly cost of every option, $ per million tokens, units needed, break-even volumes, routing and caching."""
-    report = cost_scenario(load_scenario(scenario), load_catalog(catalog_file or []), seed=seed)
+    report = price_scenario(load_scenario(scenario), load_catalog(catalog_file or []), seed=seed)
     if json_out:
         typer.echo(report.model_dump_json(indent=2, exclude={"options": {"__all__": {"simulation"}}}))
         return
@@ -75,8 +75,5 @@ def command(
             base = f"{r.baseline_usd_per_success:.4f}" if r.baseline_usd_per_success is not None else "—"
             rt.add_row(r.task, f"{r.share:.0%}", r.option, f"{r.pass_rate:.0%}", f"{r.usd_per_success:.4f}", base)
         console.print(rt)
-        console.print(
-            f"Routing saves {format_usd(report.routing.savings_usd_per_month)}/month against all-{report.routing.frontier_option}."
-        )
-    for api, saved in report.caching.api_savings_usd_per_month.items():
-        console.print(f"Prompt caching saves {format_usd(saved)}/month on {api}.")
+    for lever in report.levers:
+        console.print(lever.summary)

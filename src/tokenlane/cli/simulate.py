@@ -12,6 +12,7 @@ from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, simulate_scenario
 from tokenlane.report import write_outcomes
+from tokenlane.units import format_number
 
 COMMAND_NAME = "simulate"
 
@@ -23,22 +24,21 @@ def command(
     find_max_users: Annotated[bool, typer.Option("--find-max-users", help="Search the most users meeting the SLO.")] = False,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     per_request: Annotated[Path | None, typer.Option(help="Write every request's outcome here (JSONL, one line each).")] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="Step saturated batch work step by step (no replayed windows).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
     spec = load_scenario(scenario)
-    sim = simulate_scenario(
-        spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users, keep_requests=per_request is not None
-    )
+    sim = simulate_scenario(spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users, exact=exact)
     if per_request is not None:
         write_outcomes(per_request, sim)
     for skipped in sim.skipped:
         typer.echo(f"tokenlane: warning: option '{skipped.option}' skipped: {skipped.reason}", err=True)
     if json_out:
-        doc = sim.results[0].model_dump(mode="json", exclude={"per_request"}) if sim.results else {}
+        doc = sim.results[0].model_dump(mode="json") if sim.results else {}
         if sim.results and find_max_users:
             doc["max_users_meeting_slo"] = sim.max_users_by_option.get(sim.results[0].option)
-        doc.update(sim.model_dump(mode="json", exclude={"results": {"__all__": {"per_request"}}}))
+        doc.update(sim.model_dump(mode="json"))
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
     slo = spec.workload.slo
@@ -51,18 +51,20 @@ def command(
         "SLO met",
         "peak streams",
         "busy",
+        "rejected",
         title=f"{spec.name}: SLO {slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s",
     )
     for r in sim.results:
         table.add_row(
             r.option,
             f"{r.completed:,}/{r.requests:,}",
-            f"{r.per_user_tok_s.p50:.1f} / {r.per_user_tok_s.p95:.1f}",
-            f"{r.ttft_s.p50:.2f} / {r.ttft_s.p95:.2f}",
-            f"{r.queue_wait_s.p95:.1f}",
+            f"{format_number(r.per_user_tok_s.p50, 1)} / {format_number(r.per_user_tok_s.p95, 1)}",
+            f"{format_number(r.ttft_s.p50, 2)} / {format_number(r.ttft_s.p95, 2)}",
+            format_number(r.queue_wait_s.p95, 1),
             f"[green]{r.slo_attainment:.0%}[/]" if r.meets_slo else f"[red]{r.slo_attainment:.0%}[/]",
             str(r.peak_concurrency),
             f"{r.busy_fraction:.0%}",
+            f"[red]{r.rejected:,}[/]" if r.rejected else "0",
         )
     console = Console()
     console.print(table)
@@ -70,6 +72,10 @@ def command(
         for job in r.batch_jobs:
             state = "met" if job.met_window else "MISSED"
             console.print(f"{r.option}: batch job {job.name}: {job.completion_hours:.1f} h of a {job.window_hours:g} h window ({state})")
+        for reason, n in r.rejected_by_reason.items():
+            console.print(f"[red]{r.option}: {n:,} requests {reason.replace('_', ' ')}[/]")
+        if r.unfinished:
+            console.print(f"[red]{r.option}: {r.unfinished:,} requests not finished by the end of the run[/]")
         if r.stopped_early:
             console.print(f"[red]{r.option}: {r.stopped_early}[/]")
         if r.option in sim.max_users_by_option:

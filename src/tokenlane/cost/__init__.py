@@ -1,25 +1,33 @@
-"""Cost: API bills (genai-prices), TCO, fleet sizing, break-even, routing and caching. Pure."""
+"""Cost: API bills (genai-prices), TCO, fleet sizing, break-even, levers — priced on simulated days. Pure."""
 
-from tokenlane.cost.api_bill import ApiBill, TokenBatch, price_requests
+from tokenlane.cost.api_bill import ApiBill, TokenBatch, api_tokens, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
+from tokenlane.cost.fleet import carries, size_fleet
+from tokenlane.cost.levers import LEVERS, LeverResult
 from tokenlane.cost.routing import RoutingTable, cost_per_success, route_tasks
-from tokenlane.cost.scenario_cost import CostReport, OptionCost, SensitivityRow, cost_scenario
+from tokenlane.cost.scenario_cost import CostReport, OptionCost, OptionDays, SensitivityRow, cost_scenario
 from tokenlane.cost.tco import MonthlyCost, hardware_cost
 
 __all__ = [
+    "LEVERS",
     "ApiBill",
     "BreakEven",
     "CostReport",
+    "LeverResult",
     "MonthlyCost",
     "OptionCost",
+    "OptionDays",
     "RoutingTable",
     "SensitivityRow",
     "TokenBatch",
+    "api_tokens",
     "break_even_volume",
+    "carries",
     "cost_per_success",
     "cost_scenario",
     "hardware_cost",
     "price_requests",
     "route_tasks",
     "self_host_usd_per_day",
+    "size_fleet",
 ]

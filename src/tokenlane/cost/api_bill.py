@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 import numpy as np
 from genai_prices import Usage, calc_price
@@ -19,7 +20,8 @@ from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import TieredPrices
 
 from tokenlane.errors import InputError, UnknownIdError
-from tokenlane.scenario import CustomPrice, Option
+from tokenlane.scenario import CustomPrice, Option, Workload
+from tokenlane.simulate import RequestLog
 from tokenlane.units import TOKENS_PER_MTOK
 
 
@@ -63,7 +65,7 @@ class ApiBill:
     """Base-tier list rates, USD per million tokens."""
 
 
-def _lookup(option: Option) -> tuple[str, str]:
+def _lookup(option: Option, at: datetime) -> tuple[str, str]:
     """Validate provider and model against the price library; unknown ones raise with close matches."""
     snapshot = get_snapshot()
     assert option.model is not None
@@ -74,29 +76,30 @@ def _lookup(option: Option) -> tuple[str, str]:
         close = difflib.get_close_matches(option.provider, [p.id for p in snapshot.providers], n=3, cutoff=0.5)
         raise UnknownIdError("provider", option.provider, close_matches=close, field=f"options[{option.name}].provider")
     try:
-        calc_price(Usage(input_tokens=1), option.model, provider_id=provider.id)
+        calc_price(Usage(input_tokens=1), option.model, provider_id=provider.id, genai_request_timestamp=at)
     except LookupError:
         close = difflib.get_close_matches(option.model, [m.id for m in provider.models], n=3, cutoff=0.5)
         raise UnknownIdError(f"{provider.id} model", option.model, close_matches=close, field=f"options[{option.name}].model") from None
     return provider.id, option.model
 
 
-def _tier_starts(option: Option) -> list[int]:
-    provider, model = _lookup(option)
-    price = calc_price(Usage(input_tokens=1), model, provider_id=provider).model_price
+def _tier_starts(option: Option, at: datetime) -> list[int]:
+    provider, model = _lookup(option, at)
+    price = calc_price(Usage(input_tokens=1), model, provider_id=provider, genai_request_timestamp=at).model_price
     starts = {t.start for v in vars(price).values() if isinstance(v, TieredPrices) for t in v.tiers}
     return sorted(starts)
 
 
-def _library_rates(provider: str, model: str, representative_input: int, cache_ttl: str) -> tuple[Rates, bool]:
-    """Per-token rates in the band of `representative_input`, measured through calc_price (writes at `cache_ttl`)."""
+def _library_rates(provider: str, model: str, representative_input: int, cache_ttl: str, at: datetime) -> tuple[Rates, bool]:
+    """Per-token rates in the band of `representative_input` on date `at`, measured through calc_price (writes at
+    `cache_ttl`)."""
     n = max(1, representative_input)
 
     def usd(**kw: int) -> float:
-        return float(calc_price(Usage(**kw), model, provider_id=provider).total_price)
+        return float(calc_price(Usage(**kw), model, provider_id=provider, genai_request_timestamp=at).total_price)
 
     base = usd(input_tokens=n)
-    price = calc_price(Usage(input_tokens=n), model, provider_id=provider).model_price
+    price = calc_price(Usage(input_tokens=n), model, provider_id=provider, genai_request_timestamp=at).model_price
     caching = price.cache_read_mtok is not None
     # genai-prices counts 1-hour writes as a part of all cache writes, so both keys carry them.
     writes = {"cache_write_tokens": n, "cache_write_1h_tokens": n} if cache_ttl == "1h" else {"cache_write_tokens": n}
@@ -116,14 +119,22 @@ def _custom_rates(price: CustomPrice) -> Rates:
     return Rates(price.input_usd_per_mtok * per, price.output_usd_per_mtok * per, read * per, write * per)
 
 
-def check_api_option(option: Option) -> None:
+def request_time(prices_at: date) -> datetime:
+    """The request timestamp genai-prices is asked for: noon UTC on `prices_at` (the library reads the clock when
+    none is given, so the same scenario would bill differently next month)."""
+    return datetime.combine(prices_at, time(12, 0), tzinfo=UTC)
+
+
+def check_api_option(option: Option, prices_at: date) -> None:
     """Raise a clear error now if the option can never be priced (unknown provider/model, no price)."""
     if option.price is None:
-        _lookup(option)
+        _lookup(option, request_time(prices_at))
 
 
-def price_requests(option: Option, tokens: TokenBatch) -> ApiBill:
-    """Bill every request of `tokens` on the API `option` (custom price, else genai-prices)."""
+def price_requests(option: Option, tokens: TokenBatch, *, prices_at: date) -> ApiBill:
+    """Bill every request of `tokens` on the API `option` at the prices in force on `prices_at` (custom price, else
+    genai-prices)."""
+    at = request_time(prices_at)
     n_req = len(tokens.input_tokens)
     band = np.zeros(n_req, dtype=np.int64)
     if option.price is not None:
@@ -131,15 +142,15 @@ def price_requests(option: Option, tokens: TokenBatch) -> ApiBill:
         caching = option.price.cache_read_usd_per_mtok is not None
         provider, model = option.provider or "custom", option.model or option.name
     else:
-        provider, model = _lookup(option)
-        starts = _tier_starts(option)
+        provider, model = _lookup(option, at)
+        starts = _tier_starts(option, at)
         band = np.searchsorted(np.asarray(starts, dtype=np.int64), tokens.input_tokens, side="left") if starts else band
         rates_by_band = {}
         caching = True
         for b in np.unique(band).tolist() or [0]:
             members = tokens.input_tokens[band == b]
             representative = int(members.min()) if len(members) else 1000
-            rates_by_band[b], caching = _library_rates(provider, model, representative, option.cache_ttl)
+            rates_by_band[b], caching = _library_rates(provider, model, representative, option.cache_ttl, at)
     read = tokens.cache_read_tokens if caching else np.zeros_like(tokens.cache_read_tokens)
     write = tokens.cache_write_tokens if caching else np.zeros_like(tokens.cache_write_tokens)
     uncached = tokens.input_tokens - read - write
@@ -160,3 +171,13 @@ def price_requests(option: Option, tokens: TokenBatch) -> ApiBill:
         provider=provider,
         rates_usd_per_mtok={k: v * TOKENS_PER_MTOK for k, v in vars(base).items()},
     )
+
+
+def api_tokens(workload: Workload, log: RequestLog, *, caching: bool) -> TokenBatch:
+    """An API's view of a day's requests: cached prefix hits are cache reads; interactive misses write the shared
+    prefix to the provider's cache."""
+    prompt = log.prompt_tokens.astype(np.int64)
+    read = log.cached_tokens.astype(np.int64) if caching else np.zeros_like(prompt)
+    prefix = min(workload.shared_prefix_tokens, int(prompt.min()) - 1) if len(prompt) and workload.shared_prefix_tokens else 0
+    write = np.where((read == 0) & (log.job < 0), np.minimum(prefix, prompt - 1), 0) if caching and prefix > 0 else np.zeros_like(prompt)
+    return TokenBatch(prompt, log.output_tokens.astype(np.int64), read, np.maximum(write, 0), log.job >= 0)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tokenlane.capacity import Deployment
-from tokenlane.scenario import Workload
-from tokenlane.simulate import SimulationResult, simulate_day
+from collections.abc import Callable
+
+from tokenlane.simulate import Boundary, SimulationResult, smallest_passing
 
 
 def carries(result: SimulationResult) -> bool:
@@ -12,41 +12,20 @@ def carries(result: SimulationResult) -> bool:
     return result.meets_slo and all(job.met_window for job in result.batch_jobs)
 
 
-def size_fleet(
-    dep: Deployment, workload: Workload, *, min_replicas: int, max_replicas: int, seed: int
-) -> tuple[int, SimulationResult, bool]:
-    """(replicas, their simulated day, whether they carry the load) — doubling then bisection on replicas.
+def size_fleet(day: Callable[[int], SimulationResult], *, min_replicas: int, max_replicas: int) -> Boundary:
+    """The fewest replicas in [min_replicas, max_replicas] whose day (`day(replicas)`) carries the load.
 
-    When even `max_replicas` cannot carry the load, returns max_replicas with carries False. It stops early (carries
-    False) when doubling the fleet no longer raises SLO attainment and requests no longer queue: the SLO is then out
-    of reach per request (one prompt's prefill or one stream's speed), and more replicas cannot help.
+    Doubling then bisection (`simulate.smallest_passing`). It gives up early when doubling the fleet no longer
+    raises SLO attainment and requests no longer queue: the SLO is then out of reach per request (one prompt's
+    prefill or one stream's speed), and more replicas cannot help.
     """
-    cache: dict[int, SimulationResult] = {}
-
-    def run(n: int) -> SimulationResult:
-        if n not in cache:
-            cache[n] = simulate_day(dep, workload, replicas=n, seed=seed)
-        return cache[n]
-
-    lo = min_replicas
-    if carries(run(lo)):
-        return lo, run(lo), True
-    hi = lo
-    while hi < max_replicas:
-        hi = min(max_replicas, hi * 2)
-        if carries(run(hi)):
-            break
-        if _saturated(run(lo), run(hi)):
-            return hi, run(hi), False
-        lo = hi
-    else:
-        return max_replicas, run(max_replicas), carries(run(max_replicas))
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if not carries(run(mid)) else (lo, mid)
-    return hi, run(hi), True
+    return smallest_passing(day, carries, start=min_replicas, limit=max_replicas, give_up=_saturated)
 
 
 def _saturated(smaller: SimulationResult, larger: SimulationResult) -> bool:
-    """More replicas stopped helping: attainment gained under half a point and p95 queue wait under 0.1 s."""
-    return larger.slo_attainment - smaller.slo_attainment < 0.005 and larger.queue_wait_s.p95 < 0.1
+    """More replicas stopped helping: SLO attainment gained under half a point with p95 queue wait under 0.1 s, and
+    no batch job finished more than 1% sooner."""
+    waits = larger.queue_wait_s.p95
+    interactive_flat = larger.slo_attainment - smaller.slo_attainment < 0.005 and (waits is None or waits < 0.1)
+    batch_flat = all(b.completion_hours >= 0.99 * a.completion_hours for a, b in zip(smaller.batch_jobs, larger.batch_jobs, strict=True))
+    return interactive_flat and batch_flat

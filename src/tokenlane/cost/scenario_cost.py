@@ -1,24 +1,43 @@
-"""Cost of every option in a scenario: API bills, TCO with fleet sizing, break-even, sensitivity, the two levers."""
+"""Cost of every option in a scenario, priced on the requests its simulated day served: API bills, TCO with the
+fleet size, break-even, sensitivity, cost curves and the levers.
+
+Cost builds no day of its own: `days` comes from the simulator (one `OptionDays` per option, see
+`plan.simulate_options`), and an API bills exactly the requests its day made.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import Deployment, decode_load, option_deployment, plan_memory, prefill_seconds, step_seconds
+from tokenlane.capacity import Deployment, decode_load, kv_cache, option_deployment, plan_memory, prefill_seconds, step_seconds
 from tokenlane.catalog import Catalog
-from tokenlane.cost.api_bill import ApiBill, TokenBatch, check_api_option, price_requests
+from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
-from tokenlane.cost.fleet import size_fleet
-from tokenlane.cost.routing import RoutingTable, route_tasks
+from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
+from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units, people_usd_per_month
 from tokenlane.scenario import Finance, Option, Scenario, Workload
-from tokenlane.simulate import SimulationResult
-from tokenlane.simulate.workload import Requests, build_requests
-from tokenlane.units import S_PER_HOUR, per_mtok
+from tokenlane.simulate import RequestLog, SimulationResult
+from tokenlane.units import S_PER_HOUR, format_number, per_mtok
 
 SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
 """Finance parameters varied one at a time in the sensitivity table."""
+
+
+@dataclass(frozen=True)
+class OptionDays:
+    """The simulated day cost prices for one option: at its fleet size (self-hosted) or on the API's fleet."""
+
+    day: SimulationResult
+    """The day at `replicas` replicas, with its request log."""
+    replicas: int
+    carries: bool
+    """The day meets the SLO and every batch window."""
+    at_max_units: bool = False
+    """Sizing stopped at the option's `max_units` without carrying the load."""
 
 
 class OptionCost(BaseModel):
@@ -43,6 +62,7 @@ class OptionCost(BaseModel):
     capacity_tokens_per_day_per_replica: float | None
     """Tokens one replica carries per 24 h at the SLO's per-user speed (self-host)."""
     simulation: SimulationResult | None
+    """The day this cost was priced on (self-hosted: at `replicas`; API: the provider's fleet)."""
     note: str = ""
 
 
@@ -57,17 +77,6 @@ class SensitivityRow(BaseModel):
     monthly_usd: float
     breakeven_tokens_per_day: float | None
     """Against the cheapest API option."""
-
-
-class CachingLever(BaseModel):
-    """What prompt/prefix caching saves."""
-
-    model_config = ConfigDict(frozen=True)
-
-    api_savings_usd_per_month: dict[str, float]
-    """Per API option: bill without caching - bill with it."""
-    self_host_prefill_tokens_avoided_per_day: int
-    cached_share_of_input: float
 
 
 VOLUME_GRID_TOKENS_PER_DAY = tuple(float(f"{10 ** (5 + i / 4):.4g}") for i in range(0, 22))
@@ -91,39 +100,35 @@ class CostReport(BaseModel):
 
     scenario: str
     requests_per_day: int
+    """Requests the day makes (on the reference day: the first API's, else the first option's)."""
     input_tokens_per_day: int
     output_tokens_per_day: int
     options: list[OptionCost]
     breakeven: list[BreakEven]
     sensitivity: list[SensitivityRow]
-    routing: RoutingTable | None
-    caching: CachingLever
+    levers: list[LeverResult]
+    """What each cost lever (routing, caching, batch API) saves, in the order of `cost.levers.LEVERS`."""
     cost_curves: list[CostCurve]
     finance: Finance
 
-
-def _api_tokens(workload: Workload, reqs: Requests, *, caching: bool) -> TokenBatch:
-    """API view of the day: cached prefix hits are cache reads, misses write the shared prefix to the cache."""
-    prompt = reqs.prompt_tokens.astype(np.int64)
-    read = reqs.cached_tokens.astype(np.int64) if caching else np.zeros_like(prompt)
-    prefix = min(workload.shared_prefix_tokens, int(prompt.min()) - 1) if len(prompt) and workload.shared_prefix_tokens else 0
-    write = np.where((read == 0) & (reqs.job < 0), np.minimum(prefix, prompt - 1), 0) if caching and prefix > 0 else np.zeros_like(prompt)
-    return TokenBatch(prompt, reqs.output_tokens.astype(np.int64), read, np.maximum(write, 0), reqs.job >= 0)
+    @property
+    def routing(self) -> RoutingTable | None:
+        """The routing lever's table, when the scenario has tasks."""
+        return next((lever.routing for lever in self.levers if lever.routing is not None), None)
 
 
-def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, reqs: Requests) -> tuple[float, float]:
-    """(tokens/day one replica carries at the SLO speed, prefill share of its GPU time).
+def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, log: RequestLog) -> tuple[float, float]:
+    """(tokens/day one replica carries at the SLO speed, prefill share of its GPU time), at the day's mean request.
 
     GPU seconds per request = prefill of the uncached prompt + output x step(b) / b, at the largest batch b whose
-    stream speed still meets the SLO's tok/s (and that memory and the engine allow).
+    stream speed still meets the SLO's tok/s (and that the KV cache and the engine allow, `KvCache.max_sequences`).
     """
-    mask = reqs.job < 0 if np.any(reqs.job < 0) else np.ones(len(reqs), dtype=bool)
-    prompt = float(np.mean(reqs.prompt_tokens[mask])) if len(reqs) else workload.prompt_tokens.expected
-    cached = float(np.mean(reqs.cached_tokens[mask])) if len(reqs) else 0.0
-    output = float(np.mean(reqs.output_tokens[mask])) if len(reqs) else workload.output_tokens.expected
+    mask = log.interactive if np.any(log.interactive) else np.ones(len(log), dtype=bool)
+    prompt = float(np.mean(log.prompt_tokens[mask])) if len(log) else workload.prompt_tokens.expected
+    cached = float(np.mean(log.cached_tokens[mask])) if len(log) else 0.0
+    output = float(np.mean(log.output_tokens[mask])) if len(log) else workload.output_tokens.expected
     context = prompt + output / 2
-    plan = plan_memory(dep)
-    cap = min(dep.running_seq_cap, max(1, int(plan.kv_capacity_tokens // max(1.0, prompt + output))))
+    cap = max(1, kv_cache(dep).max_sequences(round(prompt + output)))
     best = 0
     for b in range(1, cap + 1):
         if 1.0 / step_seconds(dep, decode_load(dep, b, context)) >= workload.slo.min_tok_s_per_user:
@@ -138,10 +143,17 @@ def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, reqs: R
     return 24 * S_PER_HOUR / per_request_s * (prompt + output), prefill_s / per_request_s
 
 
-def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, reqs: Requests, seed: int) -> tuple[OptionCost, float, float]:
-    workload, finance = scenario.workload, scenario.finance
+def _rejections(day: SimulationResult) -> str:
+    if not day.rejected:
+        return ""
+    causes = ", ".join(f"{n:,} {reason.removeprefix('rejected_').replace('_', ' ')}" for reason, n in day.rejected_by_reason.items())
+    return f"; {day.rejected:,} requests rejected ({causes})"
+
+
+def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
+    finance = scenario.finance
     plan = plan_memory(dep)
-    if not plan.fits:
+    if not plan.fits or days is None:
         return (
             OptionCost(
                 name=option.name,
@@ -163,29 +175,29 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, reqs: R
             0.0,
             0.0,
         )
-    replicas, sim, carries = size_fleet(
-        dep, workload, min_replicas=option.count, max_replicas=max(option.count, option.max_units), seed=seed
-    )
+    sim, replicas = days.day, days.replicas
+    assert sim.log is not None, "cost needs the day's request log"
     cost = hardware_cost(dep, option, finance, replicas=replicas)
-    capacity, prefill_share = replica_capacity_tokens_per_day(dep, workload, reqs)
-    days = finance.workdays_per_month
-    in_tokens, out_tokens = float(reqs.prompt_tokens.sum()) * days, float(reqs.output_tokens.sum()) * days
-    if carries:
+    capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim.log)
+    workdays = finance.workdays_per_month
+    in_tokens, out_tokens = float(sim.prompt_tokens) * workdays, float(sim.output_tokens) * workdays
+    if days.carries:
         note = ""
-    elif replicas >= max(option.count, option.max_units):
+    elif days.at_max_units:
         note = f"cannot carry the load within the SLO even with {replicas} replicas (max_units)"
     else:
         note = (
             f"SLO out of reach at any fleet size: with {replicas} replicas and no queueing {sim.slo_attainment:.0%} of requests "
-            f"meet it (TTFT p95 {sim.ttft_s.p95:.1f} s, tok/s p95 {sim.per_user_tok_s.p95:.1f})"
+            f"meet it (TTFT p95 {format_number(sim.ttft_s.p95, 1)} s, tok/s p95 {format_number(sim.per_user_tok_s.p95, 1)})"
         )
+    note += _rejections(sim)
     return (
         OptionCost(
             name=option.name,
             kind=option.kind,
             location=option.location,
             fits=True,
-            carries_load=carries,
+            carries_load=days.carries,
             meets_slo=sim.meets_slo,
             replicas=replicas,
             units=hardware_units(dep, replicas),
@@ -202,12 +214,11 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, reqs: R
     )
 
 
-def _api_cost(option: Option, scenario: Scenario, reqs: Requests) -> tuple[OptionCost, ApiBill, ApiBill]:
-    days = scenario.finance.workdays_per_month
-    bill = price_requests(option, _api_tokens(scenario.workload, reqs, caching=True))
-    uncached = price_requests(option, _api_tokens(scenario.workload, reqs, caching=False))
-    people = people_usd_per_month(option, scenario.finance)
-    breakdown = MonthlyCost(api_usd=bill.total_usd * days, people_usd=people)
+def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tuple[OptionCost, ApiBill]:
+    assert day.log is not None, "cost needs the day's request log"
+    finance = scenario.finance
+    bill = price_requests(option, api_tokens(scenario.workload, day.log, caching=True), prices_at=finance.prices_at)
+    breakdown = MonthlyCost(api_usd=bill.total_usd * finance.workdays_per_month, people_usd=people_usd_per_month(option, finance))
     return (
         OptionCost(
             name=option.name,
@@ -220,53 +231,66 @@ def _api_cost(option: Option, scenario: Scenario, reqs: Requests) -> tuple[Optio
             units=0,
             monthly_usd=breakdown.total_usd,
             breakdown=breakdown,
-            usd_per_mtok_input=per_mtok(bill.input_usd, float(reqs.prompt_tokens.sum())),
-            usd_per_mtok_output=per_mtok(bill.output_usd, float(reqs.output_tokens.sum())),
+            usd_per_mtok_input=per_mtok(bill.input_usd, float(day.prompt_tokens)),
+            usd_per_mtok_output=per_mtok(bill.output_usd, float(day.output_tokens)),
             capacity_tokens_per_day_per_replica=None,
-            simulation=None,
-            note=f"{bill.provider}/{bill.model_ref}: served from the provider's fleet at full speed (assumed, not simulated)",
+            simulation=day,
+            note=f"{bill.provider}/{bill.model_ref}: {len(day.log):,} requests a day billed at prices of {finance.prices_at}; "
+            "served from the provider's fleet at full speed (assumed)",
         ),
         bill,
-        uncached,
     )
 
 
-def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> CostReport:
-    """Price every option of `scenario` for one simulated day x workdays per month."""
+def reference_day(scenario: Scenario, days: dict[str, OptionDays]) -> SimulationResult:
+    """The day whose requests measure the scenario's volume: the first API's (every request made, served at full
+    speed), else the first simulated option's."""
+    for option in scenario.options:
+        if option.kind == "api" and option.name in days:
+            return days[option.name].day
+    return next(iter(days.values())).day
+
+
+def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, OptionDays]) -> CostReport:
+    """Price every option of `scenario` on its simulated day x workdays per month.
+
+    `days` holds one entry per option that was simulated (a self-hosted option that does not fit has none).
+    """
     workload, finance = scenario.workload, scenario.finance
     for option in scenario.options:
         if option.kind == "api":
-            check_api_option(option)
-    reqs = build_requests(workload, users=workload.users, prefix_caching=True, rng=np.random.default_rng(seed))
-    tokens_per_day = float(reqs.prompt_tokens.sum() + reqs.output_tokens.sum())
-    input_share = float(reqs.prompt_tokens.sum()) / tokens_per_day if tokens_per_day else 0.5
+            check_api_option(option, finance.prices_at)
+    ref = reference_day(scenario, days)
+    assert ref.log is not None
+    ref_in, ref_out = int(ref.log.prompt_tokens.sum()), int(ref.log.output_tokens.sum())
+    tokens_per_day = float(ref_in + ref_out)
+    input_share = ref_in / tokens_per_day if tokens_per_day else 0.5
     costs: list[OptionCost] = []
-    api_bills: dict[str, tuple[ApiBill, ApiBill]] = {}
+    api_bills: dict[str, ApiBill] = {}
     self_hosts: dict[str, tuple[Option, Deployment, float]] = {}
     for option in scenario.options:
         if option.kind == "api":
-            oc, bill, uncached = _api_cost(option, scenario, reqs)
-            api_bills[option.name] = (bill, uncached)
+            oc, bill = _api_cost(option, scenario, days[option.name].day)
+            api_bills[option.name] = bill
         else:
             dep = option_deployment(catalog, option)
-            oc, capacity, _ = _self_host_cost(option, dep, scenario, reqs, seed)
+            oc, capacity, _ = _self_host_cost(option, dep, scenario, days.get(option.name))
             if oc.fits:
                 self_hosts[option.name] = (option, dep, capacity)
         costs.append(oc)
     by_name = {c.name: c for c in costs}
+    api_rate = {a: b.total_usd / max(1, days[a].day.prompt_tokens + days[a].day.output_tokens) for a, b in api_bills.items()}
 
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
-        bill = api_bills[api][0]
-        api_rate = bill.total_usd / tokens_per_day if tokens_per_day else 0.0
         one = hardware_cost(dep, option, fin, replicas=1)
         volume, replicas, reachable = break_even_volume(
-            api_usd_per_token=api_rate,
+            api_usd_per_token=api_rate[api],
             fixed_usd_per_day=one.people_usd / fin.workdays_per_month,
             replica_usd_per_day=(one.total_usd - one.people_usd) / fin.workdays_per_month,
             capacity_per_replica=capacity,
             max_replicas=max(option.count, option.max_units),
         )
-        api_people = people_usd_per_month(next(o for o in scenario.options if o.name == api), fin)
+        api_people = people_usd_per_month(scenario.option(api), fin)
         return BreakEven(
             self_host=option.name,
             api=api,
@@ -277,11 +301,11 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
             replicas_at_break_even=replicas,
             capacity_tokens_per_day_per_replica=capacity,
             scenario_tokens_per_day=tokens_per_day,
-            monthly_usd=api_people + api_rate * volume * fin.workdays_per_month if volume is not None else None,
+            monthly_usd=api_people + api_rate[api] * volume * fin.workdays_per_month if volume is not None else None,
         )
 
     breakevens = [breakeven(o, d, c, api, finance) for o, d, c in self_hosts.values() for api in api_bills]
-    cheapest_api = min(api_bills, key=lambda a: api_bills[a][0].total_usd, default=None)
+    cheapest_api = min(api_bills, key=lambda a: api_bills[a].total_usd, default=None)
     sensitivity: list[SensitivityRow] = []
     for name, (option, dep, capacity) in self_hosts.items():
         for parameter, values in SENSITIVITY.items():
@@ -295,86 +319,44 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> Cos
                 sensitivity.append(
                     SensitivityRow(option=name, parameter=parameter, value=value, monthly_usd=monthly, breakeven_tokens_per_day=be)
                 )
-    routing = None
-    if workload.tasks:
-        routing = _routing(scenario, reqs, by_name, api_bills)
     curves: list[CostCurve] = []
+    grid = list(VOLUME_GRID_TOKENS_PER_DAY)
     for option in scenario.options:
-        grid = list(VOLUME_GRID_TOKENS_PER_DAY)
         if option.kind == "api":
-            bill = api_bills[option.name][0]
             people = people_usd_per_month(option, finance)
-            rate = bill.total_usd / tokens_per_day if tokens_per_day else 0.0
-            curves.append(
-                CostCurve(
-                    option=option.name, tokens_per_day=grid, monthly_usd=[people + rate * v * finance.workdays_per_month for v in grid]
-                )
-            )
+            rate = api_rate[option.name]
+            curves.append(CostCurve(option=option.name, tokens_per_day=grid, monthly_usd=[people + rate * v * finance.workdays_per_month for v in grid]))
         elif option.name in self_hosts:
             opt, dep, capacity = self_hosts[option.name]
             one = hardware_cost(dep, opt, finance, replicas=1)
             limit = 4 * max(opt.count, opt.max_units)
             monthly: list[float | None] = []
             for v in grid:
-                day = self_host_usd_per_day(
+                day_usd = self_host_usd_per_day(
                     v,
                     fixed_usd_per_day=one.people_usd / finance.workdays_per_month,
                     replica_usd_per_day=(one.total_usd - one.people_usd) / finance.workdays_per_month,
                     capacity_per_replica=capacity,
                 )
                 fits = capacity > 0 and v / capacity <= limit
-                monthly.append(day * finance.workdays_per_month if fits else None)
+                monthly.append(day_usd * finance.workdays_per_month if fits else None)
             curves.append(CostCurve(option=option.name, tokens_per_day=grid, monthly_usd=monthly))
-    cached_tokens = int(reqs.cached_tokens.sum())
-    caching = CachingLever(
-        api_savings_usd_per_month={a: (u.total_usd - b.total_usd) * finance.workdays_per_month for a, (b, u) in api_bills.items()},
-        self_host_prefill_tokens_avoided_per_day=cached_tokens,
-        cached_share_of_input=cached_tokens / float(reqs.prompt_tokens.sum()) if len(reqs) else 0.0,
+    lever_input = LeverInput(
+        scenario=scenario,
+        costs=by_name,
+        api_logs={a: days[a].day.log for a in api_bills if days[a].day.log is not None},
+        reference=ref.log,
     )
+    levers = [result for evaluate in LEVERS.values() if (result := evaluate(lever_input)) is not None]
     return CostReport(
         scenario=scenario.name,
-        requests_per_day=len(reqs),
-        input_tokens_per_day=int(reqs.prompt_tokens.sum()),
-        output_tokens_per_day=int(reqs.output_tokens.sum()),
+        requests_per_day=len(ref.log),
+        input_tokens_per_day=ref_in,
+        output_tokens_per_day=ref_out,
         options=costs,
         breakeven=breakevens,
         sensitivity=sensitivity,
-        routing=routing,
-        caching=caching,
+        levers=levers,
         cost_curves=curves,
         finance=finance,
     )
-
-
-def _routing(
-    scenario: Scenario, reqs: Requests, by_name: dict[str, OptionCost], api_bills: dict[str, tuple[ApiBill, ApiBill]]
-) -> RoutingTable:
-    """Cost per attempt of each task on each option: APIs price one request of the task's profile; self-hosted
-    options charge their monthly cost / monthly requests (capacity is shared, so every task pays the average)."""
-    workload = scenario.workload
-    monthly_requests = len(reqs) * scenario.finance.workdays_per_month
-    per_attempt: dict[str, dict[str, float]] = {}
-    hit = workload.cache_hit_rate
-    for task in workload.tasks:
-        prompt = task.prompt_tokens or round(workload.prompt_tokens.expected)
-        output = task.output_tokens or round(workload.output_tokens.expected)
-        prefix = min(workload.shared_prefix_tokens, prompt - 1)
-        costs: dict[str, float] = {}
-        for option in scenario.options:
-            oc = by_name[option.name]
-            if option.kind == "api":
-                one = TokenBatch(
-                    np.array([prompt]),
-                    np.array([output]),
-                    np.array([round(prefix * hit)]),
-                    np.array([round(prefix * (1 - hit))]),
-                    np.array([False]),
-                )
-                costs[option.name] = price_requests(option, one).total_usd
-            elif oc.monthly_usd is not None and oc.carries_load:
-                costs[option.name] = oc.monthly_usd / monthly_requests
-        per_attempt[task.name] = costs
-    frontier = max(api_bills, key=lambda a: api_bills[a][0].rates_usd_per_mtok["output"], default=None)
-    if frontier is None:
-        frontier = max(by_name, key=lambda n: by_name[n].monthly_usd or 0.0)
-    return route_tasks(workload.tasks, per_attempt, frontier_option=frontier, requests_per_month=monthly_requests)

@@ -1,7 +1,8 @@
 """Run the simulator's engine in real time: each step lasts what the capacity model says, then its tokens go out.
 
-The scheduling (continuous batching, slots, one at a time) is the simulator's `ReplicaEngine`, stepped one step
-at a time on the wall clock, so every stream's pace depends on how many others are running, as on the real box.
+The scheduling (continuous batching, slots, one at a time) is the simulator's `Replica` with the engine's own
+scheduler policy, stepped one step at a time on the wall clock, so every stream's pace depends on how many others
+are running, as on the real box.
 Steps are scheduled against absolute deadlines (monotonic clock), so sleep overshoot does not accumulate.
 """
 
@@ -13,23 +14,28 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from tokenlane.capacity import Deployment
-from tokenlane.simulate.engine import ReplicaEngine, Sequence
+from tokenlane.simulate.entities import Seq
+from tokenlane.simulate.log import REJECTED, DiscardLog
+from tokenlane.simulate.replica import Replica
+from tokenlane.simulate.schedulers import scheduler_for
 
 
 @dataclass
 class Stream:
     """One request's token queue; `None` ends it."""
 
-    seq: Sequence
+    seq: Seq
     queue: asyncio.Queue[int | None] = field(default_factory=asyncio.Queue)
     rejected: bool = False
+    sent: int = 0
+    """Tokens already put on the queue."""
 
 
 class PacedEngine:
-    """A ReplicaEngine driven by a background task on the asyncio clock."""
+    """A simulator replica driven by a background task on the asyncio clock."""
 
     def __init__(self, dep: Deployment) -> None:
-        self.engine = ReplicaEngine(dep, records_emitted=True)
+        self.engine = Replica(dep, scheduler_for(dep), DiscardLog())
         self.streams: dict[int, Stream] = {}
         self._ids = itertools.count()
         self._wake = asyncio.Event()
@@ -55,12 +61,15 @@ class PacedEngine:
 
     def submit(self, prompt_tokens: int, max_tokens: int) -> Stream:
         """Queue a request; the returned stream yields one int per generated token, then None."""
-        seq = Sequence(next(self._ids), max(1, prompt_tokens), max(1, max_tokens), prefilled=0)
+        prompt, output = max(1, prompt_tokens), max(1, max_tokens)
+        code, fits = self.engine.check(prompt, output)
+        seq = Seq(next(self._ids), prompt=prompt, output=max(1, fits), cached=0, arrival_s=0.0, job=-1)
         stream = Stream(seq)
-        if self.engine.submit(seq) is not None:
+        if code in REJECTED:
             stream.rejected = True
             stream.queue.put_nowait(None)
             return stream
+        self.engine.submit(seq)
         self.streams[seq.rid] = stream
         self._wake.set()
         return stream
@@ -78,8 +87,11 @@ class PacedEngine:
                 self._wake.clear()
                 await self._wake.wait()
                 clock = loop.time()
-            end = self.engine.start_step(clock, clock)
+            end = self.engine.start_step(clock, max_steps=1)
             if end is None:
+                self._wake.clear()
+                await self._wake.wait()
+                clock = loop.time()
                 continue
             delay = end - loop.time()
             if delay > 0:
@@ -87,14 +99,14 @@ class PacedEngine:
             clock = end
             done = self.engine.finish_step(end)
             self.steps += 1
-            for seq, count in self.engine.last_emitted:
-                stream = self.streams.get(seq.rid)
-                if stream is not None:
-                    for _ in range(count):
-                        stream.queue.put_nowait(1)
-                    self.tokens_generated += count
-            for completion in done:
-                stream = self.streams.pop(completion.rid, None)
+            for stream in self.streams.values():
+                count = self.engine.generated(stream.seq) - stream.sent
+                for _ in range(count):
+                    stream.queue.put_nowait(1)
+                stream.sent += count
+                self.tokens_generated += count
+            for seq in done:
+                stream = self.streams.pop(seq.rid, None)
                 if stream is not None:
                     stream.queue.put_nowait(None)
 

@@ -1,9 +1,22 @@
 """The verdict: assess options, apply the rule table, check the scenario's claims. Pure."""
 
 from tokenlane.plan.claims import Claim
+from tokenlane.plan.days import ScenarioDays, price_scenario, simulate_options
 from tokenlane.plan.facts import OptionAssessment
 from tokenlane.plan.planner import Assumption, PlanReport, plan_scenario
 from tokenlane.plan.rules import RULES, Rule
 from tokenlane.plan.verdict import Verdict
 
-__all__ = ["RULES", "Assumption", "Claim", "OptionAssessment", "PlanReport", "Rule", "Verdict", "plan_scenario"]
+__all__ = [
+    "RULES",
+    "Assumption",
+    "Claim",
+    "OptionAssessment",
+    "PlanReport",
+    "Rule",
+    "ScenarioDays",
+    "Verdict",
+    "plan_scenario",
+    "price_scenario",
+    "simulate_options",
+]

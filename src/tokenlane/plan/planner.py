@@ -13,7 +13,8 @@ from tokenlane.plan.claims import Claim, check_claims
 from tokenlane.plan.facts import OptionAssessment, assess_option
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Scenario
-from tokenlane.simulate import SimulationResult, simulate_scenario
+from tokenlane.plan.days import simulate_options
+from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -40,7 +41,7 @@ class PlanReport(BaseModel):
     claims: list[Claim]
     cost: CostReport
     simulations: list[SimulationResult]
-    """Each self-hosted option as configured (its own `count`)."""
+    """Each self-hosted option's day as configured (its own `count`)."""
     curves: dict[str, CapacityReport]
     """Concurrency curve of one replica per self-hosted option, at the workload's mean context."""
     measured: dict[str, list[MeasuredPoint]]
@@ -56,7 +57,10 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
         if option.kind == "api":
             bill = next(o for o in cost.options if o.name == option.name)
             source = "custom price in the scenario" if option.price else f"genai-prices {importlib.metadata.version('genai-prices')}"
-            out.append(Assumption(what=f"API price of {option.name}", value=bill.note, source=source, as_of="bundled with the library"))
+            out.append(Assumption(what=f"API price of {option.name}", value=bill.note, source=source, as_of=str(scenario.finance.prices_at)))
+            speed = f"TTFT {option.ttft_s} s (scenario)" if option.ttft_s else "default TTFT"
+            speed += f", {option.tok_s} tok/s (scenario)" if option.tok_s else ", default stream speed"
+            out.append(Assumption(what=f"API speed of {option.name}", value=speed, source=API_SERVING_SOURCE, as_of=API_SERVING_AS_OF))
             continue
         for kind, entry_id in (
             ("hardware", option.hardware),
@@ -79,18 +83,26 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
             )
     for name, value in scenario.finance.model_dump().items():
         source = FINANCE_SOURCES.get(name, "scenario")
-        out.append(Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-01"))
+        out.append(Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-04" if name == "prices_at" else "2026-11-01"))
     return out
 
 
 def plan_scenario(
-    scenario: Scenario, catalog: Catalog, *, seed: int = 0, measured: dict[str, list[MeasuredPoint]] | None = None
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    seed: int = 0,
+    measured: dict[str, list[MeasuredPoint]] | None = None,
+    workers: int | None = None,
 ) -> PlanReport:
-    """Run capacity, simulation and cost for every option and decide; `measured` curves are checked against the model."""
+    """Simulate every option's day once, price it, assess and decide; `measured` curves are checked against the model.
+
+    `workers` processes simulate options in parallel (default: the cores available; the result is the same).
+    """
     measured = measured or {}
-    cost = cost_scenario(scenario, catalog, seed=seed)
-    sims = simulate_scenario(scenario, catalog, seed=seed)
-    by_sim = {r.option: r for r in sims.results}
+    days = simulate_options(scenario, catalog, seed=seed, workers=workers)
+    cost = cost_scenario(scenario, catalog, days=days.priced)
+    by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     workload = scenario.workload
     context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
     curves: dict[str, CapacityReport] = {}
@@ -116,18 +128,7 @@ def plan_scenario(
         assessments.append(assess_option(option, scenario, option_cost, as_configured=by_sim.get(option.name), single_stream_tok_s=single))
     batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
-    extra: list[str] = []
-    if cost.routing is not None:
-        extra.append(
-            f"Routing each task to the cheapest option that clears its quality bar saves "
-            f"${cost.routing.savings_usd_per_month:,.0f}/month against sending everything to {cost.routing.frontier_option}."
-        )
-    for api, saved in cost.caching.api_savings_usd_per_month.items():
-        if saved > 0:
-            extra.append(
-                f"Prompt caching of the repeated prefix saves ${saved:,.0f}/month on {api} "
-                f"({cost.caching.cached_share_of_input:.0%} of input tokens are cache hits)."
-            )
+    extra = [lever.summary for lever in cost.levers if lever.savings_usd_per_month > 0]
     verdict = decide(scenario, assessments, batch_token_share=batch_tokens / total_tokens if total_tokens else 0.0, extra_reasons=extra)
     return PlanReport(
         scenario=scenario,
@@ -135,7 +136,7 @@ def plan_scenario(
         options=assessments,
         claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model),
         cost=cost,
-        simulations=sims.results,
+        simulations=list(by_sim.values()),
         curves=curves,
         measured=measured,
         assumptions=_assumptions(scenario, catalog, cost),

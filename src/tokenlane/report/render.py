@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -12,8 +13,8 @@ from plotly.offline import get_plotlyjs
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import FIGURES
-from tokenlane.simulate import ScenarioSimulation
-from tokenlane.units import TOKENS_PER_MTOK, format_tokens, format_usd
+from tokenlane.simulate import OUTCOMES, RequestLog, ScenarioSimulation
+from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("tokenlane.report", "templates"), autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True
@@ -47,16 +48,43 @@ def render_markdown(plan: PlanReport) -> str:
 
 
 def write_outcomes(path: str | Path, sim: ScenarioSimulation) -> Path:
-    """Every simulated request's outcome as JSONL, one line per request with its option's name."""
+    """Every simulated request as JSONL, one line each with its option's name, outcome, tokens and times (seconds;
+    null where the event never happened): served, truncated, rejected (with the cause) and unfinished alike."""
     path = Path(path)
     try:
         with path.open("w", encoding="utf-8") as fh:
             for result in sim.results:
-                for outcome in result.per_request or []:
-                    fh.write(json.dumps({"option": result.option, **outcome.model_dump(mode="json")}) + "\n")
+                if result.log is not None:
+                    for row in request_rows(result.log):
+                        fh.write(json.dumps({"option": result.option, **row}) + "\n")
     except OSError as exc:
         raise InputError(f"cannot write ({exc.strerror})", path=str(path)) from exc
     return path
+
+
+def request_rows(log: RequestLog) -> Iterator[dict[str, object]]:
+    """One dict per request of `log`, in request order (queue wait, TTFT, TPOT, tok/s and end-to-end derived)."""
+    cols = {name: getattr(log, name).tolist() for name in ("arrival_s", "prompt_tokens", "cached_tokens", "output_tokens", "generated_tokens", "job", "outcome", "admitted_s", "first_token_s", "finished_s")}
+    for i in range(len(log)):
+        arrival, admitted, first, finished = cols["arrival_s"][i], cols["admitted_s"][i], cols["first_token_s"][i], cols["finished_s"][i]
+        generated = cols["generated_tokens"][i]
+        done = finished >= 0
+        decode_s = finished - first if done else 0.0
+        yield {
+            "request": i,
+            "job": cols["job"][i] if cols["job"][i] >= 0 else None,
+            "outcome": OUTCOMES[cols["outcome"][i]],
+            "arrival_s": arrival,
+            "queue_wait_s": admitted - arrival if admitted >= 0 else None,
+            "ttft_s": first - arrival if first >= 0 else None,
+            "tpot_ms": decode_s / (generated - 1) * MS_PER_S if done and generated > 1 and decode_s > 0 else None,
+            "tok_s": (generated - 1) / decode_s if done and generated > 1 and decode_s > 0 else None,
+            "e2e_s": finished - arrival if done else None,
+            "prompt_tokens": cols["prompt_tokens"][i],
+            "cached_tokens": cols["cached_tokens"][i],
+            "output_tokens": cols["output_tokens"][i],
+            "generated_tokens": generated,
+        }
 
 
 def write_report(plan: PlanReport, out_dir: str | Path) -> dict[str, Path]:

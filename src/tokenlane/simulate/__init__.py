@@ -1,17 +1,34 @@
-"""Discrete-event simulation of a workday on a deployment's engine scheduler. Pure."""
+"""Discrete-event simulation of a workday on a deployment's engine scheduler (or an API). Pure."""
 
-from tokenlane.simulate.metrics import BatchJobResult, Percentiles, RequestOutcome, SimulationResult
+from tokenlane.simulate.log import OUTCOMES, RequestLog
+from tokenlane.simulate.metrics import BatchJobResult, Percentiles, SimulationResult, percentiles
 from tokenlane.simulate.options import ScenarioSimulation, SkippedOption, simulate_scenario
-from tokenlane.simulate.run import find_max_users, simulate_day
+from tokenlane.simulate.run import ApiServing, Server, simulate_day
+from tokenlane.simulate.runs import API_SERVING_AS_OF, API_SERVING_SOURCE, DayRuns, option_server, parallel_map, workers_available
+from tokenlane.simulate.schedulers import SCHEDULERS
+from tokenlane.simulate.search import Boundary, largest_passing, smallest_passing
 
 __all__ = [
+    "API_SERVING_AS_OF",
+    "API_SERVING_SOURCE",
+    "OUTCOMES",
+    "SCHEDULERS",
+    "ApiServing",
     "BatchJobResult",
+    "Boundary",
+    "DayRuns",
     "Percentiles",
-    "RequestOutcome",
+    "RequestLog",
     "ScenarioSimulation",
+    "Server",
     "SimulationResult",
     "SkippedOption",
-    "find_max_users",
+    "largest_passing",
+    "option_server",
+    "parallel_map",
+    "percentiles",
     "simulate_day",
     "simulate_scenario",
+    "smallest_passing",
+    "workers_available",
 ]

@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict
+import math
 
-from tokenlane.scenario import Slo
+from typing import Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tokenlane.scenario import Slo, Workload
+from tokenlane.simulate.log import OUTCOMES, REJECTED, TRUNCATED, UNFINISHED, RequestLog
+from tokenlane.units import MS_PER_S, S_PER_HOUR
 
 
 class Percentiles(BaseModel):
-    """p50/p90/p95/p99 and mean of one per-request metric."""
+    """p50/p90/p95/p99 and mean of one per-request metric (None when no request has the metric)."""
 
     model_config = ConfigDict(frozen=True)
 
-    p50: float
-    p90: float
-    p95: float
-    p99: float
-    mean: float
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    mean: float | None
 
 
-def percentiles(values: np.ndarray, *, higher_is_better: bool = False) -> Percentiles:
-    """Percentiles (linear interpolation); NaN when there are no values.
+def percentiles(values: np.ndarray | list[float], *, higher_is_better: bool = False) -> Percentiles:
+    """Percentiles (linear interpolation) of a per-request metric; every field None when there are no values.
 
     For latencies pXX is the value XX% of requests stay under. For speeds (`higher_is_better`) pXX is the speed
     XX% of requests reach or beat, i.e. the (100 - XX)th numeric percentile, so p95 is the slow tail either way.
+    The one percentile helper: the simulator's summaries and bench's level summaries both use it.
     """
-    if len(values) == 0:
-        nan = float("nan")
-        return Percentiles(p50=nan, p90=nan, p95=nan, p99=nan, mean=nan)
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return Percentiles(p50=None, p90=None, p95=None, p99=None, mean=None)
     qs = [50, 10, 5, 1] if higher_is_better else [50, 90, 95, 99]
-    p = np.percentile(values, qs)
-    return Percentiles(p50=float(p[0]), p90=float(p[1]), p95=float(p[2]), p99=float(p[3]), mean=float(np.mean(values)))
+    p = np.percentile(arr, qs)
+    return Percentiles(p50=float(p[0]), p90=float(p[1]), p95=float(p[2]), p99=float(p[3]), mean=float(np.mean(arr)))
 
 
 class Histogram(BaseModel):
@@ -69,60 +76,53 @@ class BatchJobResult(BaseModel):
     met_window: bool
 
 
-class RequestOutcome(BaseModel):
-    """What one simulated request experienced (seconds from the start of the day)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    request: int
-    job: str | None
-    """Batch job name, None for interactive traffic."""
-    arrival_s: float
-    queue_wait_s: float
-    ttft_s: float
-    tpot_ms: float | None
-    tok_s: float | None
-    e2e_s: float
-    prompt_tokens: int
-    output_tokens: int
-
-
 class SimulationResult(BaseModel):
-    """One option's simulated day."""
+    """One option's simulated day: the summary, and (in `log`) every request."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     option: str
     users: int
     seed: int
     requests: int
-    """Interactive requests that arrived."""
+    """Interactive requests made during the day."""
     completed: int
-    """Interactive requests that finished."""
+    """Interactive requests that finished (in full or truncated)."""
     rejected: int
-    """Requests too long for the replica's context or KV cache."""
+    """Requests rejected (interactive and batch): see `rejected_by_reason`."""
+    rejected_by_reason: dict[str, int]
+    """Rejected requests by cause: rejected_context (prompt beyond one sequence's context), rejected_kv_cache (beyond
+    the whole KV cache), rejected_queue_full (the engine's queue limit)."""
     truncated: int
     """Requests whose output was cut to fit a slot's context."""
     unfinished: int
     """Requests still queued or running when the simulation stopped."""
+    batch_requests: int
+    """Batch-job requests made."""
     per_user_tok_s: Percentiles
-    """Decode speed of each stream = (output - 1) / (finish - first token), tok/s; p95 = speed 95% of requests reach."""
+    """Decode speed of each interactive stream = (output - 1) / (finish - first token), tok/s; p95 = speed 95% of
+    requests reach."""
     ttft_s: Percentiles
-    """Arrival to first token, s."""
+    """Interactive requests: arrival to first token, s."""
     queue_wait_s: Percentiles
-    """Arrival to admission into the running batch, s."""
+    """Interactive requests: arrival to admission into the running batch, s."""
     tpot_ms: Percentiles
-    """Time per output token after the first, ms."""
+    """Interactive requests: time per output token after the first, ms."""
     e2e_s: Percentiles
-    """Arrival to last token, s."""
+    """Interactive requests: arrival to last token, s."""
+    batch_tok_s: Percentiles
+    """Decode speed of each batch-job stream, tok/s (None without batch jobs)."""
+    batch_ttft_s: Percentiles
+    """Batch-job requests: submission to first token, s."""
     ttft_histogram: Histogram
     """Distribution of TTFT over interactive requests, s."""
     tok_s_histogram: Histogram
     """Distribution of per-stream decode speed over interactive requests, tok/s."""
     slo_attainment: float
-    """Fraction of interactive requests meeting both the TTFT and the tok/s objective."""
+    """Fraction of interactive requests made that met both the TTFT and the tok/s objective (rejected and unfinished
+    requests count as missed)."""
     meets_slo: bool
-    """slo_attainment >= the SLO percentile."""
+    """slo_attainment >= the SLO percentile, and the day ran to its end."""
     goodput_rps: float
     """Requests per second over the active day that met the SLO."""
     peak_concurrency: int
@@ -134,15 +134,108 @@ class SimulationResult(BaseModel):
     batch_jobs: list[BatchJobResult]
     decode_steps: int
     preemptions: int
-    output_tokens: int
     prompt_tokens: int
+    """Prompt tokens of the requests served (cached part included)."""
+    cached_tokens: int
+    """Prompt tokens of the requests served that were prefix-cache hits."""
+    output_tokens: int
+    """Tokens generated for the requests served."""
     simulated_hours: float
     stopped_early: str | None
     """Why the run stopped before every request finished, if it did."""
-    per_request: list[RequestOutcome] | None = None
-    """Every finished request, when asked for (`keep_requests`)."""
+    log: RequestLog | None = Field(default=None, exclude=True, repr=False)
+    """Every request of the day with its outcome (not serialised; `--per-request` writes it)."""
 
 
 def slo_mask(ttft_s: np.ndarray, tok_s: np.ndarray, slo: Slo) -> np.ndarray:
     """Requests meeting both objectives."""
     return (ttft_s <= slo.max_ttft_s) & (tok_s >= slo.min_tok_s_per_user)
+
+
+class ReplicaStats(Protocol):
+    """What one replica's engine counted over the day."""
+
+    busy_s: float
+    concurrency_area: float
+    peak_running: int
+    num_steps: int
+    num_preemptions: int
+
+
+def summarise(
+    log: RequestLog,
+    workload: Workload,
+    *,
+    option: str,
+    users: int,
+    seed: int,
+    replicas: list[ReplicaStats],
+    end_s: float,
+    stopped: str | None,
+) -> SimulationResult:
+    """Summarise a simulated day from its request log and the replicas' counters."""
+    served = log.served
+    inter = log.interactive
+    ok = served & inter
+    batch_ok = served & ~inter
+    ttft = log.first_token_s - log.arrival_s
+    decode_s = log.finished_s - log.first_token_s
+    gen = log.generated_tokens
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tok_s = np.where(gen > 1, (gen - 1) / np.maximum(decode_s, 1e-12), np.inf)
+        tpot_ms = np.where(gen > 1, decode_s / np.maximum(gen - 1, 1) * MS_PER_S, 0.0)
+    n_inter = int(inter.sum())
+    met = ok & slo_mask(ttft, tok_s, workload.slo)
+    attainment = float(met.sum() / n_inter) if n_inter else 1.0
+    speeds = tok_s[ok & np.isfinite(tok_s)]
+    batch_speeds = tok_s[batch_ok & np.isfinite(tok_s)]
+    counts = log.counts()
+    jobs: list[BatchJobResult] = []
+    for j, spec in enumerate(workload.batch_jobs):
+        mask = log.job == j
+        done = int((mask & served).sum())
+        start_s = (spec.start_hour if spec.start_hour is not None else workload.active_hours) * S_PER_HOUR
+        hours = (float(log.finished_s[mask].max()) - start_s) / S_PER_HOUR if done == spec.requests else math.inf
+        jobs.append(
+            BatchJobResult(
+                name=spec.name, requests=spec.requests, completed=done, completion_hours=hours, window_hours=spec.window_hours, met_window=hours <= spec.window_hours
+            )
+        )
+    span_s = max(end_s, workload.active_hours * S_PER_HOUR)
+    busy = sum(r.busy_s for r in replicas)
+    return SimulationResult(
+        option=option,
+        users=users,
+        seed=seed,
+        requests=n_inter,
+        completed=int(ok.sum()),
+        rejected=sum(counts[OUTCOMES[c]] for c in REJECTED),
+        rejected_by_reason={OUTCOMES[c]: counts[OUTCOMES[c]] for c in REJECTED if counts[OUTCOMES[c]]},
+        truncated=counts[OUTCOMES[TRUNCATED]],
+        unfinished=counts[OUTCOMES[UNFINISHED]],
+        batch_requests=len(log) - n_inter,
+        per_user_tok_s=percentiles(speeds, higher_is_better=True),
+        ttft_s=percentiles(ttft[ok]),
+        queue_wait_s=percentiles((log.admitted_s - log.arrival_s)[ok]),
+        tpot_ms=percentiles(tpot_ms[ok & (gen > 1)]),
+        e2e_s=percentiles((log.finished_s - log.arrival_s)[ok]),
+        batch_tok_s=percentiles(batch_speeds, higher_is_better=True),
+        batch_ttft_s=percentiles(ttft[batch_ok]),
+        ttft_histogram=log_histogram(ttft[ok], low=0.01),
+        tok_s_histogram=log_histogram(speeds, low=0.1),
+        slo_attainment=attainment,
+        meets_slo=attainment >= workload.slo.percentile / 100.0 and stopped is None,
+        goodput_rps=float(met.sum()) / (workload.active_hours * S_PER_HOUR),
+        peak_concurrency=max((r.peak_running for r in replicas), default=0),
+        mean_concurrency=sum(r.concurrency_area for r in replicas) / busy if busy else 0.0,
+        busy_fraction=busy / (span_s * len(replicas)) if span_s and replicas else 0.0,
+        batch_jobs=jobs,
+        decode_steps=sum(r.num_steps for r in replicas),
+        preemptions=sum(r.num_preemptions for r in replicas),
+        prompt_tokens=int(log.prompt_tokens[served].sum()),
+        cached_tokens=int(log.cached_tokens[served].sum()),
+        output_tokens=int(gen[served].sum()),
+        simulated_hours=end_s / S_PER_HOUR,
+        stopped_early=stopped,
+        log=log,
+    )

@@ -1,4 +1,4 @@
-"""Simulate every self-hosted option of a scenario (API options are fleets: they have no box to simulate)."""
+"""Simulate a scenario's options as configured (and, if asked, the most users each carries within the SLO)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import MAX_USERS, Scenario
 from tokenlane.simulate.metrics import SimulationResult
-from tokenlane.simulate.run import find_max_users, simulate_day
+from tokenlane.simulate.runs import DayRuns
+from tokenlane.simulate.search import largest_passing
 
 
 class SkippedOption(BaseModel):
@@ -28,6 +29,7 @@ class ScenarioSimulation(BaseModel):
     scenario: str
     results: list[SimulationResult]
     max_users_by_option: dict[str, int]
+    """Most users meeting the SLO (0: not even one), per option searched."""
     skipped: list[SkippedOption]
 
 
@@ -38,23 +40,22 @@ def simulate_scenario(
     option: str | None = None,
     seed: int = 0,
     find_max: bool = False,
-    keep_requests: bool = False,
+    exact: bool = False,
 ) -> ScenarioSimulation:
-    """Simulate the chosen option (or every self_host/cloud_gpu option) for one day."""
+    """Simulate the chosen option (or every option: boxes on their engine, APIs on the provider's fleet) for one day."""
     chosen = [scenario.option(option)] if option else scenario.options
+    runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
     results: list[SimulationResult] = []
     skipped: list[SkippedOption] = []
     max_users: dict[str, int] = {}
     for opt in chosen:
-        if opt.kind == "api":
-            skipped.append(SkippedOption(option=opt.name, reason="API: served by the provider's fleet, no box to simulate"))
-            continue
-        dep = option_deployment(catalog, opt)
-        plan = plan_memory(dep)
-        if not plan.fits:
-            skipped.append(SkippedOption(option=opt.name, reason=f"does not fit: short by {plan.shortfall_gb:.1f} GB"))
-            continue
-        results.append(simulate_day(dep, scenario.workload, option=opt.name, replicas=opt.count, seed=seed, keep_requests=keep_requests))
+        if opt.kind != "api":
+            plan = plan_memory(option_deployment(catalog, opt))
+            if not plan.fits:
+                skipped.append(SkippedOption(option=opt.name, reason=f"does not fit: short by {plan.shortfall_gb:.1f} GB"))
+                continue
+        results.append(runs.day(opt.name))
         if find_max:
-            max_users[opt.name] = find_max_users(dep, scenario.workload, replicas=opt.count, seed=seed)
+            found = largest_passing(lambda n, name=opt.name: runs.day(name, users=n), lambda r: r.meets_slo, limit=MAX_USERS)
+            max_users[opt.name] = found.value or 0
     return ScenarioSimulation(scenario=scenario.name, results=results, max_users_by_option=max_users, skipped=skipped)

@@ -1,6 +1,9 @@
 """Turn a scenario's workload into requests: token counts, arrival times, sessions, batch jobs.
 
-Pure: every random draw comes from the `numpy.random.Generator` passed in.
+Pure: every random draw comes from the `numpy.random.Generator` passed in. Open-loop requests and batch jobs are
+known before the day starts (`open_loop_requests`, `batch_blocks`); closed-loop requests are drawn by the event
+loop as users come back (`Sessions.one`). Both go through the one `Sessions` object, the only home of multi-turn
+context and shared-prefix cache hits.
 """
 
 from __future__ import annotations
@@ -43,29 +46,78 @@ def hourly_profile(workload: Workload) -> np.ndarray:
     return w / w.mean()
 
 
+class Sessions:
+    """Multi-turn sessions and shared-prefix caching, per user.
+
+    Turn j of a user's session resends the conversation so far (previous prompts and outputs) plus the new
+    message; with prefix caching the resent part is a cache hit. The shared prefix hits with `cache_hit_rate`.
+    After `turns_per_session` turns (or a rejected request) the user starts a new conversation.
+    """
+
+    def __init__(self, workload: Workload, *, prefix_caching: bool, rng: np.random.Generator) -> None:
+        self._workload = workload
+        self._prefix_caching = prefix_caching
+        self._rng = rng
+        self._state: dict[int, tuple[int, int]] = {}
+        """user -> (turn index of the next request, context tokens carried into it)."""
+
+    def apply(self, user: np.ndarray, prompt: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(prompt tokens sent, tokens found in the cache) of requests in the order they are sent."""
+        w = self._workload
+        sent = prompt.astype(np.int64).copy()
+        cached = np.zeros_like(sent)
+        if w.shared_prefix_tokens and self._prefix_caching:
+            hits = self._rng.random(len(sent)) < w.cache_hit_rate
+            cached = np.where(hits, np.minimum(w.shared_prefix_tokens, sent - 1), 0)
+        if w.turns_per_session > 1:
+            state = self._state
+            for i, u in enumerate(user.tolist()):
+                turn, context = state.get(u, (0, 0))
+                if turn:
+                    sent[i] += context
+                    if self._prefix_caching:
+                        cached[i] = max(cached[i], context)
+                turn = (turn + 1) % w.turns_per_session
+                state[u] = (turn, int(sent[i] + output[i]) if turn else 0)
+        return sent, cached
+
+    def one(self, user: int) -> tuple[int, int, int]:
+        """(prompt sent, cached, output) of one closed-loop request of `user`, drawn now."""
+        w = self._workload
+        prompt = sample_tokens(w.prompt_tokens, 1, self._rng)
+        output = sample_tokens(w.output_tokens, 1, self._rng)
+        sent, cached = self.apply(np.array([user]), prompt, output)
+        return int(sent[0]), int(cached[0]), int(output[0])
+
+    def reset(self, user: int) -> None:
+        """The user's conversation ends (its last request was rejected): the next request starts a new one."""
+        self._state.pop(user, None)
+
+
 @dataclass(frozen=True)
-class Requests:
-    """Open-loop requests as parallel arrays, sorted by arrival."""
+class OpenLoopRequests:
+    """The day's open-loop interactive requests as parallel arrays, sorted by arrival."""
 
     arrival_s: np.ndarray
+    user: np.ndarray
     prompt_tokens: np.ndarray
-    output_tokens: np.ndarray
     cached_tokens: np.ndarray
     """Prompt tokens already in the prefix cache when the request arrives."""
-    user: np.ndarray
-    job: np.ndarray
-    """-1 for interactive traffic, else the index of the batch job."""
+    output_tokens: np.ndarray
 
     def __len__(self) -> int:
         return len(self.arrival_s)
 
 
-def _open_loop_arrivals(workload: Workload, users: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Arrival times (s), user ids, prompt and output tokens of the day's open-loop requests.
+def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: np.random.Generator) -> OpenLoopRequests:
+    """The day's open-loop requests (none for closed-loop workloads).
 
     Each user is a Poisson process at requests_per_user_hour x the hour's profile weight, drawn from a random
     stream of its own (common random numbers): N + k users see exactly N users' requests plus k users' more.
     """
+    empty = np.zeros(0, dtype=np.int64)
+    if workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour == 0:
+        return OpenLoopRequests(np.zeros(0), empty, empty, empty, empty)
     flat = workload.arrival_pattern == "poisson"
     profile = np.ones(max(1, math.ceil(workload.active_hours))) if flat else hourly_profile(workload)
     lengths_h = np.minimum(1.0, workload.active_hours - np.arange(len(profile)))
@@ -79,61 +131,34 @@ def _open_loop_arrivals(workload: Workload, users: int, rng: np.random.Generator
         prompt = sample_tokens(workload.prompt_tokens, len(times), user_rng)
         output = sample_tokens(workload.output_tokens, len(times), user_rng)
         parts.append((times, np.full(len(times), u), prompt, output))
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return np.zeros(0), empty, empty, empty
-    arrival, user, prompt, output = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    arrival, user, prompt, output = (np.concatenate([p[i] for p in parts]) if parts else empty for i in range(4))
     order = np.argsort(arrival, kind="stable")
-    return arrival[order], user[order], prompt[order], output[order]
+    arrival, user, prompt, output = arrival[order], user[order], prompt[order], output[order]
+    sent, cached = sessions.apply(user, prompt, output)
+    return OpenLoopRequests(arrival.astype(float), user, sent, cached, output.astype(np.int64))
 
 
-def apply_sessions_and_cache(
-    workload: Workload, user: np.ndarray, prompt: np.ndarray, output: np.ndarray, *, prefix_caching: bool, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-turn sessions and shared-prefix caching: returns (prompt tokens sent, tokens found in cache).
+@dataclass(frozen=True)
+class BatchBlock:
+    """One batch job: `requests` identical requests submitted together at `arrival_s`."""
 
-    Turn j of a user's session resends the conversation so far (previous prompts and outputs) plus the new
-    message; with prefix caching the resent part is a cache hit. The shared prefix hits with `cache_hit_rate`.
-    """
-    sent = prompt.astype(np.int64).copy()
-    cached = np.zeros_like(sent)
-    if workload.shared_prefix_tokens and prefix_caching:
-        hits = rng.random(len(sent)) < workload.cache_hit_rate
-        cached = np.where(hits, np.minimum(workload.shared_prefix_tokens, sent - 1), 0)
-    if workload.turns_per_session > 1:
-        history: dict[int, tuple[int, int]] = {}
-        for i, u in enumerate(user.tolist()):
-            turn, context = history.get(u, (0, 0))
-            if turn:
-                sent[i] += context
-                if prefix_caching:
-                    cached[i] = max(cached[i], context)
-            turn = (turn + 1) % workload.turns_per_session
-            history[u] = (turn, int(sent[i] + output[i]) if turn else 0)
-    return sent, cached
+    job: int
+    arrival_s: float
+    requests: int
+    prompt_tokens: int
+    output_tokens: int
 
 
-def build_requests(workload: Workload, *, users: int, prefix_caching: bool, rng: np.random.Generator) -> Requests:
-    """All open-loop interactive requests of the day plus every batch job's requests."""
-    if workload.arrival_pattern == "closed_loop":
-        arrival, user, prompt, output = np.zeros(0), *(np.zeros(0, dtype=np.int64) for _ in range(3))
-    else:
-        arrival, user, prompt, output = _open_loop_arrivals(workload, users, rng)
-    prompt, cached = apply_sessions_and_cache(workload, user, prompt, output, prefix_caching=prefix_caching, rng=rng)
-    parts = [(arrival, prompt, output, cached, user, np.full(len(arrival), -1))]
-    for j, job in enumerate(workload.batch_jobs):
-        start_h = job.start_hour if job.start_hour is not None else workload.active_hours
-        n = job.requests
-        parts.append(
-            (
-                np.full(n, start_h * S_PER_HOUR),
-                np.full(n, job.prompt_tokens),
-                np.full(n, job.output_tokens),
-                np.zeros(n, dtype=np.int64),
-                np.full(n, -1),
-                np.full(n, j),
-            )
+def batch_blocks(workload: Workload) -> list[BatchBlock]:
+    """The day's batch jobs in submission order (default submission: right after the active hours)."""
+    blocks = [
+        BatchBlock(
+            job=j,
+            arrival_s=(job.start_hour if job.start_hour is not None else workload.active_hours) * S_PER_HOUR,
+            requests=job.requests,
+            prompt_tokens=job.prompt_tokens,
+            output_tokens=job.output_tokens,
         )
-    cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
-    order = np.argsort(cols[0], kind="stable")
-    return Requests(*(c[order] for c in cols))
+        for j, job in enumerate(workload.batch_jobs)
+    ]
+    return sorted(blocks, key=lambda b: (b.arrival_s, b.job))

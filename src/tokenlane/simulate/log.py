@@ -1,0 +1,120 @@
+"""The day as it was served: one row per request the simulator made, with its tokens, times and outcome.
+
+This is what `cost` prices and what `--per-request` writes: every request appears exactly once, whatever
+happened to it. Times are seconds from the start of the day; -1 where the event never happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTCOMES = ("served", "truncated", "rejected_context", "rejected_kv_cache", "rejected_queue_full", "unfinished")
+"""What became of a request: served in full; served with its output cut to fit a slot's context; rejected because
+its prompt exceeds the context one sequence may have, exceeds the whole KV cache, or met a full queue; or still
+queued or running when the simulation stopped."""
+SERVED, TRUNCATED, REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE, UNFINISHED = range(len(OUTCOMES))
+REJECTED = (REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE)
+
+_COLUMNS = {
+    "arrival_s": np.float64,
+    "prompt_tokens": np.int64,
+    "cached_tokens": np.int64,
+    "output_tokens": np.int64,
+    "generated_tokens": np.int64,
+    "job": np.int32,
+    "user": np.int32,
+    "outcome": np.int8,
+    "admitted_s": np.float64,
+    "first_token_s": np.float64,
+    "finished_s": np.float64,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class RequestLog:
+    """Parallel arrays, one entry per request, indexed by request id (the order requests were made).
+
+    `prompt_tokens` is the whole prompt sent (cached part included); `cached_tokens` of it were prefix-cache hits;
+    `output_tokens` the tokens asked for; `generated_tokens` those produced (less when truncated, 0 when rejected,
+    partial when unfinished). `job` is the batch job's index (-1 interactive); `user` the user (-1 batch).
+    """
+
+    arrival_s: np.ndarray
+    prompt_tokens: np.ndarray
+    cached_tokens: np.ndarray
+    output_tokens: np.ndarray
+    generated_tokens: np.ndarray
+    job: np.ndarray
+    user: np.ndarray
+    outcome: np.ndarray
+    admitted_s: np.ndarray
+    first_token_s: np.ndarray
+    finished_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RequestLog) and all(np.array_equal(getattr(self, k), getattr(other, k)) for k in _COLUMNS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def interactive(self) -> np.ndarray:
+        """Mask of interactive requests."""
+        return self.job < 0
+
+    @property
+    def served(self) -> np.ndarray:
+        """Mask of requests that finished (in full or truncated)."""
+        return (self.outcome == SERVED) | (self.outcome == TRUNCATED)
+
+    def counts(self) -> dict[str, int]:
+        """Requests per outcome name."""
+        found = np.bincount(self.outcome.astype(np.int64), minlength=len(OUTCOMES))
+        return {name: int(found[i]) for i, name in enumerate(OUTCOMES)}
+
+
+class LogBuilder:
+    """Growable columns the event loop writes into; `freeze()` gives the RequestLog."""
+
+    def __init__(self, capacity: int) -> None:
+        self.size = 0
+        self._cap = max(16, capacity)
+        self.cols = {name: np.full(self._cap, -1, dtype=dtype) for name, dtype in _COLUMNS.items()}
+        self.cols["generated_tokens"][:] = 0
+        self.cols["outcome"][:] = UNFINISHED
+
+    def add(self, n: int, **values: np.ndarray | float | int) -> int:
+        """Append `n` requests with the given column values; returns the first new id."""
+        first = self.size
+        if first + n > self._cap:
+            grow = max(first + n, 2 * self._cap)
+            for name, col in self.cols.items():
+                fill = 0 if name == "generated_tokens" else (UNFINISHED if name == "outcome" else -1)
+                extra = np.full(grow - self._cap, fill, dtype=col.dtype)
+                self.cols[name] = np.concatenate([col, extra])
+            self._cap = grow
+        for name, value in values.items():
+            self.cols[name][first : first + n] = value
+        self.size = first + n
+        return first
+
+    def freeze(self) -> RequestLog:
+        return RequestLog(**{name: col[: self.size].copy() for name, col in self.cols.items()})
+
+
+class _Discard:
+    """A column that forgets what is written to it."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        return None
+
+
+class DiscardLog:
+    """A log for an engine that runs indefinitely (the emulator): it keeps nothing."""
+
+    def __init__(self) -> None:
+        self.cols = {name: _Discard() for name in _COLUMNS}

@@ -1,0 +1,459 @@
+"""One replica of a serving engine, stepped in simulated time with the capacity model's step times.
+
+Each step carries one token per decoding sequence plus prefill chunks within the engine's token budget (chunked
+prefill); admission follows the scheduler policy while the running cap and the KV cache allow (a prompt's KV is
+reserved when it is admitted); when decoders cannot grow, the newest sequence is preempted and later recomputed.
+
+Cost per event does not grow with the batch: decoders share one decode-step counter `v`, so a sequence's progress,
+its KV size and its finishing step follow from where it joined; running totals hold the sum of contexts and a heap
+the nearest completion. Pure decode stretches advance in bulk — k steps at once up to the nearest completion or
+KV limit, their time the trapezoid of the first and last step (exact: step time is linear in the KV read while the
+batch is fixed). An arrival that can be admitted cuts the stretch at the step in progress (`cut`).
+
+Saturated batch work (a queue holding only one batch job's identical requests, every running sequence from it)
+settles into a periodic pattern; once two consecutive windows of completions agree, whole windows are replayed
+analytically (`jump`) up to the next arrival, leaving the job's last requests to exact steps. `exact=True` turns
+that off; a test checks both agree within 1%.
+# Source: Kwon et al., "PagedAttention" (SOSP 2023) sections 4.2 and 4.5 (block allocation, recompute preemption);
+# Agrawal et al., "Sarathi-Serve" (OSDI 2024) for chunked prefill.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+
+import numpy as np
+
+from tokenlane.capacity import Deployment, kv_cache, prefill_load, step_table
+from tokenlane.simulate.entities import Run, Seq
+from tokenlane.simulate.log import REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE, SERVED, TRUNCATED, DiscardLog, LogBuilder
+from tokenlane.simulate.schedulers import SchedulerPolicy
+
+STATIONARY_TOLERANCE = 1e-3
+"""Two windows of completions count as the same pattern when their durations differ by less than this fraction."""
+MAX_WINDOW_GENERATIONS = 64
+"""A window starts as one generation of completions (as many as run together) and doubles, up to this many
+generations, while consecutive windows disagree (a pattern with a longer period, e.g. periodic preemptions)."""
+JUMP_RESERVE_WINDOWS = 2
+"""Windows of a job's requests always left to exact steps at its end (the tail, where the batch drains)."""
+
+
+class Replica:
+    """Scheduler state of one replica: `start_step` plans the next step (or stretch), `finish_step` applies it."""
+
+    def __init__(self, dep: Deployment, policy: SchedulerPolicy, log: LogBuilder | DiscardLog, *, exact: bool = False) -> None:
+        self.dep = dep
+        self.policy = policy
+        self.log = log
+        self.exact = exact
+        self.table = step_table(dep)
+        self.kv = kv_cache(dep)
+        self.cap = policy.running_cap()
+        self.context_limit = policy.context_limit()
+        self.budget = dep.engine.max_batched_tokens
+        self.max_queue = dep.engine.max_queued_requests
+        self.queue = policy.new_queue()
+        self.queued = 0
+        self.running: dict[Seq, None] = {}
+        """Admitted sequences, oldest first."""
+        self.prefilling: list[Seq] = []
+        self.held_prefill = 0.0
+        """KV slots reserved by sequences still prefilling (their whole prompt + 1)."""
+        self.v = 0
+        self.n_dec = 0
+        self.s_base = 0
+        """Sum over decoders of (context - v): the decoders' contexts sum to s_base + n_dec * v."""
+        self._heap: list[tuple[int, int, Seq]] = []
+        self._tie = itertools.count()
+        self._base = np.zeros(max(1, self.cap), dtype=np.int64)
+        self._is_dec = np.zeros(max(1, self.cap), dtype=bool)
+        self._free_slots = list(range(max(1, self.cap) - 1, -1, -1))
+        self._window = self.kv.window_tokens
+        self._pad = self.kv.block_tokens - 1
+        self._running_by_job: dict[int, int] = {}
+        self._plan: tuple[str, float, int, float, float, list[tuple[Seq, int]]] | None = None
+        """(kind, start_s, steps, first step s, last step s, prefill chunks) of the step in flight."""
+        self._windows: list[tuple[float, int, float, float, int, list[tuple[float, float, float]]]] = []
+        self._anchor: tuple[float, int, float, float, int] | None = None
+        self._pattern: list[tuple[float, float, float]] = []
+        self._generations = 1
+        self.busy_s = 0.0
+        self.concurrency_area = 0.0
+        self.peak_running = 0
+        self.num_steps = 0
+        self.num_preemptions = 0
+
+    # -- arrivals ---------------------------------------------------------------------------------------------
+
+    @property
+    def outstanding(self) -> int:
+        """Requests in the replica (running + waiting), for the least-outstanding-requests router."""
+        return len(self.running) + self.queued
+
+    @property
+    def busy(self) -> bool:
+        return self._plan is not None
+
+    def check(self, prompt: int, output: int) -> tuple[int, int]:
+        """(outcome code, output tokens that fit) of a request arriving now: SERVED, TRUNCATED or a rejection."""
+        if prompt + 1 > self.context_limit:
+            return REJECTED_CONTEXT, 0
+        if self.kv.tokens_held(prompt + 1) > self.kv.capacity_tokens:
+            return REJECTED_KV, 0
+        if self.max_queue is not None and self.queued >= self.max_queue:
+            return REJECTED_QUEUE, 0
+        if prompt + output > self.context_limit:
+            return TRUNCATED, self.context_limit - prompt
+        return SERVED, output
+
+    def submit(self, entry: Seq | Run) -> None:
+        """Queue a checked request (or a run of identical ones)."""
+        self.queue.push(entry)
+        self.queued += entry.count if isinstance(entry, Run) else 1
+        self._windows.clear()
+        self._anchor = None
+
+    def abort(self, seq: Seq) -> None:
+        """Drop a request (its client went away); its KV cache is freed with it."""
+        if seq in self.running:
+            self._remove_running(seq)
+        elif self.queue.remove(seq):
+            self.queued -= 1
+
+    def head_admissible(self) -> bool:
+        """The head of the queue would be admitted at the next step boundary."""
+        head = self.queue.head()
+        if head is None or len(self.running) >= self.cap:
+            return False
+        return not self.running or self._fits(self._need(head))
+
+    # -- KV accounting (capacity.KvCache is the one home of what a sequence holds) -----------------------------
+
+    def _need(self, entry: Seq | Run) -> float:
+        prompt = entry.to_prefill if isinstance(entry, Seq) else entry.prompt
+        return float(self.kv.tokens_held(prompt + 1))
+
+    def _kv_used(self, *, exact: bool, ahead: int = 0) -> float:
+        """KV slots held with every decoder `ahead` steps further; an upper bound unless `exact`."""
+        kv = self.kv
+        contexts = self.s_base + self.n_dec * (self.v + ahead)
+        if kv.block_tokens == 1 and not kv.window_tokens:
+            return self.held_prefill + contexts
+        if not exact:
+            return self.held_prefill + contexts + self.n_dec * (kv.block_tokens - 1)
+        ctx = self._base[self._is_dec] + (self.v + ahead)
+        return self.held_prefill + float(np.sum(kv.tokens_held(ctx)))
+
+    def _fits(self, need: float, *, ahead: int = 0) -> bool:
+        cap = self.kv.capacity_tokens
+        upper = self.held_prefill + self.s_base + self.n_dec * (self.v + ahead + self._pad) + need
+        return upper <= cap or self._kv_used(exact=True, ahead=ahead) + need <= cap
+
+    # -- admission, preemption ---------------------------------------------------------------------------------
+
+    def _admit(self, now_s: float) -> None:
+        while self.queued and len(self.running) < self.cap:
+            head = self.queue.head()
+            assert head is not None
+            need = self._need(head)
+            if self.running and not self._fits(need):
+                break
+            seq = self.queue.pop()
+            self.queued -= 1
+            if seq.admitted_s < 0:
+                seq.admitted_s = now_s
+                self.log.cols["admitted_s"][seq.rid] = now_s
+            self.running[seq] = None
+            self.prefilling.append(seq)
+            self.held_prefill += need
+            self._running_by_job[seq.job] = self._running_by_job.get(seq.job, 0) + 1
+        self.peak_running = max(self.peak_running, len(self.running))
+
+    def _remove_running(self, seq: Seq) -> None:
+        del self.running[seq]
+        self._running_by_job[seq.job] -= 1
+        if seq.join_v >= 0:
+            self.n_dec -= 1
+            self.s_base -= seq.ctx_join - seq.join_v
+            self._is_dec[seq.slot] = False
+            self._free_slots.append(seq.slot)
+            seq.join_v = -1
+            seq.finish_v = -1
+        else:
+            self.prefilling.remove(seq)
+            self.held_prefill -= self._need(seq)
+
+    def _preempt_for_growth(self) -> None:
+        """Evict the newest sequences (recomputed later) until every decoder can add one token this step."""
+        while len(self.running) > 1 and not self._fits(0.0, ahead=1):
+            victim = next(reversed(self.running))
+            if victim.join_v >= 0:
+                victim.generated += self.v - victim.join_v
+                victim.to_prefill = victim.prompt + victim.generated
+            self._remove_running(victim)
+            victim.prefilled = 0
+            self.queue.push_front(victim)
+            self.queued += 1
+            self.num_preemptions += 1
+
+    def _join_decoders(self, seq: Seq) -> None:
+        slot = self._free_slots.pop()
+        seq.slot = slot
+        seq.join_v = self.v
+        seq.ctx_join = seq.to_prefill
+        seq.finish_v = self.v + seq.output - seq.generated
+        self._base[slot] = seq.ctx_join - self.v
+        self._is_dec[slot] = True
+        self.n_dec += 1
+        self.s_base += seq.ctx_join - self.v
+        heapq.heappush(self._heap, (seq.finish_v, next(self._tie), seq))
+
+    def _nearest_finish(self) -> int:
+        """Decode-step count at which the next decoder finishes (stale heap entries dropped)."""
+        heap = self._heap
+        while heap:
+            finish_v, _, seq = heap[0]
+            if seq.join_v >= 0 and seq.finish_v == finish_v and seq in self.running:
+                return finish_v
+            heapq.heappop(heap)
+        return self.v + 1
+
+    # -- steps --------------------------------------------------------------------------------------------------
+
+    def _decode_seconds(self, ahead: int, chunk_load: list[float] | None = None) -> float:
+        """Time of a step with every decoder `ahead` steps further (plus prefill chunks' load terms)."""
+        n = self.n_dec
+        kv_full = float(self.s_base + n * (self.v + ahead + 1))
+        kv_win = float(np.sum(np.minimum(self._base[self._is_dec] + self.v + ahead + 1, self._window))) if self._window and n else 0.0
+        if chunk_load is None:
+            return self.table.decode_seconds(n, kv_full, kv_win)
+        t, logits, kf, kw, pf, pw = chunk_load
+        return self.table.seconds(n + t, n + logits, kv_full + kf, kv_win + kw, kv_full + pf, kv_win + pw)
+
+    def start_step(self, now_s: float, *, horizon_s: float = math.inf, max_steps: int | None = None) -> float | None:
+        """Plan the next step, stretch of decode steps, or replayed windows; returns when it ends (None if idle).
+
+        `horizon_s` is the next arrival anywhere (replayed windows end by then); `max_steps` caps a stretch.
+        """
+        assert self._plan is None, "start_step while a step is in flight"
+        if self._windows:
+            jump = self._jump_windows(now_s, horizon_s)
+            if jump:
+                duration = jump * self._windows[-1][0]
+                self._plan = ("jump", now_s, jump, duration, duration, [])
+                return now_s + duration
+        if self.queued:
+            self._admit(now_s)
+        if not self.running:
+            return None
+        n_dec = self.n_dec
+        if n_dec:
+            self._preempt_for_growth()
+            n_dec = self.n_dec
+        if self.prefilling:
+            budget = self.budget - n_dec
+            chunks: list[tuple[Seq, int]] = []
+            load = [0.0] * 6
+            for seq in self.prefilling:
+                if budget <= 0:
+                    break
+                chunk = min(seq.to_prefill - seq.prefilled, budget)
+                chunks.append((seq, chunk))
+                budget -= chunk
+                p = prefill_load(self.dep, chunk, seq.prefilled, samples=seq.prefilled + chunk >= seq.to_prefill)
+                for i, x in enumerate((p.num_tokens, p.num_logits, p.kv_tokens_full, p.kv_tokens_window, p.pairs_full, p.pairs_window)):
+                    load[i] += x
+            if chunks:
+                duration = self._decode_seconds(0, load)
+                self._plan = ("step", now_s, 1, duration, duration, chunks)
+                return now_s + duration
+        steps = self._nearest_finish() - self.v
+        if max_steps is not None and steps > max_steps:
+            steps = max_steps
+        if steps > 1:
+            free = self.kv.capacity_tokens - self._kv_used(exact=False)
+            steps = max(1, min(steps, int(free // n_dec)))
+        first = self._decode_seconds(0)
+        if steps == 1:
+            self._plan = ("step", now_s, 1, first, first, [])
+            return now_s + first
+        last = self._decode_seconds(steps - 1)
+        self._plan = ("step", now_s, steps, first, last, [])
+        return now_s + _stretch_s(steps, first, last)
+
+    def cut(self, now_s: float) -> float | None:
+        """Shorten a decode stretch in flight to end with the step in progress at `now_s`; returns the new end
+        time, or None when nothing changed (a single step, or the last step already in progress)."""
+        plan = self._plan
+        if plan is None or plan[2] <= 1 or plan[0] != "step":
+            return None
+        kind, start, steps, first, last, chunks = plan
+        # Smallest j with start + T(j) > now, T(j) = j a + c j (j - 1) / 2: the root of the quadratic, then adjusted.
+        a, c, elapsed = first, (last - first) / (steps - 1), now_s - start
+        if abs(c) > 1e-15 * a:
+            b = a - c / 2
+            j = int(max(0.0, (-b + math.sqrt(max(0.0, b * b + 2 * c * elapsed))) / c))
+        else:
+            j = int(elapsed / a)
+        j = max(1, j)
+        while j > 1 and _stretch_s(j - 1, a, last, steps) > elapsed:
+            j -= 1
+        while j < steps and _stretch_s(j, a, last, steps) <= elapsed:
+            j += 1
+        if j >= steps:
+            return None
+        new_last = first + c * (j - 1)
+        self._plan = (kind, start, j, first, new_last, chunks)
+        return start + _stretch_s(j, first, new_last)
+
+    def finish_step(self, now_s: float) -> list[Seq]:
+        """Apply the step (or stretch) in flight at its end time; returns the sequences that finished."""
+        assert self._plan is not None, "finish_step without start_step"
+        kind, start, steps, first, last, chunks = self._plan
+        self._plan = None
+        duration = now_s - start
+        if kind == "jump":
+            self._replay(now_s, steps)
+            return []
+        self.busy_s += duration
+        self.concurrency_area += duration * len(self.running)
+        self.num_steps += steps
+        self.v += steps
+        done: list[Seq] = []
+        heap = self._heap
+        while heap and heap[0][0] <= self.v:
+            finish_v, _, seq = heapq.heappop(heap)
+            if seq.join_v >= 0 and seq.finish_v == finish_v and seq in self.running:
+                seq.generated += self.v - seq.join_v
+                self._remove_running(seq)
+                done.append(seq)
+        log = self.log.cols
+        for seq, chunk in chunks:
+            if seq not in self.running:
+                continue
+            seq.prefilled += chunk
+            if seq.prefilled < seq.to_prefill:
+                continue
+            self.prefilling.remove(seq)
+            self.held_prefill -= self._need(seq)
+            seq.generated += 1
+            if seq.first_s < 0:
+                seq.first_s = now_s
+                log["first_token_s"][seq.rid] = now_s
+            if seq.generated >= seq.output:
+                del self.running[seq]
+                self._running_by_job[seq.job] -= 1
+                done.append(seq)
+            else:
+                self._join_decoders(seq)
+        for seq in done:
+            log["finished_s"][seq.rid] = now_s
+            log["generated_tokens"][seq.rid] = seq.generated
+        if done:
+            self._observe(now_s, done)
+        return done
+
+    # -- replaying saturated batch windows ------------------------------------------------------------------------
+
+    def _steady_job(self) -> Run | None:
+        """The batch run this replica is saturated with: the queue holds only its job's requests, ending with the
+        run (so every admission refills the batch from it), and every running sequence comes from that job."""
+        run = None if self.exact else self.queue.batch_run()
+        if run is None:
+            return None
+        return run if self._running_by_job.get(run.job, 0) == len(self.running) else None
+
+    def _observe(self, now_s: float, done: list[Seq]) -> None:
+        """Record completions into windows of one generation each while the replica is saturated with one job."""
+        if self._steady_job() is None:
+            self._windows.clear()
+            self._anchor = None
+            return
+        if self._anchor is None:
+            self._anchor = (now_s, self.num_steps, self.busy_s, self.concurrency_area, self.num_preemptions)
+            self._pattern = []
+            return
+        self._pattern.extend((s.admitted_s, s.first_s, now_s) for s in done)
+        if len(self._pattern) < self._generations * len(self.running):
+            return
+        t0, steps0, busy0, area0, pre0 = self._anchor
+        self._windows.append(
+            (now_s - t0, self.num_steps - steps0, self.busy_s - busy0, self.concurrency_area - area0, self.num_preemptions - pre0, self._pattern)
+        )
+        del self._windows[:-2]
+        if len(self._windows) == 2 and not self._stationary() and self._generations < MAX_WINDOW_GENERATIONS:
+            self._generations *= 2
+            self._windows.clear()
+        self._anchor = (now_s, self.num_steps, self.busy_s, self.concurrency_area, self.num_preemptions)
+        self._pattern = []
+
+    def _stationary(self) -> bool:
+        """The last two windows served as many requests with as many preemptions, in as many steps and as long
+        (within the tolerance)."""
+        (d1, s1, _, _, e1, p1), (d2, s2, _, _, e2, p2) = self._windows
+        tol = STATIONARY_TOLERANCE
+        return len(p1) == len(p2) and e1 == e2 and abs(s1 - s2) <= tol * s2 and abs(d1 - d2) <= tol * d2
+
+    def _jump_windows(self, now_s: float, horizon_s: float) -> int:
+        """How many whole windows can be replayed now (0 unless two consecutive windows agree)."""
+        if len(self._windows) < 2 or self._anchor is None or self._anchor[0] != now_s:
+            return 0
+        if not self._stationary():
+            return 0
+        d2, p2 = self._windows[-1][0], self._windows[-1][5]
+        run = self._steady_job()
+        if run is None:
+            return 0
+        by_queue = run.count // len(p2) - JUMP_RESERVE_WINDOWS
+        by_time = int((horizon_s - now_s) // d2) if math.isfinite(horizon_s) else by_queue
+        return max(0, min(by_queue, by_time))
+
+    def _replay(self, now_s: float, windows: int) -> None:
+        """Serve `windows` windows of the run at the head of the queue with the last window's timing, shifted."""
+        duration, steps, busy, area, preemptions, pattern = self._windows[-1]
+        run = self.queue.batch_run()
+        assert run is not None
+        n = windows * len(pattern)
+        times = np.asarray(pattern, dtype=float)
+        shifts = np.repeat(np.arange(1, windows + 1) * duration, len(pattern))
+        rids = slice(run.first_rid, run.first_rid + n)
+        cols = self.log.cols
+        for k, name in enumerate(("admitted_s", "first_token_s", "finished_s")):
+            cols[name][rids] = np.tile(times[:, k], windows) + shifts
+        cols["generated_tokens"][rids] = run.output
+        cols["outcome"][rids] = SERVED
+        run.first_rid += n
+        run.count -= n
+        self.queued -= n
+        shift = windows * duration
+        for seq in [*self.running, *self.queue.sequences()]:
+            if seq.admitted_s < 0:
+                continue
+            seq.admitted_s += shift
+            cols["admitted_s"][seq.rid] = seq.admitted_s
+            if seq.first_s >= 0:
+                seq.first_s += shift
+                cols["first_token_s"][seq.rid] = seq.first_s
+        self.busy_s += windows * busy
+        self.concurrency_area += windows * area
+        self.num_steps += windows * steps
+        self.num_preemptions += windows * preemptions
+        self._windows.clear()
+        self._anchor = None
+
+    # -- the emulator's view ------------------------------------------------------------------------------------
+
+    def generated(self, seq: Seq) -> int:
+        """Tokens `seq` has generated so far."""
+        return seq.generated + (self.v - seq.join_v if seq.join_v >= 0 else 0)
+
+
+def _stretch_s(steps: int, first: float, last: float, of: int | None = None) -> float:
+    """Duration of the first `steps` steps of a stretch of `of` steps (default `steps`) whose step time grows
+    linearly from `first` to `last`: steps x first + (last - first) / (of - 1) x steps (steps - 1) / 2."""
+    total = of or steps
+    if total <= 1:
+        return steps * first
+    return steps * first + (last - first) / (total - 1) * steps * (steps - 1) / 2

@@ -1,0 +1,85 @@
+"""The one search over simulated days: doubling then bisection on an integer (replicas, users), memoised.
+
+Fleet sizing asks for the smallest replica count whose day passes; `--find-max-users` for the largest user count
+whose day passes. Both assume passing is monotone in the searched value (a property test checks it for users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tokenlane.simulate.metrics import SimulationResult
+
+
+@dataclass
+class Boundary:
+    """Where a search ended: `value` (None when no value passes), whether it passes, and every day it simulated."""
+
+    value: int | None
+    passes: bool
+    runs: dict[int, SimulationResult] = field(default_factory=dict)
+    gave_up: bool = False
+    """The search stopped early because more of the searched quantity stopped helping."""
+
+
+def smallest_passing(
+    evaluate: Callable[[int], SimulationResult],
+    passes: Callable[[SimulationResult], bool],
+    *,
+    start: int,
+    limit: int,
+    give_up: Callable[[SimulationResult, SimulationResult], bool] | None = None,
+) -> Boundary:
+    """The smallest n in [start, limit] whose day passes, when passing grows with n (fleet sizing).
+
+    Doubles from `start`; stops early when `give_up(smaller day, larger day)` says more cannot help. When nothing
+    passes, `value` is the largest n tried and `passes` False.
+    """
+    runs: dict[int, SimulationResult] = {}
+
+    def run(n: int) -> SimulationResult:
+        if n not in runs:
+            runs[n] = evaluate(n)
+        return runs[n]
+
+    lo = start
+    if passes(run(lo)):
+        return Boundary(lo, True, runs)
+    hi = lo
+    while hi < limit:
+        hi = min(limit, hi * 2)
+        if passes(run(hi)):
+            break
+        if give_up is not None and give_up(run(lo), run(hi)):
+            return Boundary(hi, False, runs, gave_up=True)
+        lo = hi
+    else:
+        return Boundary(limit, passes(run(limit)), runs)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if not passes(run(mid)) else (lo, mid)
+    return Boundary(hi, True, runs)
+
+
+def largest_passing(
+    evaluate: Callable[[int], SimulationResult], passes: Callable[[SimulationResult], bool], *, limit: int
+) -> Boundary:
+    """The largest n in [1, limit] whose day passes, when passing shrinks with n (most users meeting the SLO)."""
+    runs: dict[int, SimulationResult] = {}
+
+    def ok(n: int) -> bool:
+        if n not in runs:
+            runs[n] = evaluate(n)
+        return passes(runs[n])
+
+    if not ok(1):
+        return Boundary(None, False, runs)
+    lo, hi = 1, 2
+    while hi <= limit and ok(hi):
+        lo, hi = hi, hi * 2
+    hi = min(hi, limit + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
+    return Boundary(lo, True, runs)
