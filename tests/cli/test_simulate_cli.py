@@ -70,7 +70,27 @@ def test_per_request_outcomes(tmp_path: Path) -> None:
     out = tmp_path / "requests.jsonl"
     doc = invoke("simulate", str(_write(tmp_path, SCENARIO)), "--option", "spark", "--per-request", str(out), "--json").json()
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == doc["completed"] and "per_request" not in doc
-    for row in rows:
+    assert len(rows) == doc["requests"] + doc["batch_requests"] and "log" not in doc
+    served = [r for r in rows if r["outcome"] in ("served", "truncated")]
+    assert len(served) == doc["completed"]
+    for row in served:
         assert row["option"] == "spark" and row["ttft_s"] >= row["queue_wait_s"] >= 0 and row["e2e_s"] >= row["ttft_s"]
     assert [r["arrival_s"] for r in rows] == sorted(r["arrival_s"] for r in rows)
+
+
+def test_a_day_too_large_to_simulate_is_refused_at_load(tmp_path: Path) -> None:
+    """Exit 2 with one line before anything is allocated, never a hang or an allocation of terabytes."""
+    cases = [
+        (SCENARIO.replace("users: 8", "users: 1000000000"), "workload.users"),
+        (SCENARIO.replace("requests_per_user_hour: 6", "requests_per_user_hour: 3000000"), "requests a day"),
+        (SCENARIO.replace("requests_per_user_hour: 6", "requests_per_user_hour: .inf"), "requests_per_user_hour"),
+        (SCENARIO.replace("users: 8", "users: 100000\n  think_time_s: 0"), "requests a day"),
+        (
+            SCENARIO.replace(
+                "  slo:", "  batch_jobs: [{name: huge, requests: 1000000000000, prompt_tokens: 10, output_tokens: 10, window_hours: 8}]\n  slo:"
+            ),
+            "requests a day",
+        ),
+    ]
+    for text, needle in cases:
+        assert_user_error(invoke("simulate", str(_write(tmp_path, text))), "scenario.yaml", needle)

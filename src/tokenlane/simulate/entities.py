@@ -18,6 +18,7 @@ class Seq:
         "finish_v",
         "first_s",
         "generated",
+        "held",
         "job",
         "join_v",
         "output",
@@ -26,10 +27,15 @@ class Seq:
         "rid",
         "slot",
         "to_prefill",
+        "truncated",
+        "user",
     )
 
-    def __init__(self, rid: int, *, prompt: int, output: int, cached: int, arrival_s: float, job: int) -> None:
+    def __init__(self, rid: int, *, prompt: int, output: int, cached: int, arrival_s: float, job: int, user: int = -1, truncated: bool = False) -> None:
         self.rid = rid
+        self.user = user
+        self.truncated = truncated
+        """Its output was cut to fit the context one sequence may have."""
         self.prompt = prompt
         """Prompt tokens sent."""
         self.output = output
@@ -43,6 +49,8 @@ class Seq:
         """Tokens already in the cache (prefix-cache hits count)."""
         self.generated = 0
         """Tokens generated when the sequence (re)joined the decoders."""
+        self.held = 0.0
+        """KV slots reserved for its prefill when it was admitted."""
         self.admitted_s = -1.0
         self.first_s = -1.0
         self.join_v = -1

@@ -56,6 +56,10 @@ class Replica:
         self.max_queue = dep.engine.max_queued_requests
         self.queue = policy.new_queue()
         self.queued = 0
+        self._has_runs = False
+        self._admitted_col = log.cols["admitted_s"]
+        self.outstanding = 0
+        """Requests in the replica (running + waiting), for the least-outstanding-requests router."""
         self.running: dict[Seq, None] = {}
         """Admitted sequences, oldest first."""
         self.prefilling: list[Seq] = []
@@ -72,6 +76,8 @@ class Replica:
         self._free_slots = list(range(max(1, self.cap) - 1, -1, -1))
         self._window = self.kv.window_tokens
         self._pad = self.kv.block_tokens - 1
+        self._plain_kv = self.kv.block_tokens == 1 and not self.kv.window_tokens
+        """A sequence holds exactly its context (no blocks, no windows): KvCache.tokens_held is the identity."""
         self._running_by_job: dict[int, int] = {}
         self._plan: tuple[str, float, int, float, float, list[tuple[Seq, int]]] | None = None
         """(kind, start_s, steps, first step s, last step s, prefill chunks) of the step in flight."""
@@ -86,11 +92,6 @@ class Replica:
         self.num_preemptions = 0
 
     # -- arrivals ---------------------------------------------------------------------------------------------
-
-    @property
-    def outstanding(self) -> int:
-        """Requests in the replica (running + waiting), for the least-outstanding-requests router."""
-        return len(self.running) + self.queued
 
     @property
     def busy(self) -> bool:
@@ -111,7 +112,13 @@ class Replica:
     def submit(self, entry: Seq | Run) -> None:
         """Queue a checked request (or a run of identical ones)."""
         self.queue.push(entry)
-        self.queued += entry.count if isinstance(entry, Run) else 1
+        if isinstance(entry, Run):
+            n = entry.count
+            self._has_runs = True
+        else:
+            n = 1
+        self.queued += n
+        self.outstanding += n
         self._windows.clear()
         self._anchor = None
 
@@ -119,8 +126,10 @@ class Replica:
         """Drop a request (its client went away); its KV cache is freed with it."""
         if seq in self.running:
             self._remove_running(seq)
+            self.outstanding -= 1
         elif self.queue.remove(seq):
             self.queued -= 1
+            self.outstanding -= 1
 
     def head_admissible(self) -> bool:
         """The head of the queue would be admitted at the next step boundary."""
@@ -132,8 +141,9 @@ class Replica:
     # -- KV accounting (capacity.KvCache is the one home of what a sequence holds) -----------------------------
 
     def _need(self, entry: Seq | Run) -> float:
+        """KV slots to reserve when admitting `entry`: its whole prompt and the first token."""
         prompt = entry.to_prefill if isinstance(entry, Seq) else entry.prompt
-        return float(self.kv.tokens_held(prompt + 1))
+        return prompt + 1 if self._plain_kv else float(self.kv.tokens_held(prompt + 1))
 
     def _kv_used(self, *, exact: bool, ahead: int = 0) -> float:
         """KV slots held with every decoder `ahead` steps further; an upper bound unless `exact`."""
@@ -164,9 +174,10 @@ class Replica:
             self.queued -= 1
             if seq.admitted_s < 0:
                 seq.admitted_s = now_s
-                self.log.cols["admitted_s"][seq.rid] = now_s
+                self._admitted_col[seq.rid] = now_s
             self.running[seq] = None
             self.prefilling.append(seq)
+            seq.held = need
             self.held_prefill += need
             self._running_by_job[seq.job] = self._running_by_job.get(seq.job, 0) + 1
         self.peak_running = max(self.peak_running, len(self.running))
@@ -183,7 +194,7 @@ class Replica:
             seq.finish_v = -1
         else:
             self.prefilling.remove(seq)
-            self.held_prefill -= self._need(seq)
+            self.held_prefill -= seq.held
 
     def _preempt_for_growth(self) -> None:
         """Evict the newest sequences (recomputed later) until every decoder can add one token this step."""
@@ -222,7 +233,7 @@ class Replica:
 
     # -- steps --------------------------------------------------------------------------------------------------
 
-    def _decode_seconds(self, ahead: int, chunk_load: list[float] | None = None) -> float:
+    def _decode_seconds(self, ahead: int, chunk_load: tuple[float, ...] | None = None) -> float:
         """Time of a step with every decoder `ahead` steps further (plus prefill chunks' load terms)."""
         n = self.n_dec
         kv_full = float(self.s_base + n * (self.v + ahead + 1))
@@ -249,13 +260,13 @@ class Replica:
         if not self.running:
             return None
         n_dec = self.n_dec
-        if n_dec:
+        if n_dec and self.held_prefill + self.s_base + n_dec * (self.v + 1 + self._pad) > self.kv.capacity_tokens:
             self._preempt_for_growth()
             n_dec = self.n_dec
         if self.prefilling:
             budget = self.budget - n_dec
             chunks: list[tuple[Seq, int]] = []
-            load = [0.0] * 6
+            tokens = logits = kv_full = kv_win = pairs_full = pairs_win = 0.0
             for seq in self.prefilling:
                 if budget <= 0:
                     break
@@ -263,33 +274,51 @@ class Replica:
                 chunks.append((seq, chunk))
                 budget -= chunk
                 p = prefill_load(self.dep, chunk, seq.prefilled, samples=seq.prefilled + chunk >= seq.to_prefill)
-                for i, x in enumerate((p.num_tokens, p.num_logits, p.kv_tokens_full, p.kv_tokens_window, p.pairs_full, p.pairs_window)):
-                    load[i] += x
+                tokens += p.num_tokens
+                logits += p.num_logits
+                kv_full += p.kv_tokens_full
+                kv_win += p.kv_tokens_window
+                pairs_full += p.pairs_full
+                pairs_win += p.pairs_window
             if chunks:
-                duration = self._decode_seconds(0, load)
+                duration = self._decode_seconds(0, (tokens, logits, kv_full, kv_win, pairs_full, pairs_win))
                 self._plan = ("step", now_s, 1, duration, duration, chunks)
                 return now_s + duration
         steps = self._nearest_finish() - self.v
         if max_steps is not None and steps > max_steps:
             steps = max_steps
+        contexts = self.s_base + n_dec * (self.v + 1)
+        if self._window:
+            first = self._decode_seconds(0)
+        else:
+            first = self.table.decode_seconds(n_dec, contexts, 0.0)
         if steps > 1:
-            free = self.kv.capacity_tokens - self._kv_used(exact=False)
+            free = self.kv.capacity_tokens - self.held_prefill - contexts + n_dec - n_dec * self._pad
             steps = max(1, min(steps, int(free // n_dec)))
-        first = self._decode_seconds(0)
         if steps == 1:
             self._plan = ("step", now_s, 1, first, first, [])
             return now_s + first
-        last = self._decode_seconds(steps - 1)
+        last = self._decode_seconds(steps - 1) if self._window else self.table.decode_seconds(n_dec, contexts + n_dec * (steps - 1), 0.0)
         self._plan = ("step", now_s, steps, first, last, [])
         return now_s + _stretch_s(steps, first, last)
 
     def cut(self, now_s: float) -> float | None:
-        """Shorten a decode stretch in flight to end with the step in progress at `now_s`; returns the new end
-        time, or None when nothing changed (a single step, or the last step already in progress)."""
+        """Make room at the next step boundary for a request that can be admitted now; returns the new end of the
+        step in flight, or None when nothing changed.
+
+        A decode stretch in progress keeps the steps done by `now_s` and the one under way; those are applied at
+        once and the following step — which admits the request — is planned from their end. A step planned but not
+        yet started is planned again with everything the queue now admits.
+        """
         plan = self._plan
-        if plan is None or plan[2] <= 1 or plan[0] != "step":
+        if plan is None or plan[0] != "step":
             return None
         kind, start, steps, first, last, chunks = plan
+        if start >= now_s:
+            self._plan = None
+            return self.start_step(start)
+        if steps <= 1:
+            return None
         # Smallest j with start + T(j) > now, T(j) = j a + c j (j - 1) / 2: the root of the quadratic, then adjusted.
         a, c, elapsed = first, (last - first) / (steps - 1), now_s - start
         if abs(c) > 1e-15 * a:
@@ -304,9 +333,14 @@ class Replica:
             j += 1
         if j >= steps:
             return None
-        new_last = first + c * (j - 1)
-        self._plan = (kind, start, j, first, new_last, chunks)
-        return start + _stretch_s(j, first, new_last)
+        boundary = start + _stretch_s(j, first, first + c * (j - 1))
+        # The j steps end before the stretch's nearest completion and carry no prefill: only the counters move.
+        self._plan = None
+        self.busy_s += boundary - start
+        self.concurrency_area += (boundary - start) * len(self.running)
+        self.num_steps += j
+        self.v += j
+        return self.start_step(boundary)
 
     def finish_step(self, now_s: float) -> list[Seq]:
         """Apply the step (or stretch) in flight at its end time; returns the sequences that finished."""
@@ -337,7 +371,7 @@ class Replica:
             if seq.prefilled < seq.to_prefill:
                 continue
             self.prefilling.remove(seq)
-            self.held_prefill -= self._need(seq)
+            self.held_prefill -= seq.held
             seq.generated += 1
             if seq.first_s < 0:
                 seq.first_s = now_s
@@ -348,10 +382,11 @@ class Replica:
                 done.append(seq)
             else:
                 self._join_decoders(seq)
+        self.outstanding -= len(done)
         for seq in done:
             log["finished_s"][seq.rid] = now_s
             log["generated_tokens"][seq.rid] = seq.generated
-        if done:
+        if done and self._has_runs:
             self._observe(now_s, done)
         return done
 
@@ -427,6 +462,7 @@ class Replica:
         run.first_rid += n
         run.count -= n
         self.queued -= n
+        self.outstanding -= n
         shift = windows * duration
         for seq in [*self.running, *self.queue.sequences()]:
             if seq.admitted_s < 0:

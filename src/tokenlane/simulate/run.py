@@ -167,29 +167,31 @@ class _Day:
 
     # -- arrivals ----------------------------------------------------------------------------------------------
 
-    def _arrive(self, rid: int, dirty: set[int]) -> None:
+    def _arrive(self, rid: int, prompt: int, output: int, cached: int, user: int, dirty: set[int]) -> None:
         cols = self.log.cols
-        prompt, output = int(cols["prompt_tokens"][rid]), int(cols["output_tokens"][rid])
         now = self.now
         if self.api is not None:
             first = now + self.api.ttft_s
             finish = first + (output - 1) / self.api.tok_s
             self._served(rid, now, first, finish, output)
-            self._user_returns(int(cols["user"][rid]), finish)
+            self._user_returns(user, finish)
             return
         engines = self.engines
-        i = 0 if len(engines) == 1 else min(range(len(engines)), key=lambda k: engines[k].outstanding)
+        if len(engines) == 1:
+            i = 0
+        else:
+            loads = [e.outstanding for e in engines]
+            i = loads.index(min(loads))
         eng = engines[i]
         code, fits = eng.check(prompt, output)
         if code in REJECTED:
             cols["outcome"][rid] = code
-            self.sessions.reset(int(cols["user"][rid]))
-            self._user_returns(int(cols["user"][rid]), now)
+            self.sessions.reset(user)
+            self._user_returns(user, now)
             return
-        seq = Seq(rid, prompt=prompt, output=fits, cached=int(cols["cached_tokens"][rid]), arrival_s=now, job=-1)
-        eng.submit(seq)
+        eng.submit(Seq(rid, prompt=prompt, output=fits, cached=cached, arrival_s=now, job=-1, user=user, truncated=code == TRUNCATED))
         dirty.add(i)
-        if eng.busy and eng.head_admissible():
+        if eng._plan is not None and eng.head_admissible():
             end = eng.cut(now)
             if end is not None:
                 self._push_step(i, end)
@@ -228,16 +230,18 @@ class _Day:
         heapq.heappush(self.heap, (end_s, _STEP, self.version[i], -1 - i))
 
     def _finish(self, i: int, dirty: set[int]) -> None:
-        cols = self.log.cols
+        outcome = self.log.cols["outcome"]
         for seq in self.engines[i].finish_step(self.now):
-            cols["outcome"][seq.rid] = TRUNCATED if seq.generated < cols["output_tokens"][seq.rid] else SERVED
-            if seq.job < 0:
-                self._user_returns(int(cols["user"][seq.rid]), self.now)
+            outcome[seq.rid] = TRUNCATED if seq.truncated else SERVED
+            if seq.job < 0 and self.closed:
+                self._user_returns(seq.user, self.now)
         dirty.add(i)
 
     def run(self, opened: OpenLoopRequests, blocks: list[BatchBlock], block_rid: list[int]) -> str | None:
         """Process every event; returns why the run stopped early, if it did."""
         open_t: list[float] = opened.arrival_s.tolist()
+        o_prompt, o_output = opened.prompt_tokens.tolist(), opened.output_tokens.tolist()
+        o_cached, o_user = opened.cached_tokens.tolist(), opened.user.tolist()
         n_open, n_blocks = len(open_t), len(blocks)
         last_submit = max([*open_t[-1:], *(b.arrival_s for b in blocks), self.day_end_s])
         stop_at = last_submit + DRAIN_LIMIT_HOURS * S_PER_HOUR
@@ -271,10 +275,12 @@ class _Day:
                     if version == self.version[-1 - payload]:
                         self._finish(-1 - payload, dirty)
                 else:
-                    self._arrive(self._new_closed_request(payload), dirty)
+                    prompt, cached, output = self.sessions.one(payload)
+                    rid = self.log.add(1, arrival_s=self.now, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, job=-1, user=payload)
+                    self._arrive(rid, prompt, output, cached, payload, dirty)
             elif t_open <= t_block:
                 self.now = t_open
-                self._arrive(io, dirty)
+                self._arrive(io, o_prompt[io], o_output[io], o_cached[io], o_user[io], dirty)
                 io += 1
                 t_open = open_t[io] if io < n_open else inf
             else:
@@ -282,10 +288,6 @@ class _Day:
                 self._submit_block(blocks[ib], block_rid[ib], dirty)
                 ib += 1
                 t_block = blocks[ib].arrival_s if ib < n_blocks else inf
-
-    def _new_closed_request(self, user: int) -> int:
-        prompt, cached, output = self.sessions.one(user)
-        return self.log.add(1, arrival_s=self.now, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, job=-1, user=user)
 
     def _stop(self) -> str:
         """Log what is still in flight as unfinished (with the tokens generated so far)."""

@@ -1,0 +1,59 @@
+"""The day on every example: replayed batch windows agree with exact steps, and a parallel plan equals a serial one."""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import pytest
+
+from tokenlane import builtin_catalog, load_scenario, option_deployment, plan_memory, plan_scenario, simulate_day
+from tokenlane.scenario import Scenario
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+CATALOG = builtin_catalog()
+
+
+def _builtin() -> Scenario:
+    with as_file(files("tokenlane.scenarios") / "team-assistant.yaml") as path:
+        return load_scenario(path)
+
+
+def _close(a: float | None, b: float | None, rel: float = 0.01) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a == pytest.approx(b, rel=rel))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_bulk_and_exact_agree_within_one_percent(path: Path) -> None:
+    scenario = load_scenario(path)
+    for option in scenario.options:
+        if option.kind == "api" or not plan_memory(dep := option_deployment(CATALOG, option)).fits:
+            continue
+        for replicas in sorted({option.count, 2 * option.count}):
+            bulk = simulate_day(dep, scenario.workload, replicas=replicas, seed=0)
+            exact = simulate_day(dep, scenario.workload, replicas=replicas, seed=0, exact=True)
+            where = f"{path.stem}/{option.name} x{replicas}"
+            assert bulk.output_tokens == exact.output_tokens and bulk.prompt_tokens == exact.prompt_tokens, where
+            for b, e in zip(bulk.batch_jobs, exact.batch_jobs, strict=True):
+                assert b.completed == e.completed and _close(b.completion_hours, e.completion_hours), where
+            for metric in ("ttft_s", "per_user_tok_s", "batch_ttft_s", "batch_tok_s"):
+                for q in ("p50", "p95"):
+                    got, want = getattr(getattr(bulk, metric), q), getattr(getattr(exact, metric), q)
+                    assert _close(got, want), f"{where} {metric}.{q}: {got} vs {want}"
+
+
+@pytest.mark.parametrize("path", [EXAMPLES[0], EXAMPLES[2]], ids=lambda p: p.stem)
+def test_parallel_plan_equals_serial(path: Path) -> None:
+    scenario = load_scenario(path)
+    serial = plan_scenario(scenario, CATALOG, workers=1)
+    pooled = plan_scenario(scenario, CATALOG, workers=2)
+    assert pooled.model_dump_json() == serial.model_dump_json()
+
+
+def test_builtin_scenario_plans_with_days_simulated_once() -> None:
+    scenario = _builtin()
+    plan = plan_scenario(scenario, CATALOG, workers=1)
+    api = next(o for o in plan.cost.options if o.kind == "api")
+    assert api.simulation is not None and api.simulation.log is not None
+    assert api.monthly_usd is not None and api.breakdown is not None and api.breakdown.api_usd > 0
+    assert len(api.simulation.log) == plan.cost.requests_per_day
