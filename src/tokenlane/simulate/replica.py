@@ -57,7 +57,6 @@ class Replica:
         self.queue = policy.new_queue()
         self.queued = 0
         self._has_runs = False
-        self._admitted_col = log.cols["admitted_s"]
         self.outstanding = 0
         """Requests in the replica (running + waiting), for the least-outstanding-requests router."""
         self.running: dict[Seq, None] = {}
@@ -174,7 +173,7 @@ class Replica:
             self.queued -= 1
             if seq.admitted_s < 0:
                 seq.admitted_s = now_s
-                self._admitted_col[seq.rid] = now_s
+                self.log.cols["admitted_s"][seq.rid] = now_s
             self.running[seq] = None
             self.prefilling.append(seq)
             seq.held = need
