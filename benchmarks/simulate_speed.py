@@ -38,7 +38,8 @@ def main() -> None:
         cpu = time.process_time() - start
         made = r.requests + r.batch_requests
         verdict = "OK" if cpu <= target else "MISSED"
-        print(f"{name:40} {made:10,d} {r.decode_steps:11,d} {cpu:7.2f} {made / cpu:10,.0f} {r.decode_steps / cpu:12,.0f}  <= {target:g} s {verdict}")
+        rates = f"{made / cpu:10,.0f} {r.decode_steps / cpu:12,.0f}"
+        print(f"{name:40} {made:10,d} {r.decode_steps:11,d} {cpu:7.2f} {rates}  <= {target:g} s {verdict}")
 
 
 if __name__ == "__main__":

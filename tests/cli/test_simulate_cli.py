@@ -87,7 +87,8 @@ def test_a_day_too_large_to_simulate_is_refused_at_load(tmp_path: Path) -> None:
         (SCENARIO.replace("users: 8", "users: 100000\n  think_time_s: 0"), "requests a day"),
         (
             SCENARIO.replace(
-                "  slo:", "  batch_jobs: [{name: huge, requests: 1000000000000, prompt_tokens: 10, output_tokens: 10, window_hours: 8}]\n  slo:"
+                "  slo:",
+                "  batch_jobs: [{name: huge, requests: 1000000000000, prompt_tokens: 10, output_tokens: 10, window_hours: 8}]\n  slo:",
             ),
             "requests a day",
         ),

@@ -126,12 +126,16 @@ def test_routing_picks_cheapest_success_that_clears_the_bar() -> None:
 
 def test_one_hour_cache_writes_bill_at_their_own_rate() -> None:
     tokens = TokenBatch(np.array([10000]), np.array([100]), np.array([0]), np.array([8000]), np.array([False]))
-    five = price_requests(Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5"), tokens, prices_at=PRICES_AT).total_usd
+    five = price_requests(
+        Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5"), tokens, prices_at=PRICES_AT
+    ).total_usd
     hour = price_requests(
         Option(name="a", kind="api", provider="anthropic", model="claude-sonnet-4-5", cache_ttl="1h"), tokens, prices_at=PRICES_AT
     ).total_usd
     usage = Usage(input_tokens=10000, output_tokens=100, cache_write_tokens=8000, cache_write_1h_tokens=8000)
-    direct = float(calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic", genai_request_timestamp=request_time(PRICES_AT)).total_price)
+    direct = float(
+        calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic", genai_request_timestamp=request_time(PRICES_AT)).total_price
+    )
     assert hour == pytest.approx(direct) and hour > five
 
 
@@ -143,6 +147,8 @@ def test_prices_are_read_at_the_scenario_date_not_the_clock() -> None:
     before = price_requests(option, tokens, prices_at=date(2026, 3, 12)).total_usd
     after = price_requests(option, tokens, prices_at=date(2026, 3, 14)).total_usd
     usage = Usage(input_tokens=300_000, output_tokens=1000)
-    direct = float(calc_price(usage, "claude-opus-4-6", provider_id="anthropic", genai_request_timestamp=request_time(date(2026, 3, 14))).total_price)
+    direct = float(
+        calc_price(usage, "claude-opus-4-6", provider_id="anthropic", genai_request_timestamp=request_time(date(2026, 3, 14))).total_price
+    )
     assert before != after
     assert after == pytest.approx(direct, rel=1e-9)

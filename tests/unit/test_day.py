@@ -62,7 +62,9 @@ def test_every_request_and_token_is_accounted_for() -> None:
     unfinished = log.outcome == OUTCOMES.index("unfinished")
     assert np.all(served | rejected | unfinished)
     assert np.all(log.generated_tokens[rejected] == 0)
-    assert np.all(log.generated_tokens[log.outcome == OUTCOMES.index("served")] == log.output_tokens[log.outcome == OUTCOMES.index("served")])
+    assert np.all(
+        log.generated_tokens[log.outcome == OUTCOMES.index("served")] == log.output_tokens[log.outcome == OUTCOMES.index("served")]
+    )
     assert np.all(log.generated_tokens <= log.output_tokens)
     assert r.output_tokens == int(log.generated_tokens[served].sum())
     assert r.unfinished == counts["unfinished"] and r.rejected == sum(r.rejected_by_reason.values())
@@ -122,7 +124,11 @@ def test_how_many_sequences_fit_has_one_home() -> None:
     fit = kv_cache(dep).max_sequences(1900)
     assert max_concurrent_sequences(dep, 1900) == fit
     workload = Workload(
-        users=2 * fit, active_hours=0.1, think_time_s=0, prompt_tokens=TokenDistribution(mean=1400), output_tokens=TokenDistribution(mean=500)
+        users=2 * fit,
+        active_hours=0.1,
+        think_time_s=0,
+        prompt_tokens=TokenDistribution(mean=1400),
+        output_tokens=TokenDistribution(mean=500),
     )
     peak = simulate_day(dep, workload, seed=0).peak_concurrency
     assert fit <= peak <= kv_cache(dep).max_sequences(1400 + 1)

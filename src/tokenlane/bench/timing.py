@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from tokenlane.simulate import percentiles
-
 from tokenlane.units import MS_PER_S, ns_to_s
 
 DEFINITIONS = __doc__

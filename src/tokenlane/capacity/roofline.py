@@ -239,7 +239,9 @@ class StepTable:
         self._s_per_kv_token = max(c.kv_bytes_per_token_layer / c.bytes_per_s, c.attn_flops_per_pair_layer / c.attn_flops_per_s)
         self._full_layers, self._window_layers = c.full_layers, c.window_layers
 
-    def seconds(self, num_tokens: float, num_logits: float, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
+    def seconds(
+        self, num_tokens: float, num_logits: float, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float
+    ) -> float:
         """Step time, seconds, of a step with these load terms (see `StepLoad`)."""
         if num_tokens <= 0:
             return 0.0
@@ -257,7 +259,9 @@ class StepTable:
 
     def load_seconds(self, load: StepLoad) -> float:
         """Step time, seconds, of a `StepLoad`."""
-        return self.seconds(load.num_tokens, load.num_logits, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window)
+        return self.seconds(
+            load.num_tokens, load.num_logits, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window
+        )
 
 
 @functools.lru_cache(maxsize=64)

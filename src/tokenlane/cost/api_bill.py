@@ -154,9 +154,10 @@ def price_requests(option: Option, tokens: TokenBatch, *, prices_at: date) -> Ap
     read = tokens.cache_read_tokens if caching else np.zeros_like(tokens.cache_read_tokens)
     write = tokens.cache_write_tokens if caching else np.zeros_like(tokens.cache_write_tokens)
     uncached = tokens.input_tokens - read - write
+    bands = sorted(rates_by_band)
+    position = np.searchsorted(np.asarray(bands), band)
     r_in, r_out, r_read, r_write = (
-        np.array([getattr(rates_by_band[b], f) for b in band.tolist()]) if n_req else np.zeros(0)
-        for f in ("input", "output", "cache_read", "cache_write")
+        np.asarray([getattr(rates_by_band[b], f) for b in bands])[position] for f in ("input", "output", "cache_read", "cache_write")
     )
     discount = np.where(tokens.is_batch & option.batch_api, 1.0 - option.batch_discount, 1.0)
     input_usd = float(np.sum((uncached * r_in + read * r_read + write * r_write) * discount))

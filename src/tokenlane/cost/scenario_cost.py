@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import Deployment, decode_load, kv_cache, option_deployment, plan_memory, prefill_seconds, step_seconds
@@ -20,7 +19,7 @@ from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
 from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units, people_usd_per_month
 from tokenlane.scenario import Finance, Option, Scenario, Workload
-from tokenlane.simulate import RequestLog, SimulationResult
+from tokenlane.simulate import SimulationResult
 from tokenlane.units import S_PER_HOUR, format_number, per_mtok
 
 SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
@@ -32,7 +31,7 @@ class OptionDays:
     """The simulated day cost prices for one option: at its fleet size (self-hosted) or on the API's fleet."""
 
     day: SimulationResult
-    """The day at `replicas` replicas, with its request log."""
+    """The day at `replicas` replicas (an API's day carries its request log: the bill prices it)."""
     replicas: int
     carries: bool
     """The day meets the SLO and every batch window."""
@@ -100,7 +99,7 @@ class CostReport(BaseModel):
 
     scenario: str
     requests_per_day: int
-    """Requests the day makes (on the reference day: the first API's, else the first option's)."""
+    """Requests the day makes, served at full speed (the demand day: the first API's day, else one on API serving)."""
     input_tokens_per_day: int
     output_tokens_per_day: int
     options: list[OptionCost]
@@ -117,16 +116,15 @@ class CostReport(BaseModel):
         return next((lever.routing for lever in self.levers if lever.routing is not None), None)
 
 
-def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, log: RequestLog) -> tuple[float, float]:
+def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, day: SimulationResult) -> tuple[float, float]:
     """(tokens/day one replica carries at the SLO speed, prefill share of its GPU time), at the day's mean request.
 
     GPU seconds per request = prefill of the uncached prompt + output x step(b) / b, at the largest batch b whose
     stream speed still meets the SLO's tok/s (and that the KV cache and the engine allow, `KvCache.max_sequences`).
     """
-    mask = log.interactive if np.any(log.interactive) else np.ones(len(log), dtype=bool)
-    prompt = float(np.mean(log.prompt_tokens[mask])) if len(log) else workload.prompt_tokens.expected
-    cached = float(np.mean(log.cached_tokens[mask])) if len(log) else 0.0
-    output = float(np.mean(log.output_tokens[mask])) if len(log) else workload.output_tokens.expected
+    prompt, cached, output = day.mean_request_tokens
+    if prompt <= 0:
+        prompt, cached, output = workload.prompt_tokens.expected, 0.0, workload.output_tokens.expected
     context = prompt + output / 2
     cap = max(1, kv_cache(dep).max_sequences(round(prompt + output)))
     best = 0
@@ -176,9 +174,8 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
             0.0,
         )
     sim, replicas = days.day, days.replicas
-    assert sim.log is not None, "cost needs the day's request log"
     cost = hardware_cost(dep, option, finance, replicas=replicas)
-    capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim.log)
+    capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim)
     workdays = finance.workdays_per_month
     in_tokens, out_tokens = float(sim.prompt_tokens) * workdays, float(sim.output_tokens) * workdays
     if days.carries:
@@ -242,26 +239,18 @@ def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tupl
     )
 
 
-def reference_day(scenario: Scenario, days: dict[str, OptionDays]) -> SimulationResult:
-    """The day whose requests measure the scenario's volume: the first API's (every request made, served at full
-    speed), else the first simulated option's."""
-    for option in scenario.options:
-        if option.kind == "api" and option.name in days:
-            return days[option.name].day
-    return next(iter(days.values())).day
-
-
-def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, OptionDays]) -> CostReport:
+def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, OptionDays], demand: SimulationResult) -> CostReport:
     """Price every option of `scenario` on its simulated day x workdays per month.
 
-    `days` holds one entry per option that was simulated (a self-hosted option that does not fit has none).
+    `days` holds one entry per option that was simulated (a self-hosted option that does not fit has none);
+    `demand` is the day as the workload makes it (with its request log), which measures the scenario's volume.
     """
-    workload, finance = scenario.workload, scenario.finance
+    finance = scenario.finance
     for option in scenario.options:
         if option.kind == "api":
             check_api_option(option, finance.prices_at)
-    ref = reference_day(scenario, days)
-    assert ref.log is not None
+    ref = demand
+    assert ref.log is not None, "the demand day carries its request log"
     ref_in, ref_out = int(ref.log.prompt_tokens.sum()), int(ref.log.output_tokens.sum())
     tokens_per_day = float(ref_in + ref_out)
     input_share = ref_in / tokens_per_day if tokens_per_day else 0.5
@@ -325,7 +314,11 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
         if option.kind == "api":
             people = people_usd_per_month(option, finance)
             rate = api_rate[option.name]
-            curves.append(CostCurve(option=option.name, tokens_per_day=grid, monthly_usd=[people + rate * v * finance.workdays_per_month for v in grid]))
+            curves.append(
+                CostCurve(
+                    option=option.name, tokens_per_day=grid, monthly_usd=[people + rate * v * finance.workdays_per_month for v in grid]
+                )
+            )
         elif option.name in self_hosts:
             opt, dep, capacity = self_hosts[option.name]
             one = hardware_cost(dep, opt, finance, replicas=1)

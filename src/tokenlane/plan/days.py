@@ -19,6 +19,8 @@ class ScenarioDays:
 
     priced: dict[str, OptionDays]
     """Per option: the day at its fleet size (APIs: on the provider's fleet). Options that do not fit are absent."""
+    demand: SimulationResult
+    """The day as the workload makes it (`DayRuns.demand_day`), with its request log: the scenario's volume."""
     runs: DayRuns
 
     def as_configured(self, option: str) -> SimulationResult | None:
@@ -36,41 +38,41 @@ class _Job:
     exact: bool
 
 
-def _simulate_option(job: _Job) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
-    """One option's days: the API's day, or the fleet-sizing search (which starts at the option's own count)."""
-    runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact)
+def _size_option(job: _Job) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
+    """One self-hosted option's fleet-sizing search (which starts at the option's own count), summaries only."""
+    runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact, keep_logs=False)
     option = job.scenario.option(job.option)
-    if option.kind == "api":
-        return option.name, OptionDays(day=runs.day(option.name), replicas=0, carries=True), runs.days
     if not plan_memory(option_deployment(job.catalog, option)).fits:
         return option.name, None, runs.days
     limit = max(option.count, option.max_units)
     found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=option.count, max_replicas=limit)
     assert found.value is not None
-    days = OptionDays(day=runs.day(option.name, replicas=found.value), replicas=found.value, carries=found.passes, at_max_units=not found.passes and not found.gave_up)
-    for key, day in list(runs.days.items()):
-        if day is not days.day and key[1] != option.count:
-            runs.days[key] = day.model_copy(update={"log": None})
-    return option.name, days, runs.days
+    day = runs.day(option.name, replicas=found.value)
+    return (
+        option.name,
+        OptionDays(day=day, replicas=found.value, carries=found.passes, at_max_units=not found.passes and not found.gave_up),
+        runs.days,
+    )
 
 
-def simulate_options(scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None) -> ScenarioDays:
-    """Simulate every option's day (sizing self-hosted fleets), in parallel across options when cores allow.
-
-    The result is the same serial or parallel: each day is seeded by its key.
-    """
-    jobs = [_Job(scenario, catalog, o.name, seed, exact) for o in scenario.options]
-    done = parallel_map(_simulate_option, jobs, workers=workers_available() if workers is None else workers)
+def simulate_options(
+    scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None
+) -> ScenarioDays:
+    """Simulate every option's day: APIs here (their logs are billed), self-hosted fleets sized by simulation in
+    parallel across options when cores allow. The result is the same serial or parallel: each day is seeded by its
+    key."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
-    priced: dict[str, OptionDays] = {}
-    for name, days, option_runs in done:
+    priced = {o.name: OptionDays(day=runs.day(o.name), replicas=0, carries=True) for o in scenario.options if o.kind == "api"}
+    jobs = [_Job(scenario, catalog, o.name, seed, exact) for o in scenario.options if o.kind != "api"]
+    for name, days, option_runs in parallel_map(_size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
         if days is not None:
             priced[name] = days
-    return ScenarioDays(priced=priced, runs=runs)
+    ordered = {o.name: priced[o.name] for o in scenario.options if o.name in priced}
+    return ScenarioDays(priced=ordered, demand=runs.demand_day(), runs=runs)
 
 
 def price_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None) -> CostReport:
     """`tokenlane cost`: simulate every option's day (`simulate_options`) and price it (`cost.cost_scenario`)."""
     days = simulate_options(scenario, catalog, seed=seed, exact=exact, workers=workers)
-    return cost_scenario(scenario, catalog, days=days.priced)
+    return cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)

@@ -10,10 +10,10 @@ from tokenlane.capacity import CapacityReport, MeasuredPoint, concurrency_curve,
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
+from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Scenario
-from tokenlane.plan.days import simulate_options
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -57,7 +57,9 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
         if option.kind == "api":
             bill = next(o for o in cost.options if o.name == option.name)
             source = "custom price in the scenario" if option.price else f"genai-prices {importlib.metadata.version('genai-prices')}"
-            out.append(Assumption(what=f"API price of {option.name}", value=bill.note, source=source, as_of=str(scenario.finance.prices_at)))
+            out.append(
+                Assumption(what=f"API price of {option.name}", value=bill.note, source=source, as_of=str(scenario.finance.prices_at))
+            )
             speed = f"TTFT {option.ttft_s} s (scenario)" if option.ttft_s else "default TTFT"
             speed += f", {option.tok_s} tok/s (scenario)" if option.tok_s else ", default stream speed"
             out.append(Assumption(what=f"API speed of {option.name}", value=speed, source=API_SERVING_SOURCE, as_of=API_SERVING_AS_OF))
@@ -83,7 +85,9 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
             )
     for name, value in scenario.finance.model_dump().items():
         source = FINANCE_SOURCES.get(name, "scenario")
-        out.append(Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-04" if name == "prices_at" else "2026-11-01"))
+        out.append(
+            Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-04" if name == "prices_at" else "2026-11-01")
+        )
     return out
 
 
@@ -101,7 +105,7 @@ def plan_scenario(
     """
     measured = measured or {}
     days = simulate_options(scenario, catalog, seed=seed, workers=workers)
-    cost = cost_scenario(scenario, catalog, days=days.priced)
+    cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
     by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     workload = scenario.workload
     context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)

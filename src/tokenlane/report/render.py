@@ -64,7 +64,21 @@ def write_outcomes(path: str | Path, sim: ScenarioSimulation) -> Path:
 
 def request_rows(log: RequestLog) -> Iterator[dict[str, object]]:
     """One dict per request of `log`, in request order (queue wait, TTFT, TPOT, tok/s and end-to-end derived)."""
-    cols = {name: getattr(log, name).tolist() for name in ("arrival_s", "prompt_tokens", "cached_tokens", "output_tokens", "generated_tokens", "job", "outcome", "admitted_s", "first_token_s", "finished_s")}
+    cols = {
+        name: getattr(log, name).tolist()
+        for name in (
+            "arrival_s",
+            "prompt_tokens",
+            "cached_tokens",
+            "output_tokens",
+            "generated_tokens",
+            "job",
+            "outcome",
+            "admitted_s",
+            "first_token_s",
+            "finished_s",
+        )
+    }
     for i in range(len(log)):
         arrival, admitted, first, finished = cols["arrival_s"][i], cols["admitted_s"][i], cols["first_token_s"][i], cols["finished_s"][i]
         generated = cols["generated_tokens"][i]

@@ -31,7 +31,9 @@ class Seq:
         "user",
     )
 
-    def __init__(self, rid: int, *, prompt: int, output: int, cached: int, arrival_s: float, job: int, user: int = -1, truncated: bool = False) -> None:
+    def __init__(
+        self, rid: int, *, prompt: int, output: int, cached: int, arrival_s: float, job: int, user: int = -1, truncated: bool = False
+    ) -> None:
         self.rid = rid
         self.user = user
         self.truncated = truncated

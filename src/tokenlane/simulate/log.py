@@ -19,10 +19,10 @@ REJECTED = (REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE)
 
 _COLUMNS = {
     "arrival_s": np.float64,
-    "prompt_tokens": np.int64,
-    "cached_tokens": np.int64,
-    "output_tokens": np.int64,
-    "generated_tokens": np.int64,
+    "prompt_tokens": np.int32,
+    "cached_tokens": np.int32,
+    "output_tokens": np.int32,
+    "generated_tokens": np.int32,
     "job": np.int32,
     "user": np.int32,
     "outcome": np.int8,
@@ -103,7 +103,7 @@ class LogBuilder:
         return first
 
     def freeze(self) -> RequestLog:
-        return RequestLog(**{name: col[: self.size].copy() for name, col in self.cols.items()})
+        return RequestLog(**{name: col[: self.size] for name, col in self.cols.items()})
 
 
 class _Discard:

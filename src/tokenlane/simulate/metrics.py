@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from typing import Protocol
 
 import numpy as np
@@ -140,6 +139,9 @@ class SimulationResult(BaseModel):
     """Prompt tokens of the requests served that were prefix-cache hits."""
     output_tokens: int
     """Tokens generated for the requests served."""
+    mean_request_tokens: tuple[float, float, float]
+    """(prompt, cached, output) tokens of the day's mean interactive request (of every request without interactive
+    traffic): the request the capacity-per-day estimate is made for."""
     simulated_hours: float
     stopped_early: str | None
     """Why the run stopped before every request finished, if it did."""
@@ -198,7 +200,12 @@ def summarise(
         hours = (float(log.finished_s[mask].max()) - start_s) / S_PER_HOUR if done == spec.requests else math.inf
         jobs.append(
             BatchJobResult(
-                name=spec.name, requests=spec.requests, completed=done, completion_hours=hours, window_hours=spec.window_hours, met_window=hours <= spec.window_hours
+                name=spec.name,
+                requests=spec.requests,
+                completed=done,
+                completion_hours=hours,
+                window_hours=spec.window_hours,
+                met_window=hours <= spec.window_hours,
             )
         )
     span_s = max(end_s, workload.active_hours * S_PER_HOUR)
@@ -235,7 +242,15 @@ def summarise(
         prompt_tokens=int(log.prompt_tokens[served].sum()),
         cached_tokens=int(log.cached_tokens[served].sum()),
         output_tokens=int(gen[served].sum()),
+        mean_request_tokens=_mean_request(log),
         simulated_hours=end_s / S_PER_HOUR,
         stopped_early=stopped,
         log=log,
     )
+
+
+def _mean_request(log: RequestLog) -> tuple[float, float, float]:
+    mask = log.interactive if np.any(log.interactive) else np.ones(len(log), dtype=bool)
+    if not np.any(mask):
+        return 0.0, 0.0, 0.0
+    return (float(np.mean(log.prompt_tokens[mask])), float(np.mean(log.cached_tokens[mask])), float(np.mean(log.output_tokens[mask])))

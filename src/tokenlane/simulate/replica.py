@@ -287,10 +287,7 @@ class Replica:
         if max_steps is not None and steps > max_steps:
             steps = max_steps
         contexts = self.s_base + n_dec * (self.v + 1)
-        if self._window:
-            first = self._decode_seconds(0)
-        else:
-            first = self.table.decode_seconds(n_dec, contexts, 0.0)
+        first = self._decode_seconds(0) if self._window else self.table.decode_seconds(n_dec, contexts, 0.0)
         if steps > 1:
             free = self.kv.capacity_tokens - self.held_prefill - contexts + n_dec - n_dec * self._pad
             steps = max(1, min(steps, int(free // n_dec)))
@@ -312,7 +309,7 @@ class Replica:
         plan = self._plan
         if plan is None or plan[0] != "step":
             return None
-        kind, start, steps, first, last, chunks = plan
+        _, start, steps, first, last, _ = plan
         if start >= now_s:
             self._plan = None
             return self.start_step(start)
@@ -344,7 +341,7 @@ class Replica:
     def finish_step(self, now_s: float) -> list[Seq]:
         """Apply the step (or stretch) in flight at its end time; returns the sequences that finished."""
         assert self._plan is not None, "finish_step without start_step"
-        kind, start, steps, first, last, chunks = self._plan
+        kind, start, steps, _, _, chunks = self._plan
         self._plan = None
         duration = now_s - start
         if kind == "jump":
@@ -414,7 +411,14 @@ class Replica:
             return
         t0, steps0, busy0, area0, pre0 = self._anchor
         self._windows.append(
-            (now_s - t0, self.num_steps - steps0, self.busy_s - busy0, self.concurrency_area - area0, self.num_preemptions - pre0, self._pattern)
+            (
+                now_s - t0,
+                self.num_steps - steps0,
+                self.busy_s - busy0,
+                self.concurrency_area - area0,
+                self.num_preemptions - pre0,
+                self._pattern,
+            )
         )
         del self._windows[:-2]
         if len(self._windows) == 2 and not self._stationary() and self._generations < MAX_WINDOW_GENERATIONS:

@@ -196,7 +196,9 @@ class _Day:
             if end is not None:
                 self._push_step(i, end)
 
-    def _served(self, rid: int | slice, admitted: float | np.ndarray, first: float | np.ndarray, finish: float | np.ndarray, out: object) -> None:
+    def _served(
+        self, rid: int | slice, admitted: float | np.ndarray, first: float | np.ndarray, finish: float | np.ndarray, out: object
+    ) -> None:
         cols = self.log.cols
         cols["admitted_s"][rid] = admitted
         cols["first_token_s"][rid] = first
@@ -276,7 +278,9 @@ class _Day:
                         self._finish(-1 - payload, dirty)
                 else:
                     prompt, cached, output = self.sessions.one(payload)
-                    rid = self.log.add(1, arrival_s=self.now, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, job=-1, user=payload)
+                    rid = self.log.add(
+                        1, arrival_s=self.now, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, job=-1, user=payload
+                    )
                     self._arrive(rid, prompt, output, cached, payload, dirty)
             elif t_open <= t_block:
                 self.now = t_open

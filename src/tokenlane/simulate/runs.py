@@ -43,11 +43,13 @@ def option_server(catalog: Catalog, option: Option) -> Server:
 class DayRuns:
     """The memo of a scenario's simulated days."""
 
-    def __init__(self, scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False) -> None:
+    def __init__(self, scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, keep_logs: bool = True) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.seed = seed
         self.exact = exact
+        self.keep_logs = keep_logs
+        """Keep each day's request log (off: summaries only, so a search over large days holds one log at a time)."""
         self.days: dict[DayKey, SimulationResult] = {}
 
     def key(self, option: str, *, replicas: int | None = None, users: int | None = None) -> DayKey:
@@ -59,7 +61,7 @@ class DayRuns:
         key = self.key(option, replicas=replicas, users=users)
         if key not in self.days:
             opt = self.scenario.option(option)
-            self.days[key] = simulate_day(
+            day = simulate_day(
                 option_server(self.catalog, opt),
                 self.scenario.workload,
                 option=option,
@@ -69,6 +71,18 @@ class DayRuns:
                 scheduler=opt.scheduler,
                 exact=self.exact,
             )
+            self.days[key] = day if self.keep_logs else day.model_copy(update={"log": None})
+        return self.days[key]
+
+    def demand_day(self) -> SimulationResult:
+        """The day as the workload makes it, every request served at once at API speed: the first API option's day,
+        else one simulated on the default API serving (the volume a scenario without APIs is measured by)."""
+        api = next((o for o in self.scenario.options if o.kind == "api"), None)
+        if api is not None:
+            return self.day(api.name)
+        key: DayKey = ("", 0, self.scenario.workload.users, self.seed)
+        if key not in self.days:
+            self.days[key] = simulate_day(ApiServing(ttft_s=API_TTFT_S, tok_s=API_TOK_S), self.scenario.workload, seed=self.seed)
         return self.days[key]
 
     def merge(self, days: dict[DayKey, SimulationResult]) -> None:

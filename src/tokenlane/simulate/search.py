@@ -62,9 +62,7 @@ def smallest_passing(
     return Boundary(hi, True, runs)
 
 
-def largest_passing(
-    evaluate: Callable[[int], SimulationResult], passes: Callable[[SimulationResult], bool], *, limit: int
-) -> Boundary:
+def largest_passing(evaluate: Callable[[int], SimulationResult], passes: Callable[[SimulationResult], bool], *, limit: int) -> Boundary:
     """The largest n in [1, limit] whose day passes, when passing shrinks with n (most users meeting the SLO)."""
     runs: dict[int, SimulationResult] = {}
 

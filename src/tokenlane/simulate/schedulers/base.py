@@ -7,7 +7,6 @@ from collections import deque
 from tokenlane.capacity import Deployment
 from tokenlane.simulate.entities import Run, Seq
 
-
 BATCH_RUN_LOOKBACK = 16
 """`batch_run` looks at queues of at most this many entries (preempted sequences ahead of a batch run are few)."""
 
