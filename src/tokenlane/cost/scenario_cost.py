@@ -19,7 +19,7 @@ from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
 from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units, people_usd_per_month
 from tokenlane.scenario import Finance, Option, Scenario, Workload
-from tokenlane.simulate import SimulationResult
+from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_number, per_mtok
 
 SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
@@ -141,13 +141,6 @@ def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, day: Si
     return 24 * S_PER_HOUR / per_request_s * (prompt + output), prefill_s / per_request_s
 
 
-def _rejections(day: SimulationResult) -> str:
-    if not day.rejected:
-        return ""
-    causes = ", ".join(f"{n:,} {reason.removeprefix('rejected_').replace('_', ' ')}" for reason, n in day.rejected_by_reason.items())
-    return f"; {day.rejected:,} requests rejected ({causes})"
-
-
 def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
     finance = scenario.finance
     plan = plan_memory(dep)
@@ -187,7 +180,8 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
             f"SLO out of reach at any fleet size: with {replicas} replicas and no queueing {sim.slo_attainment:.0%} of requests "
             f"meet it (TTFT p95 {format_number(sim.ttft_s.p95, 1)} s, tok/s p95 {format_number(sim.per_user_tok_s.p95, 1)})"
         )
-    note += _rejections(sim)
+    rejected = describe_rejections(sim.rejected_by_reason)
+    note += f"; {rejected}" if note and rejected else rejected
     return (
         OptionCost(
             name=option.name,

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.cost import OptionCost
 from tokenlane.scenario import Option, Scenario
-from tokenlane.simulate import SimulationResult
+from tokenlane.simulate import SimulationResult, describe_rejections
+from tokenlane.units import format_number
 
 RESIDENCY_ALLOWS = {"none": {"on_prem", "region", "external"}, "region": {"on_prem", "region"}, "on_prem": {"on_prem"}}
 """Which data locations each `constraints.data_residency` value accepts."""
@@ -39,6 +40,8 @@ class OptionAssessment(BaseModel):
     single_stream_tok_s: float | None
     """Speed of one stream alone on one replica (the vendor number)."""
     peak_concurrency: int | None
+    rejections: str
+    """The requests the option rejected as configured, with their causes ('' when none)."""
     peak_tok_s_p50: float | None
     peak_tok_s_p95: float | None
     """Per-stream speed 95% of requests reach, as configured."""
@@ -91,6 +94,7 @@ def assess_option(
         people_fte=scenario.finance.fte_for(option.kind),
         single_stream_tok_s=single_stream_tok_s,
         peak_concurrency=sim.peak_concurrency if sim else None,
+        rejections=describe_rejections(sim.rejected_by_reason) if sim else "",
         peak_tok_s_p50=sim.per_user_tok_s.p50 if sim else None,
         peak_tok_s_p95=sim.per_user_tok_s.p95 if sim else None,
         ttft_p95_s=sim.ttft_s.p95 if sim else None,
@@ -105,9 +109,10 @@ def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str
     if a.peak_concurrency is None or a.peak_tok_s_p50 is None:
         return None
     verdict = "meets" if a.meets_slo_as_configured else "misses"
+    rejected = f"; {a.rejections}" if a.rejections else ""
     return (
         f"at peak, {a.peak_concurrency} concurrent streams on {a.name} give {a.peak_tok_s_p50:.1f} tok/s each "
-        f"(95% of requests get at least {a.peak_tok_s_p95:.1f}; TTFT p95 {a.ttft_p95_s:.1f} s) against an SLO of "
-        f"{min_tok_s:g} tok/s and {max_ttft_s:g} s — it {verdict} the SLO as configured "
-        f"({(a.slo_attainment or 0):.0%} of requests)"
+        f"(95% of requests get at least {format_number(a.peak_tok_s_p95, 1)}; TTFT p95 {format_number(a.ttft_p95_s, 1)} s) "
+        f"against an SLO of {min_tok_s:g} tok/s and {max_ttft_s:g} s — it {verdict} the SLO as configured "
+        f"({(a.slo_attainment or 0):.0%} of requests){rejected}"
     )

@@ -1,6 +1,6 @@
 """Discrete-event simulation of a workday on a deployment's engine scheduler (or an API). Pure."""
 
-from tokenlane.simulate.log import OUTCOMES, RequestLog
+from tokenlane.simulate.log import OUTCOMES, RequestLog, describe_rejections
 from tokenlane.simulate.metrics import BatchJobResult, Percentiles, SimulationResult, percentiles
 from tokenlane.simulate.options import ScenarioSimulation, SkippedOption, simulate_scenario
 from tokenlane.simulate.run import ApiServing, Server, simulate_day
@@ -23,6 +23,7 @@ __all__ = [
     "Server",
     "SimulationResult",
     "SkippedOption",
+    "describe_rejections",
     "largest_passing",
     "option_server",
     "parallel_map",

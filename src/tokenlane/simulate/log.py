@@ -15,6 +15,12 @@ OUTCOMES = ("served", "truncated", "rejected_context", "rejected_kv_cache", "rej
 its prompt exceeds the context one sequence may have, exceeds the whole KV cache, or met a full queue; or still
 queued or running when the simulation stopped."""
 SERVED, TRUNCATED, REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE, UNFINISHED = range(len(OUTCOMES))
+REJECTION_WORDS = {
+    "rejected_context": "prompt longer than one sequence's context",
+    "rejected_kv_cache": "prompt larger than the whole KV cache",
+    "rejected_queue_full": "the engine's queue was full",
+}
+"""Each rejection cause in words, for summaries and reasons."""
 REJECTED = (REJECTED_CONTEXT, REJECTED_KV, REJECTED_QUEUE)
 
 _COLUMNS = {
@@ -75,6 +81,15 @@ class RequestLog:
         """Requests per outcome name."""
         found = np.bincount(self.outcome.astype(np.int64), minlength=len(OUTCOMES))
         return {name: int(found[i]) for i, name in enumerate(OUTCOMES)}
+
+
+def describe_rejections(by_reason: dict[str, int]) -> str:
+    """'12 requests rejected (12: prompt longer than one sequence's context)', or '' when none were."""
+    total = sum(by_reason.values())
+    if not total:
+        return ""
+    causes = "; ".join(f"{n:,}: {REJECTION_WORDS[reason]}" for reason, n in by_reason.items() if n)
+    return f"{total:,} request{'s' if total != 1 else ''} rejected ({causes})"
 
 
 class LogBuilder:
