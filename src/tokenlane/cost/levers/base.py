@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenlane.cost.api_bill import TokenBatch, price_requests
 from tokenlane.cost.routing import RoutingTable
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import RequestLog
 
 if TYPE_CHECKING:
@@ -41,3 +43,15 @@ class LeverResult(BaseModel):
     summary: str
     routing: RoutingTable | None = None
     """The routing lever's table, task by task."""
+
+
+def monthly_bill(data: LeverInput, option: Option, tokens: TokenBatch) -> float:
+    """What `tokens` (a day's requests) cost on `option` per month, USD."""
+    finance = data.scenario.finance
+    return price_requests(option, tokens, prices_at=finance.prices_at).total_usd * finance.workdays_per_month
+
+
+def best_saving(lever: str, saved: dict[str, float], summary: Callable[[str], str]) -> LeverResult:
+    """The lever's result from its saving per option: the largest, with `summary(option)` as its sentence."""
+    best = max(saved, key=lambda n: saved[n])
+    return LeverResult(lever=lever, savings_usd_per_month=saved[best], by_option=saved, summary=summary(best))

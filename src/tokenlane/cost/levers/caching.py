@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from tokenlane.cost.api_bill import api_tokens, price_requests
-from tokenlane.cost.levers.base import LeverInput, LeverResult
+from tokenlane.cost.api_bill import api_tokens
+from tokenlane.cost.levers.base import LeverInput, LeverResult, best_saving, monthly_bill
 
 
 def evaluate(data: LeverInput) -> LeverResult | None:
     """Savings per API option; None when no request hits a cache."""
-    scenario = data.scenario
+    workload = data.scenario.workload
     cached = int(data.reference.cached_tokens.sum())
     prompt = int(data.reference.prompt_tokens.sum())
     if not cached or not data.api_logs:
         return None
-    saved: dict[str, float] = {}
-    for name, log in data.api_logs.items():
-        option = scenario.option(name)
-        at = scenario.finance.prices_at
-        with_cache = price_requests(option, api_tokens(scenario.workload, log, caching=True), prices_at=at).total_usd
-        without = price_requests(option, api_tokens(scenario.workload, log, caching=False), prices_at=at).total_usd
-        saved[name] = (without - with_cache) * scenario.finance.workdays_per_month
-    best = max(saved, key=lambda n: saved[n])
-    return LeverResult(
-        lever="caching",
-        savings_usd_per_month=saved[best],
-        by_option=saved,
-        summary=(
+    saved = {
+        name: monthly_bill(data, data.scenario.option(name), api_tokens(workload, log, caching=False))
+        - monthly_bill(data, data.scenario.option(name), api_tokens(workload, log, caching=True))
+        for name, log in data.api_logs.items()
+    }
+    return best_saving(
+        "caching",
+        saved,
+        lambda best: (
             f"Prompt caching of the repeated prefix saves ${saved[best]:,.0f}/month on {best} "
             f"({cached / prompt:.0%} of input tokens are cache hits)."
         ),
