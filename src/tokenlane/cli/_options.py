@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.table import Table
+
 from tokenlane import InputError
 
 
@@ -20,3 +22,11 @@ def parse_int_list(text: str, *, option: str) -> list[int]:
     if not values:
         raise InputError("needs at least one value", field=option)
     return values
+
+
+def folding_table(*headers: str, title: str | None = None) -> Table:
+    """A Rich table whose cells wrap instead of being cut with '…', so no number is lost on a narrow terminal."""
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table

@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tokenlane import build_deployment, concurrency_curve, load_catalog, model_from_hf_config
-from tokenlane.cli._options import parse_int_list
+from tokenlane.cli._options import folding_table, parse_int_list
 
 COMMAND_NAME = "capacity"
 DEFAULT_BATCHES = "1,2,4,8,16,32,64,128,256"
@@ -75,7 +74,7 @@ def command(
         f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
     )
     columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
-    table = Table(*columns, *(["measured tok/s p50", "model error"] if points else []))
+    table = folding_table(*columns, *(["measured tok/s p50", "model error"] if points else []))
     for i, p in enumerate(report.points):
         row = [
             str(p.batch),

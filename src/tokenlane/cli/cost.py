@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, price_scenario
+from tokenlane.cli._options import folding_table
 from tokenlane.units import format_tokens, format_usd
 
 COMMAND_NAME = "cost"
@@ -31,7 +31,7 @@ def command(
         f"[bold]{report.scenario}[/]: {report.requests_per_day:,} requests/day, "
         f"{report.input_tokens_per_day / 1e6:.1f} M input + {report.output_tokens_per_day / 1e6:.1f} M output tokens/day"
     )
-    table = Table(
+    table = folding_table(
         "option", "kind", "units", "monthly", "hardware/rental", "power", "people", "API", "$/Mtok in", "$/Mtok out", "carries load"
     )
     for o in report.options:
@@ -50,7 +50,7 @@ def command(
             "yes" if o.carries_load else f"[red]no[/] {o.note}",
         )
     console.print(table)
-    be = Table("self-host", "API", "break-even tokens/day", "input", "output", "reachable", "replicas", title="Break-even")
+    be = folding_table("self-host", "API", "break-even tokens/day", "input", "output", "reachable", "replicas", title="Break-even")
     for row in report.breakeven:
         be.add_row(
             row.self_host,
@@ -63,14 +63,16 @@ def command(
         )
     console.print(be)
     if report.sensitivity:
-        st = Table("option", "parameter", "value", "monthly", "break-even vs cheapest API", title="Sensitivity (one parameter at a time)")
+        st = folding_table(
+            "option", "parameter", "value", "monthly", "break-even vs cheapest API", title="Sensitivity (one parameter at a time)"
+        )
         for row in report.sensitivity:
             st.add_row(
                 row.option, row.parameter, f"{row.value:g}", format_usd(row.monthly_usd), format_tokens(row.breakeven_tokens_per_day)
             )
         console.print(st)
     if report.routing:
-        rt = Table("task", "share", "route to", "pass rate", "$/success", "frontier $/success", title="Routing")
+        rt = folding_table("task", "share", "route to", "pass rate", "$/success", "frontier $/success", title="Routing")
         for r in report.routing.routes:
             base = f"{r.baseline_usd_per_success:.4f}" if r.baseline_usd_per_success is not None else "—"
             rt.add_row(r.task, f"{r.share:.0%}", r.option, f"{r.pass_rate:.0%}", f"{r.usd_per_success:.4f}", base)

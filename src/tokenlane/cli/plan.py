@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
+from tokenlane.cli._options import folding_table
 
 COMMAND_NAME = "plan"
 BUILTIN_SCENARIO = "team-assistant.yaml"
@@ -47,7 +47,9 @@ def command(
     body = "\n".join(f"• {r}" for r in v.reasons)
     title = f"{v.recommendation.replace('_', ' ')}" + (f" — {v.option}" if v.option else "")
     console.print(Panel(body, title=f"[bold]{spec.name}: {title}[/]", subtitle=f"rule {v.rule}"))
-    table = Table("option", "kind", "units", "monthly", "meets SLO", "residency ok", "quality risk", "single stream", "at peak p50/p95")
+    table = folding_table(
+        "option", "kind", "units", "monthly", "meets SLO", "residency ok", "quality risk", "single stream", "at peak p50/p95"
+    )
     for o in plan.options:
         table.add_row(
             o.name,

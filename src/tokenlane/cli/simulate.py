@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tokenlane import load_catalog, load_scenario, simulate_scenario
+from tokenlane.cli._options import folding_table
 from tokenlane.report import write_outcomes
+from tokenlane.simulate import describe_rejections
 from tokenlane.units import format_number
 
 COMMAND_NAME = "simulate"
@@ -42,7 +43,7 @@ def command(
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
     slo = spec.workload.slo
-    table = Table(
+    table = folding_table(
         "option",
         "requests",
         f"tok/s p50 / p{slo.percentile:g}",
@@ -55,6 +56,7 @@ def command(
         title=f"{spec.name}: SLO {slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s",
     )
     for r in sim.results:
+        is_api = spec.option(r.option).kind == "api"
         table.add_row(
             r.option,
             f"{r.completed:,}/{r.requests:,}",
@@ -62,8 +64,8 @@ def command(
             f"{format_number(r.ttft_s.p50, 2)} / {format_number(r.ttft_s.p95, 2)}",
             format_number(r.queue_wait_s.p95, 1),
             f"[green]{r.slo_attainment:.0%}[/]" if r.meets_slo else f"[red]{r.slo_attainment:.0%}[/]",
-            str(r.peak_concurrency),
-            f"{r.busy_fraction:.0%}",
+            "—" if is_api else str(r.peak_concurrency),
+            "—" if is_api else f"{r.busy_fraction:.0%}",
             f"[red]{r.rejected:,}[/]" if r.rejected else "0",
         )
     console = Console()
@@ -72,8 +74,8 @@ def command(
         for job in r.batch_jobs:
             state = "met" if job.met_window else "MISSED"
             console.print(f"{r.option}: batch job {job.name}: {job.completion_hours:.1f} h of a {job.window_hours:g} h window ({state})")
-        for reason, n in r.rejected_by_reason.items():
-            console.print(f"[red]{r.option}: {n:,} requests {reason.replace('_', ' ')}[/]")
+        if r.rejected:
+            console.print(f"[red]{r.option}: {describe_rejections(r.rejected_by_reason)}[/]")
         if r.unfinished:
             console.print(f"[red]{r.option}: {r.unfinished:,} requests not finished by the end of the run[/]")
         if r.stopped_early:
