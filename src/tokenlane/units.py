@@ -61,6 +61,22 @@ def format_number(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def format_duration(seconds: float | None) -> str:
+    """A duration for people: '0.2 s', '9.5 s', '12 min', '4.0 h'; None reads '—'."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < S_PER_HOUR:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / S_PER_HOUR:,.1f} h"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 unit', '16 units', '1,200 requests'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def format_tokens(count: float | None) -> str:
     """A token count for people: '1.97 B', '114.6 M'; None reads 'never' (a break-even that does not exist)."""
     if count is None:

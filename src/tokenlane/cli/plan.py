@@ -12,6 +12,7 @@ from rich.panel import Panel
 
 from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
 from tokenlane.cli._options import folding_table
+from tokenlane.units import format_number, format_usd
 
 COMMAND_NAME = "plan"
 BUILTIN_SCENARIO = "team-assistant.yaml"
@@ -45,7 +46,9 @@ def command(
     console = Console()
     v = plan.verdict
     body = "\n".join(f"• {r}" for r in v.reasons)
-    title = f"{v.recommendation.replace('_', ' ')}" + (f" — {v.option}" if v.option else "")
+    title = (
+        "no option qualifies" if v.recommendation == "none" else v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
+    )
     console.print(Panel(body, title=f"[bold]{spec.name}: {title}[/]", subtitle=f"rule {v.rule}"))
     table = folding_table(
         "option", "kind", "units", "monthly", "meets SLO", "residency ok", "quality risk", "single stream", "at peak p50/p95"
@@ -55,12 +58,12 @@ def command(
             o.name,
             o.kind,
             str(o.units) if o.kind != "api" else "—",
-            f"${o.monthly_usd:,.0f}" if o.monthly_usd is not None else "—",
+            format_usd(o.monthly_usd),
             "yes" if o.meets_slo else "[red]no[/]",
             "yes" if o.data_residency_ok else "[red]no[/]",
             "[red]yes[/]" if o.quality_risk else "no",
             f"{o.single_stream_tok_s:.1f}" if o.single_stream_tok_s else "—",
-            f"{o.peak_tok_s_p50:.1f} / {o.peak_tok_s_p95:.1f}" if o.peak_tok_s_p50 else "—",
+            f"{format_number(o.peak_tok_s_p50)} / {format_number(o.peak_tok_s_p95)}" if o.peak_tok_s_p50 is not None else "—",
         )
     console.print(table)
     for name, path in paths.items():

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.cost import CostReport
 from tokenlane.plan.facts import OptionAssessment
 from tokenlane.scenario import Scenario
+from tokenlane.units import format_duration, format_number, plural
 
 
 class Claim(BaseModel):
@@ -54,9 +55,9 @@ def check_claims(
             Claim(
                 claim=f"{o.name} runs the model at {o.single_stream_tok_s:.1f} tok/s (single stream, nobody else on the box)",
                 finding=(
-                    f"with {scenario.workload.users} users, at peak {o.peak_concurrency} streams share it: "
-                    f"{o.peak_tok_s_p50:.1f} tok/s median, {o.peak_tok_s_p95:.1f} tok/s for 95% of requests, "
-                    f"TTFT p95 {o.ttft_p95_s:.1f} s (SLO {slo.min_tok_s_per_user:g} tok/s, {slo.max_ttft_s:g} s)"
+                    f"with {plural(scenario.workload.users, 'user')}, at peak {plural(o.peak_concurrency or 0, 'stream')} share it: "
+                    f"{o.peak_tok_s_p50:.1f} tok/s median, {format_number(o.peak_tok_s_p95, 1)} tok/s for 95% of requests, "
+                    f"TTFT p95 {format_duration(o.ttft_p95_s)} (SLO {slo.min_tok_s_per_user:g} tok/s, {slo.max_ttft_s:g} s)"
                 ),
                 holds=bool(o.meets_slo_as_configured),
             )
@@ -73,8 +74,8 @@ def check_claims(
                 Claim(
                     claim=f"the subscriptions ({names} = ${subs_usd:,.0f}/month) pay for {o.name}",
                     finding=(
-                        f"{o.name} costs ${o.monthly_usd:,.0f}/month for {o.units} units including {o.people_fte:g} FTE to run it, "
-                        f"and {'meets' if o.meets_slo else 'does not meet'} the SLO; the subscriptions buy frontier models "
+                        f"{o.name} costs ${o.monthly_usd:,.0f}/month for {plural(o.units, 'unit')} including {o.people_fte:g} FTE "
+                        f"to run it, and {'meets' if o.meets_slo else 'does not meet'} the SLO; the subscriptions buy frontier models "
                         "at full per-user speed, which an open model on shared hardware does not replace one for one"
                     ),
                     holds=pays,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.cost import OptionCost
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import SimulationResult, describe_rejections
-from tokenlane.units import format_number
+from tokenlane.units import S_PER_HOUR, format_duration, format_number, plural
 
 RESIDENCY_ALLOWS = {"none": {"on_prem", "region", "external"}, "region": {"on_prem", "region"}, "on_prem": {"on_prem"}}
 """Which data locations each `constraints.data_residency` value accepts."""
@@ -36,10 +38,19 @@ class OptionAssessment(BaseModel):
     quality_risk: bool
     """An open model on hard work without pass rates from the user's own evals."""
     within_budget: bool
+    budget_usd: float | None
+    """The scenario's monthly budget, if it has one."""
     people_fte: float
+    people_usd: float
+    """Engineering time in `monthly_usd`, USD/month."""
     single_stream_tok_s: float | None
     """Speed of one stream alone on one replica (the vendor number)."""
     peak_concurrency: int | None
+    """Most interactive requests running together, as configured (batch streams are counted apart)."""
+    batch: str
+    """How the batch jobs fared as configured, in words ('' without batch jobs)."""
+    unfinished: str
+    """Requests the day left unserved, in words ('' when every request finished)."""
     rejections: str
     """The requests the option rejected as configured, with their causes ('' when none)."""
     peak_tok_s_p50: float | None
@@ -91,9 +102,13 @@ def assess_option(
         data_residency_ok=residency_ok,
         quality_risk=quality_risk,
         within_budget=within_budget,
+        budget_usd=budget,
         people_fte=scenario.finance.fte_for(option.kind),
+        people_usd=cost.breakdown.people_usd if cost.breakdown else 0.0,
         single_stream_tok_s=single_stream_tok_s,
-        peak_concurrency=sim.peak_concurrency if sim else None,
+        peak_concurrency=sim.peak_interactive_streams if sim and sim.requests else None,
+        batch=_batch_words(sim) if sim else "",
+        unfinished=_unfinished_words(sim) if sim else "",
         rejections=describe_rejections(sim.rejected_by_reason) if sim else "",
         peak_tok_s_p50=sim.per_user_tok_s.p50 if sim else None,
         peak_tok_s_p95=sim.per_user_tok_s.p95 if sim else None,
@@ -104,15 +119,44 @@ def assess_option(
     )
 
 
-def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str | None:
-    """'at peak, N concurrent streams on X give ...' for a simulated option."""
-    if a.peak_concurrency is None or a.peak_tok_s_p50 is None:
-        return None
-    verdict = "meets" if a.meets_slo_as_configured else "misses"
-    rejected = f"; {a.rejections}" if a.rejections else ""
-    return (
-        f"at peak, {a.peak_concurrency} concurrent streams on {a.name} give {a.peak_tok_s_p50:.1f} tok/s each "
-        f"(95% of requests get at least {format_number(a.peak_tok_s_p95, 1)}; TTFT p95 {format_number(a.ttft_p95_s, 1)} s) "
-        f"against an SLO of {min_tok_s:g} tok/s and {max_ttft_s:g} s — it {verdict} the SLO as configured "
-        f"({(a.slo_attainment or 0):.0%} of requests){rejected}"
+def _batch_words(sim: SimulationResult) -> str:
+    """'the batch jobs ran up to 256 streams at 11.2 tok/s each; nightly finished in 30 min of its 8 h window'."""
+    if not sim.batch_jobs:
+        return ""
+    jobs = "; ".join(
+        f"{job.name} finished in {format_duration(job.completion_hours * S_PER_HOUR)} of its {job.window_hours:g} h window"
+        if math.isfinite(job.completion_hours)
+        else f"{job.name} did not finish ({job.completed:,} of {plural(job.requests, 'request')} served)"
+        for job in sim.batch_jobs
     )
+    speed = f" at {format_number(sim.batch_tok_s.p50, 1)} tok/s each" if sim.batch_tok_s.p50 is not None else ""
+    return f"its batch jobs ran up to {plural(sim.peak_batch_streams, 'stream')} together{speed}; {jobs}"
+
+
+def _unfinished_words(sim: SimulationResult) -> str:
+    """'412 of 1,730 requests not served by the end of the run; queue wait p95 over 4.0 h'."""
+    if not sim.unfinished:
+        return ""
+    made = sim.requests + sim.batch_requests
+    wait = f"; queue wait p95 {format_duration(sim.queue_wait_s.p95)}" if sim.queue_wait_s.p95 is not None else ""
+    return f"{sim.unfinished:,} of {plural(made, 'request')} not served by the end of the run{wait}"
+
+
+def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str | None:
+    """What an option gives as configured, in one sentence: people's speed at peak (when there is interactive
+    traffic), the batch jobs (when there are), requests left unserved or rejected. None when it was not simulated."""
+    parts: list[str] = []
+    if a.peak_concurrency is not None and a.peak_tok_s_p50 is not None:
+        verdict = "meet" if a.meets_slo_as_configured else "miss"
+        share = f"{(a.slo_attainment or 0):.0%} of requests meet it"
+        parts.append(
+            f"{a.name} at peak serves {plural(a.peak_concurrency, 'interactive stream')} together at {a.peak_tok_s_p50:.1f} tok/s "
+            f"each (95% of requests get at least {format_number(a.peak_tok_s_p95, 1)}; TTFT p95 {format_duration(a.ttft_p95_s)}) "
+            f"against an SLO of {min_tok_s:g} tok/s and {max_ttft_s:g} s: as configured it would {verdict} it ({share})"
+        )
+    if a.batch:
+        parts.append(f"{a.name}: {a.batch}" if not parts else a.batch)
+    parts.extend(x for x in (a.unfinished, a.rejections) if x)
+    if not parts:
+        return None
+    return "; ".join(parts)

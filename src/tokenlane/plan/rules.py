@@ -12,12 +12,25 @@ from typing import Literal
 
 from tokenlane.plan.facts import OptionAssessment
 
-Recommendation = Literal["cloud_api", "private_cloud", "self_host", "hybrid"]
+Recommendation = Literal["cloud_api", "private_cloud", "self_host", "hybrid", "none"]
 
 BATCH_SHARE_FOR_HYBRID = 0.3
 """Batch jobs carrying at least this share of the day's tokens make a split (batch local, interactive API) worth a look."""
 BATCH_SHARE_FOR_BATCH = 0.7
 """Above this share of tokens the workload is a batch workload: only cost per token matters."""
+INTERACTIVE_SHARE_FOR_ASSISTANT = 0.5
+"""At least this share of the day's tokens interactive: the workload is people using an assistant."""
+
+
+def _why_api(s: Situation) -> str:
+    """The cloud-api rule's reason, in the words of the case."""
+    if s.batch_token_share >= BATCH_SHARE_FOR_BATCH:
+        return "The batch work costs less through an API (its batch discount included) than on any eligible box at this volume"
+    if 1.0 - s.batch_token_share < INTERACTIVE_SHARE_FOR_ASSISTANT:
+        return "An API is the cheapest option that meets every requirement for this mix of batch and interactive work"
+    if s.difficulty == "narrow":
+        return "This narrow task costs less through an API than on any eligible box at this volume"
+    return "A shared assistant on varied work at full per-user speed is what an API fleet does best; route and cache first"
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class Rule:
     when: Callable[[Situation], bool]
     recommendation: Recommendation
     candidates: Callable[[Situation], list[OptionAssessment]]
-    why: str
+    why: Callable[[Situation], str]
 
 
 def _self_hosted(s: Situation) -> list[OptionAssessment]:
@@ -77,50 +90,51 @@ RULES: list[Rule] = [
         lambda s: s.data_residency == "on_prem",
         "self_host",
         lambda s: s.eligible({"self_host", "cloud_gpu", "api"}, {"on_prem"}),
-        "Data must not leave the building, so only on-premises options count",
+        lambda s: "Data must not leave the building, so only on-premises options count",
     ),
     Rule(
         "region-residency",
         lambda s: s.data_residency == "region",
         "private_cloud",
         lambda s: s.eligible({"self_host", "cloud_gpu", "api"}, {"on_prem", "region"}),
-        "Data must stay in the region, so only private-cloud and on-premises options count",
+        lambda s: "Data must stay in the region, so only private-cloud and on-premises options count",
     ),
     Rule(
         "batch-workload",
         lambda s: s.batch_token_share >= BATCH_SHARE_FOR_BATCH and bool(_beats_api(s)),
         "self_host",
         _beats_api,
-        "Batch work dominates the day's tokens and only cost per token matters; a box that finishes in the window is cheaper",
+        lambda s: "Batch work dominates the day's tokens and only cost per token matters; a box that finishes in the window is cheaper",
     ),
     Rule(
         "hybrid-batch-local",
         lambda s: s.batch_token_share >= BATCH_SHARE_FOR_HYBRID and bool(_beats_api(s)) and s.cheapest_api() is not None,
         "hybrid",
         _beats_api,
-        "Batch work is local and cheap per token, while interactive work goes to an API at full per-user speed",
+        lambda s: "Batch work is local and cheap per token, while interactive work goes to an API at full per-user speed",
     ),
     Rule(
         "volume-or-fine-tune",
         lambda s: (s.difficulty == "narrow" or s.ml_team) and bool(_beats_api(s)),
         "self_host",
         _beats_api,
-        "A narrow task (or one your ML team fine-tunes) at this volume costs less on your own hardware than on an API",
+        lambda s: "A narrow task (or one your ML team fine-tunes) at this volume costs less on your own hardware than on an API",
     ),
     Rule(
         "cheaper-self-host",
         lambda s: bool(_beats_api(s)),
         "self_host",
         _beats_api,
-        "An eligible self-hosted option meets the SLO for less than the cheapest eligible API",
+        lambda s: "An eligible self-hosted option meets the SLO for less than the cheapest eligible API",
     ),
     Rule(
         "cloud-api",
         lambda s: s.cheapest_api() is not None,
         "cloud_api",
         lambda s: s.api_choice(),
-        "A shared assistant on varied work at full per-user speed is what an API fleet does best; route and cache first",
+        _why_api,
     ),
-    Rule("nothing-eligible", lambda s: True, "cloud_api", lambda s: [], "No option meets every requirement"),
+    Rule("nothing-eligible", lambda s: True, "none", lambda s: [], lambda s: "No option meets every requirement"),
 ]
-"""First match wins. A `self_host` pick that is a rented GPU becomes `private_cloud` (see verdict.decide)."""
+"""First match wins. A `self_host` pick that is a rented GPU becomes `private_cloud`, and a rule with no candidate
+left becomes `none` (see verdict.decide)."""

@@ -7,6 +7,11 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.plan.facts import OptionAssessment, peak_reason
 from tokenlane.plan.rules import RULES, Recommendation, Situation
 from tokenlane.scenario import Scenario
+from tokenlane.units import plural
+
+NEAR_TIE = 0.10
+"""Two options whose monthly costs are within this fraction of each other are a near tie: the capacity model's
+documented error (docs/capacity.md: ~15% median on decode, more on prefill) is larger than the gap."""
 
 
 class Verdict(BaseModel):
@@ -16,14 +21,77 @@ class Verdict(BaseModel):
 
     recommendation: Recommendation
     option: str | None
-    """Name of the chosen option; None when no option meets every requirement."""
+    """Name of the chosen option; None when no option meets every requirement (recommendation `none`)."""
     rule: str
     """Id of the rule that decided (docs/plan.md)."""
     reasons: list[str]
+    runner_up: str | None = None
+    """The next option in the rule's order, when it is within `NEAR_TIE` of the chosen one's cost."""
 
 
 def _usd(v: float | None) -> str:
     return "n/a" if v is None else f"${v:,.0f}/month"
+
+
+def _smallest_change(a: OptionAssessment, engineer_usd_per_year: float) -> str:
+    """What would make a non-eligible option qualify, or why nothing can."""
+    blocking: list[str] = []
+    if not a.fits:
+        blocking.append("the model does not fit the hardware")
+    elif not a.meets_slo:
+        blocking.append("it cannot meet the SLO at any fleet size allowed")
+    if not a.data_residency_ok:
+        blocking.append(f"it processes prompts {a.location}")
+    if blocking:
+        return f"{a.name} cannot qualify: " + "; ".join(blocking)
+    fixes: list[str] = []
+    if a.quality_risk:
+        fixes.append("pass rates from your own evals (`workload.tasks`) or `accept_quality_risk: true`")
+    if not a.within_budget and a.monthly_usd is not None:
+        fix = f"a budget of {_usd(a.monthly_usd)}"
+        over = a.monthly_usd - (a.budget_usd or 0.0)
+        fte = a.people_fte - over / (engineer_usd_per_year / 12.0) if engineer_usd_per_year else -1.0
+        if a.kind != "api" and fte >= 0:
+            fix += f" (or {fte:.2g} FTE of engineering instead of {a.people_fte:g})"
+        fixes.append(fix)
+    return f"{a.name} qualifies with " + " and ".join(fixes) if fixes else f"{a.name} qualifies"
+
+
+def _near_tie(chosen: OptionAssessment, runner: OptionAssessment) -> str | None:
+    """The near-tie sentence, with what separates the two, when their costs are within `NEAR_TIE`."""
+    if chosen.monthly_usd is None or runner.monthly_usd is None or min(chosen.monthly_usd, runner.monthly_usd) <= 0:
+        return None
+    gap = abs(runner.monthly_usd - chosen.monthly_usd) / min(chosen.monthly_usd, runner.monthly_usd)
+    if gap > NEAR_TIE:
+        return None
+    trade: list[str] = []
+    for a in (chosen, runner):
+        if a.kind == "api":
+            trade.append(f"{a.name} is served from the provider's fleet with {a.people_fte:g} FTE")
+        else:
+            headroom = f"{(a.slo_attainment or 0):.0%} of requests meet the SLO as configured" if a.slo_attainment is not None else ""
+            trade.append(f"{a.name} needs {plural(a.units, 'unit')} and {a.people_fte:g} FTE" + (f", {headroom}" if headroom else ""))
+    return (
+        f"Near tie: {chosen.name} ({_usd(chosen.monthly_usd)}) and {runner.name} ({_usd(runner.monthly_usd)}) are {gap:.0%} apart, "
+        f"inside the capacity model's documented error; choose on what separates them: {'; '.join(trade)}."
+    )
+
+
+def _people_decide(chosen: OptionAssessment, options: list[OptionAssessment]) -> str | None:
+    """The sentence saying engineering time decided it, when an option would be cheaper than the chosen one without
+    its people cost."""
+    if chosen.monthly_usd is None:
+        return None
+    for a in options:
+        if a is chosen or a.monthly_usd is None or not a.fits or not a.meets_slo or not a.data_residency_ok:
+            continue
+        without = a.monthly_usd - a.people_usd
+        if a.monthly_usd > chosen.monthly_usd and without + chosen.people_usd < chosen.monthly_usd:
+            return (
+                f"People cost decides against {a.name}: without its {a.people_fte:g} FTE of engineering ({_usd(a.people_usd)}) it would "
+                f"cost {_usd(without)}, less than {chosen.name}; set `finance` FTE to what your team really spends."
+            )
+    return None
 
 
 def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_share: float, extra_reasons: list[str]) -> Verdict:
@@ -42,17 +110,20 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
             continue
         candidates = rule.candidates(situation)
         chosen = candidates[0] if candidates else None
-        recommendation = rule.recommendation
-        if chosen is not None and recommendation == "self_host" and chosen.kind == "cloud_gpu":
+        recommendation: Recommendation = rule.recommendation
+        if chosen is None:
+            recommendation = "none"
+        elif recommendation == "self_host" and chosen.kind == "cloud_gpu":
             recommendation = "private_cloud"
-        if chosen is not None and recommendation == "private_cloud" and chosen.kind == "self_host":
+        elif recommendation == "private_cloud" and chosen.kind == "self_host":
             recommendation = "self_host"
-        reasons = [f"{rule.why}."]
+        reasons = [f"{rule.why(situation)}."]
         api = situation.cheapest_api()
         if recommendation == "hybrid" and api is not None:
             reasons.append(f"Interactive traffic goes to {api.name} ({_usd(api.monthly_usd)} for the whole day's traffic as priced).")
+        runner_up = None
         if chosen is not None:
-            size = "served from the provider's fleet" if chosen.kind == "api" else f"{chosen.units} units"
+            size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")
             meets = "is assumed to meet" if chosen.kind == "api" else ("meets" if chosen.meets_slo else "misses")
             reasons.append(
                 f"{chosen.name} ({chosen.kind}, {size}) costs {_usd(chosen.monthly_usd)} and {meets} the SLO "
@@ -63,8 +134,14 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
                     "On hard, varied work with no pass rates from your own evals, the frontier model is the safe default; "
                     "add `workload.tasks` with measured pass rates to route cheaper models where they pass."
                 )
+            if len(candidates) > 1 and (tie := _near_tie(chosen, candidates[1])):
+                reasons.append(tie)
+                runner_up = candidates[1].name
+            if people := _people_decide(chosen, options):
+                reasons.append(people)
         else:
-            reasons.append("No option is eligible; the issues of each are listed below.")
+            reasons.append("No option qualifies. What would make each one qualify:")
+            reasons.extend(f"{_smallest_change(o, scenario.finance.engineer_usd_per_year)}." for o in options if not o.eligible)
         for other in options:
             if other is chosen:
                 continue
@@ -80,5 +157,7 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
             if line:
                 reasons.append(line + ".")
         reasons.extend(extra_reasons)
-        return Verdict(recommendation=recommendation, option=chosen.name if chosen else None, rule=rule.id, reasons=reasons)
+        return Verdict(
+            recommendation=recommendation, option=chosen.name if chosen else None, rule=rule.id, reasons=reasons, runner_up=runner_up
+        )
     raise AssertionError("the last rule always matches")

@@ -125,7 +125,11 @@ class SimulationResult(BaseModel):
     goodput_rps: float
     """Requests per second over the active day that met the SLO."""
     peak_concurrency: int
-    """Most sequences running together on one replica."""
+    """Most sequences running together on one replica (interactive and batch)."""
+    peak_interactive_streams: int
+    """Most interactive requests running together over the whole deployment (admitted, not yet finished)."""
+    peak_batch_streams: int
+    """Most batch-job requests running together over the whole deployment."""
     mean_concurrency: float
     """Time-averaged running sequences per replica while busy."""
     busy_fraction: float
@@ -234,6 +238,8 @@ def summarise(
         meets_slo=attainment >= workload.slo.percentile / 100.0 and stopped is None,
         goodput_rps=float(met.sum()) / (workload.active_hours * S_PER_HOUR),
         peak_concurrency=max((r.peak_running for r in replicas), default=0),
+        peak_interactive_streams=_peak_overlap(log, inter, end_s),
+        peak_batch_streams=_peak_overlap(log, ~inter, end_s),
         mean_concurrency=sum(r.concurrency_area for r in replicas) / busy if busy else 0.0,
         busy_fraction=busy / (span_s * len(replicas)) if span_s and replicas else 0.0,
         batch_jobs=jobs,
@@ -254,3 +260,16 @@ def _mean_request(log: RequestLog) -> tuple[float, float, float]:
     if not np.any(mask):
         return 0.0, 0.0, 0.0
     return (float(np.mean(log.prompt_tokens[mask])), float(np.mean(log.cached_tokens[mask])), float(np.mean(log.output_tokens[mask])))
+
+
+def _peak_overlap(log: RequestLog, mask: np.ndarray, end_s: float) -> int:
+    """Most of the masked requests running at once: admitted and not yet finished (unfinished ones run to `end_s`)."""
+    started = mask & (log.admitted_s >= 0)
+    if not np.any(started):
+        return 0
+    starts = log.admitted_s[started]
+    ends = np.where(log.finished_s[started] >= 0, log.finished_s[started], end_s)
+    times = np.concatenate([ends, starts])
+    steps = np.concatenate([-np.ones(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)])
+    order = np.lexsort((steps, times))  # at equal times, a finish frees its place before a start takes one
+    return int(np.max(np.cumsum(steps[order])))
