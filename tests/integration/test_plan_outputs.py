@@ -1,0 +1,72 @@
+"""Every number in every output means something: `plan` on every example and the built-in scenario, read in every
+format (terminal at 80 columns, Markdown, HTML text and chart data, JSON), never shows NaN, inf, None or $0 for real
+traffic; a scenario nothing qualifies for says so and what would change it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import invoke
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+MEANINGLESS = re.compile(r"(?i:\b(nan|inf|infinity)\b)|\bNone\b|\$0(/month|\b(?![.,]\d))")
+
+
+def _visible_html(html: str) -> tuple[str, list[str]]:
+    """(the page's text outside scripts, the JSON of each chart's Plotly.newPlot call)."""
+    charts = re.findall(r"Plotly\.newPlot\((.*?)\)\s*\};?\s*</script>", html, flags=re.DOTALL)
+    text = re.sub(r"<script.*?</script>", " ", html, flags=re.DOTALL)
+    return re.sub(r"<[^>]+>", " ", text), charts
+
+
+def _strict_json(text: str) -> object:
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"JSON holds {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, None], ids=lambda p: p.stem if p else "built-in")
+def test_no_meaningless_number_in_any_format(path: Path | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out = tmp_path / "report"
+    result = invoke("plan", *([str(path)] if path else []), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    text, charts = _visible_html((out / "report.html").read_text())
+    for name, content in (("terminal", result.stdout), ("markdown", (out / "report.md").read_text()), ("html", text)):
+        found = MEANINGLESS.search(content)
+        assert found is None, f"{name}: {found.group(0)!r} in …{content[max(0, found.start() - 80) : found.end() + 40]}…"
+    assert len(charts) >= 4
+    for chart in charts:
+        assert "NaN" not in chart and "Infinity" not in chart
+    doc = _strict_json((out / "report.json").read_text())
+    assert isinstance(doc, dict)
+    for option in doc["cost"]["options"]:
+        if option["kind"] == "api":
+            assert option["monthly_usd"] > 0 and option["breakdown"]["api_usd"] > 0, option["name"]
+    for reason in doc["verdict"]["reasons"]:
+        assert MEANINGLESS.search(reason) is None, reason
+
+
+def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> None:
+    scenario = tmp_path / "tight.yaml"
+    scenario.write_text(
+        "name: clinic on a shoestring\nworkload: {users: 5, active_hours: 1, prompt_tokens: 800, output_tokens: 200}\n"
+        "options:\n"
+        "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4, engine: llama.cpp}\n"
+        "  - {name: sonnet, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
+        "constraints: {data_residency: on_prem, max_budget_usd_per_month: 2000}\n"
+    )
+    result = invoke("plan", str(scenario), "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.stderr
+    assert "no option qualifies" in result.stdout.lower() and "self host" not in result.stdout.lower()
+    doc = invoke("plan", str(scenario), "--json", "--no-report").json()
+    assert doc["verdict"]["recommendation"] == "none" and doc["verdict"]["option"] is None
+    reasons = " ".join(doc["verdict"]["reasons"])
+    assert "spark qualifies with a budget of $" in reasons and "FTE of engineering" in reasons
+    assert "sonnet cannot qualify: it processes prompts external" in reasons
+    assert (tmp_path / "r" / "report.md").read_text().splitlines()[4].startswith("## No option qualifies")
