@@ -12,18 +12,19 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tokenlane.catalog.models import Engine, Entry, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import ApiModel, Engine, Entry, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import CatalogError, UnknownIdError
 
-Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines"]
+Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models"]
 _SECTIONS: dict[str, type[Entry]] = {
     "hardware": Hardware,
     "models": Model,
     "quants": Quant,
     "kv_dtypes": KvDtype,
     "engines": Engine,
+    "api_models": ApiModel,
 }
-_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml")
+_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml")
 E = TypeVar("E", bound=Entry)
 
 
@@ -37,6 +38,7 @@ class Catalog(BaseModel):
     quants: dict[str, Quant]
     kv_dtypes: dict[str, KvDtype]
     engines: dict[str, Engine]
+    api_models: dict[str, ApiModel] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""
@@ -79,6 +81,13 @@ class Catalog(BaseModel):
         """Serving engine by id."""
         return _typed(self.get("engines", entry_id, field=field), Engine)
 
+    def api_model(self, provider: str | None, model: str | None) -> ApiModel | None:
+        """The catalog entry of an API model, if the catalog knows it."""
+        for entry in self.api_models.values():
+            if entry.provider == provider and entry.model == model:
+                return entry
+        return None
+
     def with_entries(self, kind: Kind, entries: Iterable[Entry]) -> Catalog:
         """A copy with `entries` added to (or replacing ids in) `kind`."""
         merged = dict(self.section(kind))
@@ -112,7 +121,7 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> tuple[str
 def parse_entries(document: Any, path: str) -> dict[str, list[Entry]]:
     """Validate one YAML document of sections (`hardware:`, `models:` ...) into entries."""
     if not isinstance(document, dict):
-        raise CatalogError("expected a mapping of sections (hardware, models, quants, kv_dtypes, engines)", path=path)
+        raise CatalogError(f"expected a mapping of sections ({', '.join(_SECTIONS)})", path=path)
     parsed: dict[str, list[Entry]] = {}
     for section, items in document.items():
         if section not in _SECTIONS:

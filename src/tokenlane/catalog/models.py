@@ -204,6 +204,26 @@ class Quant(Entry):
     """Family, for display."""
 
 
+class ApiModel(Entry):
+    """A model served by an API provider: its quality tier and typical serving speed.
+
+    `id` is `provider/model` lower-cased with `/` replaced by `--` (e.g. `anthropic--claude-sonnet-4-5`); `provider`
+    and `model` are spelled as genai-prices spells them.
+    """
+
+    provider: str
+    """genai-prices provider id."""
+    model: str
+    """genai-prices model name."""
+    quality_tier: Literal["frontier", "mid", "small"]
+    """The provider's own positioning of the model: its flagship line (frontier), the cost-efficient line (mid), the
+    smallest, fastest line (small)."""
+    ttft_s: Positive | None = None
+    """Typical time to first token, s (None: the serving default)."""
+    tok_s: Positive | None = None
+    """Typical stream speed, tok/s (None: the serving default)."""
+
+
 class KvDtype(Entry):
     """A KV-cache element type."""
 

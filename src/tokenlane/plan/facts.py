@@ -6,6 +6,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import SimulationResult, describe_rejections
@@ -36,7 +37,14 @@ class OptionAssessment(BaseModel):
     usd_per_mtok_output: float | None
     data_residency_ok: bool
     quality_risk: bool
-    """An open model on hard work without pass rates from the user's own evals."""
+    """An open model on hard work without pass rates from the user's own evals for all of its traffic."""
+    quality_tier: str | None
+    """API: the catalog's quality tier of the model (frontier, mid, small); None when unknown or not an API."""
+    pass_rate: float | None
+    """Traffic-weighted pass rate from the user's own evals, when they cover every task; None otherwise."""
+    effective_monthly_usd: float | None
+    """Monthly cost per month of successful work = monthly / pass rate (failed attempts are paid and redone); the
+    monthly cost when there is no pass rate."""
     within_budget: bool
     budget_usd: float | None
     """The scenario's monthly budget, if it has one."""
@@ -65,7 +73,13 @@ class OptionAssessment(BaseModel):
 
 
 def assess_option(
-    option: Option, scenario: Scenario, cost: OptionCost, *, as_configured: SimulationResult | None, single_stream_tok_s: float | None
+    option: Option,
+    scenario: Scenario,
+    cost: OptionCost,
+    catalog: Catalog,
+    *,
+    as_configured: SimulationResult | None,
+    single_stream_tok_s: float | None,
 ) -> OptionAssessment:
     """Judge one option: SLO, residency, budget, quality risk, each issue stated with its number."""
     constraints = scenario.constraints
@@ -75,13 +89,22 @@ def assess_option(
         issues.append(f"data residency requires {constraints.data_residency}; {option.name} processes prompts {option.location}")
     if not cost.fits or not cost.carries_load:
         issues.append(cost.note)
-    has_evals = any(option.name in t.pass_rates for t in scenario.workload.tasks)
-    quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and not has_evals
+    tasks = scenario.workload.tasks
+    rated = [t for t in tasks if option.name in t.pass_rates]
+    covered = sum(t.share for t in rated)
+    for task in rated:
+        rate = task.pass_rates[option.name]
+        if rate < task.min_pass_rate:
+            issues.append(f"its pass rate on {task.name} is {rate:.0%}, below that task's bar of {task.min_pass_rate:.0%}")
+    pass_rate = sum(t.share * t.pass_rates[option.name] for t in rated) if rated and covered >= 1.0 - 1e-9 else None
+    quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9
     if quality_risk and not constraints.accept_quality_risk:
+        missing = "no pass rates for it" if not rated else f"pass rates for only {covered:.0%} of the traffic"
         issues.append(
-            f"quality risk: {option.model} is an open model on hard, varied work and the scenario has no pass rates for it "
-            "from your own evals (open models trail frontier models there)"
+            f"quality risk: {option.model} is an open model on hard, varied work and the scenario has {missing} "
+            "from your own evals (an eval counts only for its task; open models trail frontier models there)"
         )
+    entry = catalog.api_model(option.provider, option.model) if option.kind == "api" else None
     budget = constraints.max_budget_usd_per_month
     within_budget = budget is None or (cost.monthly_usd is not None and cost.monthly_usd <= budget)
     if not within_budget:
@@ -101,6 +124,9 @@ def assess_option(
         usd_per_mtok_output=cost.usd_per_mtok_output,
         data_residency_ok=residency_ok,
         quality_risk=quality_risk,
+        quality_tier=entry.quality_tier if entry else None,
+        pass_rate=pass_rate,
+        effective_monthly_usd=cost.monthly_usd / pass_rate if cost.monthly_usd is not None and pass_rate else cost.monthly_usd,
         within_budget=within_budget,
         budget_usd=budget,
         people_fte=scenario.finance.fte_for(option.kind),

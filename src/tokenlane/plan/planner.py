@@ -129,7 +129,9 @@ def plan_scenario(
                     measured_vs_model[option.name] = [
                         (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
                     ]
-        assessments.append(assess_option(option, scenario, option_cost, as_configured=by_sim.get(option.name), single_stream_tok_s=single))
+        assessments.append(
+            assess_option(option, scenario, option_cost, catalog, as_configured=by_sim.get(option.name), single_stream_tok_s=single)
+        )
     batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
     extra = [lever.summary for lever in cost.levers if lever.savings_usd_per_month > 0]

@@ -44,23 +44,25 @@ class Situation:
     options: list[OptionAssessment]
 
     def eligible(self, kinds: set[str], locations: set[str] | None = None) -> list[OptionAssessment]:
-        """Eligible options of these kinds (and locations), cheapest first."""
+        """Eligible options of these kinds (and locations), cheapest per month of successful work first."""
         found = [o for o in self.options if o.eligible and o.kind in kinds and (locations is None or o.location in locations)]
-        return sorted(found, key=lambda o: o.monthly_usd if o.monthly_usd is not None else float("inf"))
+        return sorted(found, key=_effective_cost)
 
     has_pass_rates: bool = False
     """The scenario gives pass rates from the user's own evals."""
 
     def cheapest_api(self) -> OptionAssessment | None:
+        """The eligible API with the lowest cost per month of successful work."""
         apis = self.eligible({"api"})
         return apis[0] if apis else None
 
     def api_choice(self) -> list[OptionAssessment]:
-        """APIs in order of preference: on hard work without the user's own evals the frontier (highest output price)
-        first, since a cheaper model's quality on that work is unknown; otherwise the cheapest first."""
+        """APIs in order of preference: on hard work without the user's own evals the highest quality tier in the
+        catalog first (a cheaper model's quality on that work is unknown), the cheapest within a tier — so the same
+        model through a pricier endpoint never wins; otherwise the cheapest per successful task first."""
         apis = self.eligible({"api"})
         if self.difficulty == "hard" and not self.has_pass_rates:
-            return sorted(apis, key=lambda o: -(o.usd_per_mtok_output or 0.0))
+            return sorted(apis, key=lambda o: (TIER_ORDER.get(o.quality_tier or "", len(TIER_ORDER)), _effective_cost(o)))
         return apis
 
 
@@ -75,13 +77,21 @@ class Rule:
     why: Callable[[Situation], str]
 
 
+TIER_ORDER = {"frontier": 0, "mid": 1, "small": 2}
+"""Catalog quality tiers, best first; a model the catalog does not know ranks after them."""
+
+
+def _effective_cost(o: OptionAssessment) -> float:
+    return o.effective_monthly_usd if o.effective_monthly_usd is not None else float("inf")
+
+
 def _self_hosted(s: Situation) -> list[OptionAssessment]:
     return s.eligible({"self_host", "cloud_gpu"})
 
 
 def _beats_api(s: Situation) -> list[OptionAssessment]:
     api = s.cheapest_api()
-    return [o for o in _self_hosted(s) if api is None or (o.monthly_usd or 0) < (api.monthly_usd or 0)]
+    return [o for o in _self_hosted(s) if api is None or _effective_cost(o) < _effective_cost(api)]
 
 
 RULES: list[Rule] = [

@@ -125,14 +125,20 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
         if chosen is not None:
             size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")
             meets = "is assumed to meet" if chosen.kind == "api" else ("meets" if chosen.meets_slo else "misses")
+            success = (
+                f" ({_usd(chosen.effective_monthly_usd)} per month of successful work at its {chosen.pass_rate:.0%} pass rate)"
+                if chosen.pass_rate is not None
+                else ""
+            )
             reasons.append(
-                f"{chosen.name} ({chosen.kind}, {size}) costs {_usd(chosen.monthly_usd)} and {meets} the SLO "
+                f"{chosen.name} ({chosen.kind}, {size}) costs {_usd(chosen.monthly_usd)}{success} and {meets} the SLO "
                 f"({slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s for {slo.percentile:g}% of requests)."
             )
             if chosen.kind == "api" and scenario.workload.difficulty == "hard" and not situation.has_pass_rates:
+                tier = f"a {chosen.quality_tier}-tier model in the catalog" if chosen.quality_tier else "a model the catalog has no tier for"
                 reasons.append(
-                    "On hard, varied work with no pass rates from your own evals, the frontier model is the safe default; "
-                    "add `workload.tasks` with measured pass rates to route cheaper models where they pass."
+                    f"On hard, varied work with no pass rates from your own evals, the highest-tier API is the safe default ({chosen.name} "
+                    "is " + tier + "); add `workload.tasks` with measured pass rates to route cheaper models where they pass."
                 )
             if len(candidates) > 1 and (tie := _near_tie(chosen, candidates[1])):
                 reasons.append(tie)

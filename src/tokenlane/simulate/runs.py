@@ -34,9 +34,13 @@ R = TypeVar("R")
 
 
 def option_server(catalog: Catalog, option: Option) -> Server:
-    """What serves an option's requests: its deployment, or the API's fleet."""
+    """What serves an option's requests: its deployment, or the API's fleet (speed: the option's, else the catalog
+    entry's of that API model, else the default)."""
     if option.kind == "api":
-        return ApiServing(ttft_s=option.ttft_s or API_TTFT_S, tok_s=option.tok_s or API_TOK_S, label=option.name)
+        entry = catalog.api_model(option.provider, option.model)
+        ttft = option.ttft_s or (entry.ttft_s if entry else None) or API_TTFT_S
+        tok_s = option.tok_s or (entry.tok_s if entry else None) or API_TOK_S
+        return ApiServing(ttft_s=ttft, tok_s=tok_s, label=option.name)
     return option_deployment(catalog, option)
 
 
