@@ -284,12 +284,23 @@ class Finance(_Model):
     residual_fraction: Frac = 0.25
     electricity_usd_per_kwh: NonNeg = 0.15
     pue: Annotated[float, Field(ge=1)] = 1.4
-    engineer_fte: NonNeg = 0.5
-    """Engineers needed to run a self-hosted deployment (fraction of one person)."""
-    cloud_engineer_fte: NonNeg = 0.25
-    """Engineers needed to run rented GPUs."""
+    engineer_fte: NonNeg | None = None
+    """Engineers running a bought deployment, FTE; default by its scale (`fte_desk` .. `fte_fleet`)."""
+    cloud_engineer_fte: NonNeg | None = None
+    """Engineers running rented GPUs, FTE; default by scale x `rented_fte_factor`."""
     api_engineer_fte: NonNeg = 0.05
-    """Engineers needed to integrate and watch an API."""
+    """Engineers integrating and watching an API, FTE."""
+    fte_desk: NonNeg = 0.05
+    """A desk box (one unified-memory or workstation-GPU unit): the owner's own time."""
+    fte_server: NonNeg = 0.25
+    """One datacenter server."""
+    fte_rack: NonNeg = 0.5
+    """Two to eight servers."""
+    fte_fleet: NonNeg = 1.0
+    """More than eight servers."""
+    rented_fte_factor: Frac = 0.6
+    """Rented GPUs need this share of the engineering a bought deployment of the same scale needs (no purchase,
+    racking or repairs; the serving stack remains)."""
     engineer_usd_per_year: NonNeg = 250000.0
     hosting_usd_per_month: NonNeg = 0.0
     """Colocation / rack space per unit, USD/month."""
@@ -302,12 +313,17 @@ class Finance(_Model):
 
     @staticmethod
     def fte_field(kind: str) -> str:
-        """The field holding the engineer time an option of `kind` needs."""
+        """The field that overrides the engineer time an option of `kind` needs."""
         return {"self_host": "engineer_fte", "cloud_gpu": "cloud_engineer_fte", "api": "api_engineer_fte"}[kind]
 
-    def fte_for(self, kind: str) -> float:
-        """Engineer time (FTE) an option of `kind` needs."""
-        return float(getattr(self, self.fte_field(kind)))
+    def fte_for(self, kind: str, scale: str = "server") -> float:
+        """Engineer time (FTE) an option of `kind` at `scale` (desk, server, rack, fleet) needs: the scenario's
+        override for its kind if set, else the scale's default (x `rented_fte_factor` when rented)."""
+        override = getattr(self, self.fte_field(kind))
+        if override is not None:
+            return float(override)
+        by_scale = float(getattr(self, f"fte_{scale}"))
+        return by_scale * self.rented_fte_factor if kind == "cloud_gpu" else by_scale
 
 
 FINANCE_SOURCES = {
@@ -315,9 +331,14 @@ FINANCE_SOURCES = {
     "residual_fraction": "used accelerator resale listings 2024-2026 (assumption)",
     "electricity_usd_per_kwh": "US EIA Electric Power Monthly, average commercial rate 2025 (~$0.13), rounded up",
     "pue": "Uptime Institute Global Data Center Survey 2024 (fleet average 1.56; modern sites 1.3-1.4)",
-    "engineer_fte": "assumption: updates, monitoring and incidents of a self-hosted serving stack",
-    "cloud_engineer_fte": "assumption: rented GPUs still need the serving stack run",
-    "api_engineer_fte": "assumption: integrating and watching an API",
+    "engineer_fte": "override of the scale defaults below for bought hardware (unset: by scale)",
+    "cloud_engineer_fte": "override of the scale defaults for rented GPUs (unset: by scale x rented_fte_factor)",
+    "api_engineer_fte": "assumption: integrating and watching an API (a few hours a week)",
+    "fte_desk": "assumption: a desk box is looked after by its owner, about 2 hours a week",
+    "fte_server": "assumption: one server's serving stack (updates, monitoring, incidents), about a day a week",
+    "fte_rack": "assumption: a rack of servers, half an engineer",
+    "fte_fleet": "assumption: beyond eight servers, a dedicated engineer",
+    "rented_fte_factor": "assumption: renting removes purchase, racking and repairs, not the serving stack",
     "engineer_usd_per_year": "loaded cost of a US platform/ML engineer (salary ~$180k x 1.35 overhead)",
     "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
     "utilization": "assumption: average power draw / rated draw over the month",

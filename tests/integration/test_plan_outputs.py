@@ -59,7 +59,7 @@ def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> N
         "options:\n"
         "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4, engine: llama.cpp}\n"
         "  - {name: sonnet, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
-        "constraints: {data_residency: on_prem, max_budget_usd_per_month: 2000}\n"
+        "constraints: {data_residency: on_prem, max_budget_usd_per_month: 600}\n"
     )
     result = invoke("plan", str(scenario), "--out", str(tmp_path / "r"))
     assert result.exit_code == 0, result.stderr

@@ -19,6 +19,7 @@ from tokenlane.cost import (
     self_host_usd_per_day,
 )
 from tokenlane.cost.api_bill import request_time
+from tokenlane.cost.tco import deployment_scale
 from tokenlane.scenario import PRICES_AT_DEFAULT, CustomPrice, Finance, Option, Task
 
 CATALOG = builtin_catalog()
@@ -44,7 +45,7 @@ def test_cloud_rental_by_hand() -> None:
     )
     cost = hardware_cost(dep, option, FIN, replicas=3)
     assert cost.rental_usd == pytest.approx(3 * 2 * 2.0 * 365)
-    assert cost.people_usd == pytest.approx(0.25 * 250000 / 12)
+    assert cost.people_usd == pytest.approx(0.5 * 0.6 * 250000 / 12)  # six GPUs: a rack, rented
 
 
 @pytest.mark.parametrize(
@@ -152,3 +153,25 @@ def test_prices_are_read_at_the_scenario_date_not_the_clock() -> None:
     )
     assert before != after
     assert after == pytest.approx(direct, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("hardware", "gpus", "replicas", "scale"),
+    [
+        ("dgx-spark", None, 1, "desk"),
+        ("rtx-pro-6000", None, 1, "desk"),
+        ("h100-sxm-8x", None, 1, "server"),
+        ("h100-sxm", 1, 3, "rack"),
+        ("h100-sxm-8x", None, 9, "fleet"),
+    ],
+)
+def test_people_cost_scales_with_what_is_run(hardware: str, gpus: int | None, replicas: int, scale: str) -> None:
+    dep = build_deployment(CATALOG, hardware=hardware, model="qwen3-8b", quant="bf16", engine="vllm", gpus=gpus)
+    assert deployment_scale(dep, replicas) == scale
+    bought = Option(name="b", kind="self_host", hardware=hardware, model="qwen3-8b")
+    rented = Option(name="r", kind="cloud_gpu", hardware=hardware, model="qwen3-8b", usd_per_gpu_hour=2.0)
+    fte = getattr(FIN, f"fte_{scale}")
+    assert hardware_cost(dep, bought, FIN, replicas=replicas).people_usd == pytest.approx(fte * 250000 / 12)
+    assert hardware_cost(dep, rented, FIN, replicas=replicas).people_usd == pytest.approx(fte * 0.6 * 250000 / 12)
+    fixed = Finance(engineer_fte=0.7)
+    assert hardware_cost(dep, bought, fixed, replicas=replicas).people_usd == pytest.approx(0.7 * 250000 / 12)

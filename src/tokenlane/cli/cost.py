@@ -15,6 +15,11 @@ from tokenlane.units import format_tokens, format_usd
 COMMAND_NAME = "cost"
 
 
+def _line(usd: float | None) -> str:
+    """A cost line's cell: '—' when the option has no such line."""
+    return format_usd(usd) if usd else "—"
+
+
 def command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     seed: Annotated[int, typer.Option(help="Random seed of the simulated day.")] = 0,
@@ -41,10 +46,10 @@ def command(
             o.kind,
             str(o.units) if o.kind != "api" else "—",
             format_usd(o.monthly_usd),
-            format_usd(b.hardware_usd + b.rental_usd) if b else "—",
-            format_usd(b.power_usd) if b else "—",
-            format_usd(b.people_usd) if b else "—",
-            format_usd(b.api_usd) if b else "—",
+            _line(b.hardware_usd + b.rental_usd if b else None),
+            _line(b.power_usd if b else None),
+            _line(b.people_usd if b else None) + (f" ({o.people_fte:g} FTE)" if b else ""),
+            _line(b.api_usd if b else None),
             f"{o.usd_per_mtok_input:.2f}" if o.usd_per_mtok_input is not None else "—",
             f"{o.usd_per_mtok_output:.2f}" if o.usd_per_mtok_output is not None else "—",
             "yes" if o.carries_load else f"[red]no[/] {o.note}",

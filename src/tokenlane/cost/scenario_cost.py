@@ -17,7 +17,7 @@ from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
 from tokenlane.cost.routing import RoutingTable
-from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units, people_usd_per_month
+from tokenlane.cost.tco import MonthlyCost, deployment_scale, hardware_cost, hardware_units, people_usd_per_month
 from tokenlane.scenario import Finance, Option, Scenario, Workload
 from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_number, per_mtok
@@ -62,6 +62,10 @@ class OptionCost(BaseModel):
     """Tokens one replica carries per 24 h at the SLO's per-user speed (self-host)."""
     simulation: SimulationResult | None
     """The day this cost was priced on (self-hosted: at `replicas`; API: the provider's fleet)."""
+    people_fte: float = 0.0
+    """Engineering time in `monthly_usd`, FTE (by kind and scale, `Finance.fte_for`)."""
+    scale: str = ""
+    """desk, server, rack or fleet (self-hosted and rented); '' for APIs."""
     note: str = ""
 
 
@@ -168,6 +172,7 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
         )
     sim, replicas = days.day, days.replicas
     cost = hardware_cost(dep, option, finance, replicas=replicas)
+    scale = deployment_scale(dep, replicas)
     capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim)
     workdays = finance.workdays_per_month
     in_tokens, out_tokens = float(sim.prompt_tokens) * workdays, float(sim.output_tokens) * workdays
@@ -198,6 +203,8 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
             usd_per_mtok_output=per_mtok(cost.total_usd * (1 - prefill_share), out_tokens),
             capacity_tokens_per_day_per_replica=capacity,
             simulation=sim,
+            people_fte=finance.fte_for(option.kind, scale),
+            scale=scale,
             note=note,
         ),
         capacity,
@@ -226,6 +233,7 @@ def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tupl
             usd_per_mtok_output=per_mtok(bill.output_usd, float(day.output_tokens)),
             capacity_tokens_per_day_per_replica=None,
             simulation=day,
+            people_fte=finance.fte_for("api"),
             note=f"{bill.provider}/{bill.model_ref}: {len(day.log):,} requests a day billed at prices of {finance.prices_at}; "
             "served from the provider's fleet at full speed (assumed)",
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,9 +36,23 @@ def hardware_units(dep: Deployment, replicas: int) -> int:
     return math.ceil(replicas * dep.num_devices / dep.hardware.num_devices)
 
 
-def people_usd_per_month(option: Option, finance: Finance) -> float:
-    """Engineer time to run the option: FTE by kind x loaded yearly cost / 12."""
-    return finance.fte_for(option.kind) * finance.engineer_usd_per_year / 12.0
+Scale = Literal["desk", "server", "rack", "fleet"]
+RACK_UNITS = 8
+"""Up to this many purchasable units is a rack; beyond it, a fleet."""
+
+
+def deployment_scale(dep: Deployment, replicas: int) -> Scale:
+    """How big a deployment is to run: one unified-memory or workstation-GPU unit is a desk box, one other unit a
+    server, up to `RACK_UNITS` units a rack, more a fleet."""
+    units = hardware_units(dep, replicas)
+    if units == 1:
+        return "desk" if dep.hardware.memory_kind in ("unified", "gddr") and dep.hardware.num_devices == 1 else "server"
+    return "rack" if units <= RACK_UNITS else "fleet"
+
+
+def people_usd_per_month(option: Option, finance: Finance, scale: Scale = "server") -> float:
+    """Engineer time to run the option: FTE by kind and scale x loaded yearly cost / 12."""
+    return finance.fte_for(option.kind, scale) * finance.engineer_usd_per_year / 12.0
 
 
 def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int) -> MonthlyCost:
@@ -49,7 +63,7 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
     # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
     """
     devices = replicas * dep.num_devices
-    people = people_usd_per_month(option, finance)
+    people = people_usd_per_month(option, finance, deployment_scale(dep, replicas))
     if option.kind == "cloud_gpu":
         rate = option.usd_per_gpu_hour if option.usd_per_gpu_hour is not None else dep.hardware.cloud_usd_per_gpu_hour
         if rate is None:

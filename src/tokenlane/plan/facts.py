@@ -129,7 +129,7 @@ def assess_option(
         effective_monthly_usd=cost.monthly_usd / pass_rate if cost.monthly_usd is not None and pass_rate else cost.monthly_usd,
         within_budget=within_budget,
         budget_usd=budget,
-        people_fte=scenario.finance.fte_for(option.kind),
+        people_fte=cost.people_fte,
         people_usd=cost.breakdown.people_usd if cost.breakdown else 0.0,
         single_stream_tok_s=single_stream_tok_s,
         peak_concurrency=sim.peak_interactive_streams if sim and sim.requests else None,

@@ -86,7 +86,12 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
     for name, value in scenario.finance.model_dump().items():
         source = FINANCE_SOURCES.get(name, "scenario")
         out.append(
-            Assumption(what=f"finance.{name}", value=str(value), source=source, as_of="2026-11-04" if name == "prices_at" else "2026-11-01")
+            Assumption(
+                what=f"finance.{name}",
+                value="by scale" if value is None else str(value),
+                source=source,
+                as_of="2026-11-04" if name == "prices_at" else "2026-11-01",
+            )
         )
     return out
 

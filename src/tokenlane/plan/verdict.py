@@ -135,7 +135,9 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
                 f"({slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s for {slo.percentile:g}% of requests)."
             )
             if chosen.kind == "api" and scenario.workload.difficulty == "hard" and not situation.has_pass_rates:
-                tier = f"a {chosen.quality_tier}-tier model in the catalog" if chosen.quality_tier else "a model the catalog has no tier for"
+                tier = (
+                    f"a {chosen.quality_tier}-tier model in the catalog" if chosen.quality_tier else "a model the catalog has no tier for"
+                )
                 reasons.append(
                     f"On hard, varied work with no pass rates from your own evals, the highest-tier API is the safe default ({chosen.name} "
                     "is " + tier + "); add `workload.tasks` with measured pass rates to route cheaper models where they pass."
