@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import CapacityReport, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
-from tokenlane.cost import CostReport, cost_scenario
+from tokenlane.cost import CostReport, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
 from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option
+from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Scenario
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
@@ -47,6 +48,8 @@ class PlanReport(BaseModel):
     measured: dict[str, list[MeasuredPoint]]
     """Curves measured by `tokenlane bench` for options that name one (`measured:`)."""
     assumptions: list[Assumption]
+    flip_points: list[FlipPoint]
+    """Each key assumption's nearest value that changes the verdict, nearest first."""
     seed: int
 
 
@@ -139,13 +142,25 @@ def plan_scenario(
         )
     batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
+    batch_share = batch_tokens / total_tokens if total_tokens else 0.0
     extra = [lever.summary for lever in cost.levers if lever.savings_usd_per_month > 0]
-    verdict = decide(scenario, assessments, batch_token_share=batch_tokens / total_tokens if total_tokens else 0.0, extra_reasons=extra)
+
+    def judge(costs: list[OptionCost]) -> Verdict:
+        again = [
+            assess_option(o, scenario, c, catalog, as_configured=by_sim.get(o.name), single_stream_tok_s=a.single_stream_tok_s)
+            for o, c, a in zip(scenario.options, costs, assessments, strict=True)
+        ]
+        return decide(scenario, again, batch_token_share=batch_share, extra_reasons=[])
+
+    flips = find_flip_points(scenario, cost.options, judge)
+    extra += [f"Flip point: {f.sentence}." for f in flips[:SHOWN_IN_VERDICT]]
+    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra)
     return PlanReport(
         scenario=scenario,
         verdict=verdict,
         options=assessments,
         claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model),
+        flip_points=flips,
         cost=cost,
         simulations=list(by_sim.values()),
         curves=curves,
