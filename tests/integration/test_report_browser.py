@@ -1,7 +1,9 @@
-"""Render the default HTML report in headless Chromium (system package) and check that every chart drew."""
+"""Render the HTML report in headless Chromium (system package): every chart draws, its axes fit its data, and the
+charts that judge against the SLO carry a labelled SLO line."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -9,8 +11,23 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import invoke
+from tokenlane.report.charts import FIGURES, THRESHOLD_CHARTS
 
 pytestmark = pytest.mark.browser
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+AXES_JS = """(id) => {
+  const gd = document.getElementById(id);
+  const out = {shapes: (gd.layout.shapes || []).length, annotations: (gd.layout.annotations || []).map(a => String(a.text)), axes: {}};
+  for (const ax of ['xaxis', 'yaxis']) {
+    const full = gd._fullLayout[ax];
+    const values = [];
+    for (const trace of gd.data) {
+      for (const v of (trace[ax[0]] || [])) { if (typeof v === 'number' && isFinite(v)) values.push(v); }
+    }
+    out.axes[ax] = {type: full.type, range: full.range, values: values};
+  }
+  return out;
+}"""
 
 
 def _chromium() -> str:
@@ -19,10 +36,28 @@ def _chromium() -> str:
     return path
 
 
-def test_default_report_renders_its_charts(tmp_path: Path) -> None:
+def _check_axis(chart: str, name: str, axis: dict) -> None:
+    """The axis spans at most 100x beyond its data on either side."""
+    values = axis["values"]
+    if axis["type"] not in ("log", "linear") or not values:
+        return
+    low, high = axis["range"]
+    if axis["type"] == "log":
+        positive = [v for v in values if v > 0]
+        assert positive, f"{chart}.{name}: log axis without positive data"
+        assert 10**high <= 100 * max(positive) and min(positive) <= 100 * 10**low, f"{chart}.{name}: {axis['range']} vs data"
+    else:
+        span = max(max(values) - min(values), max(abs(v) for v in values), 1e-12)
+        assert high - low <= 100 * span, f"{chart}.{name}: {axis['range']} spans far beyond the data"
+        assert not (math.isnan(low) or math.isnan(high))
+
+
+@pytest.mark.parametrize("scenario", [None, "nightly-batch.yaml"], ids=["built-in", "nightly-batch"])
+def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Path, scenario: str | None) -> None:
     from playwright.sync_api import sync_playwright
 
-    assert invoke("plan", "--out", str(tmp_path)).exit_code == 0
+    args = [str(EXAMPLES / scenario)] if scenario else []
+    assert invoke("plan", *args, "--out", str(tmp_path)).exit_code == 0
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
@@ -30,9 +65,15 @@ def test_default_report_renders_its_charts(tmp_path: Path) -> None:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto((tmp_path / "report.html").as_uri())
         page.wait_for_selector("#cost_breakdown .main-svg", timeout=30000)
-        assert page.locator(".js-plotly-plot").count() == 4
-        for chart in ("speed_vs_users", "ttft_distribution", "cost_vs_volume", "cost_breakdown"):
+        assert page.locator(".js-plotly-plot").count() == len(FIGURES)
+        for fig in FIGURES:
+            chart = fig.__name__
             assert page.locator(f"#{chart} .scatterlayer .trace, #{chart} .barlayer .trace").count() > 0, chart
+            layout = page.evaluate(AXES_JS, chart)
+            for name, axis in layout["axes"].items():
+                _check_axis(chart, name, axis)
+            if chart in THRESHOLD_CHARTS:
+                assert layout["shapes"] >= 1 and any("SLO" in a for a in layout["annotations"]), f"{chart} lacks its SLO line"
         assert "Recommendation" in page.locator("#verdict").inner_text()
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()

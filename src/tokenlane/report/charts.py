@@ -1,107 +1,231 @@
-"""Plotly figures of a PlanReport. Figures only plot numbers the plan already holds; they compute nothing new."""
+"""Plotly figures of a PlanReport. Figures only plot numbers the plan already holds; they compute nothing new.
+
+Every option keeps one colour across all charts (`option_colours`); axis ranges come from the data plotted (and the
+thresholds drawn), never from Plotly's defaults; every threshold line is labelled with its value.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
 from tokenlane.plan import PlanReport
+from tokenlane.simulate import SimulationResult
 
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+"""Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), one colour per option in scenario order."""
+SLO_COLOUR = "crimson"
 _LAYOUT = {
     "template": "plotly_white",
     "height": 440,
-    "margin": {"l": 60, "r": 30, "t": 60, "b": 100},
+    "margin": {"l": 70, "r": 30, "t": 60, "b": 100},
     "legend": {"orientation": "h", "y": -0.28},
 }
+
+
+def option_colours(plan: PlanReport) -> dict[str, str]:
+    """One colour per option, the same in every chart and table."""
+    return {o.name: PALETTE[i % len(PALETTE)] for i, o in enumerate(plan.scenario.options)}
+
+
+def _log_range(values: Iterable[float | None], *, pad: float = 0.15) -> list[float]:
+    """A log axis range (log10 units) spanning the positive finite values, padded a little."""
+    data = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    if not data:
+        return [-1.0, 1.0]
+    low, high = math.log10(min(data)), math.log10(max(data))
+    return [low - pad, high + pad if high > low else low + 1]
+
+
+def _linear_range(values: Iterable[float | None], *, floor: float | None = 0.0) -> list[float]:
+    data = [v for v in values if v is not None and math.isfinite(v)]
+    if not data:
+        return [0.0, 1.0]
+    low, high = (min(data) if floor is None else min(floor, min(data))), max(data)
+    return [low, high * 1.1 if high > 0 else 1.0]
+
+
+def _days(plan: PlanReport) -> list[SimulationResult]:
+    """Each option's day as the report shows it: self-hosted options as configured, APIs on their fleet."""
+    by_name = {s.option: s for s in plan.simulations}
+    for o in plan.cost.options:
+        if o.kind == "api" and o.simulation is not None:
+            by_name[o.name] = o.simulation
+    return [by_name[o.name] for o in plan.scenario.options if o.name in by_name]
 
 
 def speed_vs_users(plan: PlanReport) -> go.Figure:
     """Per-user and aggregate decode tok/s vs concurrent users, one replica per self-hosted option, with the SLO line."""
     fig = go.Figure()
+    colours = option_colours(plan)
+    values: list[float | None] = []
     for name, curve in plan.curves.items():
         users = [p.batch for p in curve.points]
-        fig.add_trace(go.Scatter(x=users, y=[p.per_user_tok_s for p in curve.points], mode="lines+markers", name=f"{name}: per user"))
-        fig.add_trace(
-            go.Scatter(x=users, y=[p.aggregate_tok_s for p in curve.points], mode="lines", name=f"{name}: aggregate", line={"dash": "dot"})
-        )
+        per_user = [p.per_user_tok_s for p in curve.points]
+        aggregate = [p.aggregate_tok_s for p in curve.points]
+        values += per_user + aggregate
+        line = {"color": colours[name]}
+        fig.add_trace(go.Scatter(x=users, y=per_user, mode="lines+markers", name=f"{name}: per user", line=line))
+        fig.add_trace(go.Scatter(x=users, y=aggregate, mode="lines", name=f"{name}: aggregate", line={**line, "dash": "dot"}))
     for name, points in plan.measured.items():
+        measured = [p.per_user_tok_s_p50 for p in points]
+        values += measured
         fig.add_trace(
             go.Scatter(
                 x=[p.concurrency for p in points],
-                y=[p.per_user_tok_s_p50 for p in points],
+                y=measured,
                 mode="markers",
-                marker={"size": 10, "symbol": "diamond"},
+                marker={"size": 10, "symbol": "diamond", "color": colours.get(name)},
                 name=f"{name}: measured (bench p50)",
             )
         )
     slo = plan.scenario.workload.slo.min_tok_s_per_user
-    fig.add_hline(y=slo, line={"color": "crimson", "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
+    if slo > 0:
+        fig.add_hline(y=slo, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
+    users = [p.batch for c in plan.curves.values() for p in c.points]
     fig.update_layout(
         title="Decode speed vs concurrent users (one replica)",
-        xaxis_title="concurrent users",
-        yaxis_title="tok/s",
-        xaxis_type="log",
-        yaxis_type="log",
+        xaxis={"title": "concurrent users", "type": "log", "range": _log_range(users, pad=0.05)},
+        yaxis={"title": "tok/s", "type": "log", "range": _log_range([*values, slo])},
         **_LAYOUT,
     )
     return fig
 
 
-def ttft_distribution(plan: PlanReport) -> go.Figure:
-    """Distribution of time to first token over the simulated day, each self-hosted option as configured."""
+def latency_cdf(plan: PlanReport) -> go.Figure:
+    """Share of the day's interactive requests with their first token within t, per option (requests never served
+    keep the curve below 100%), with the TTFT objective and the share that must meet it."""
     fig = go.Figure()
-    for sim in plan.simulations:
-        h = sim.ttft_histogram
-        if not h.counts:
+    colours = option_colours(plan)
+    slo = plan.scenario.workload.slo
+    edges: list[float] = [slo.max_ttft_s]
+    for day in _days(plan):
+        h = day.ttft_histogram
+        if not h.counts or not day.requests:
             continue
-        centres = [(a * b) ** 0.5 for a, b in zip(h.edges[:-1], h.edges[1:], strict=True)]
-        fig.add_trace(go.Bar(x=centres, y=h.counts, name=sim.option, opacity=0.7))
-    ttft = plan.scenario.workload.slo.max_ttft_s
-    fig.add_vline(x=ttft, line={"color": "crimson", "dash": "dash"}, annotation_text=f"SLO {ttft:g} s")
+        share, running = [], 0
+        for count in h.counts:
+            running += count
+            share.append(running / day.requests)
+        edges += h.edges[1:]
+        unserved = 1 - day.completed / day.requests
+        label = day.option + (f" ({unserved:.0%} not served)" if unserved >= 0.005 else "")
+        fig.add_trace(go.Scatter(x=h.edges[1:], y=share, mode="lines", name=label, line={"color": colours[day.option], "shape": "hv"}))
+    fig.add_vline(x=slo.max_ttft_s, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo.max_ttft_s:g} s")
+    fig.add_hline(y=slo.percentile / 100, line={"color": SLO_COLOUR, "dash": "dot"}, annotation_text=f"{slo.percentile:g}% of requests")
     fig.update_layout(
         title="Time to first token over the simulated day (as configured)",
-        xaxis_title="TTFT (s)",
-        yaxis_title="requests",
-        xaxis_type="log",
-        yaxis_type="log",
-        barmode="overlay",
+        xaxis={"title": "TTFT (s)", "type": "log", "range": _log_range(edges)},
+        yaxis={"title": "share of requests with their first token by then", "range": [0, 1.02], "tickformat": ".0%"},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def speed_at_peak(plan: PlanReport) -> go.Figure:
+    """Per-user decode speed each option gives over the simulated day (median and the slow 5%), against the SLO."""
+    fig = go.Figure()
+    colours = option_colours(plan)
+    days = [d for d in _days(plan) if d.per_user_tok_s.p50 is not None]
+    slo = plan.scenario.workload.slo.min_tok_s_per_user
+    for q, opacity in (("p50", 1.0), ("p95", 0.55)):
+        fig.add_trace(
+            go.Bar(
+                x=[d.option for d in days],
+                y=[getattr(d.per_user_tok_s, q) for d in days],
+                marker={"color": [colours[d.option] for d in days], "opacity": opacity},
+                name="median stream" if q == "p50" else "95% of streams reach",
+            )
+        )
+    if slo > 0:
+        fig.add_hline(y=slo, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
+    top = [d.per_user_tok_s.p50 for d in days] + [slo]
+    fig.update_layout(
+        title="Per-user speed over the simulated day (as configured)",
+        barmode="group",
+        yaxis={"title": "tok/s per user", "range": _linear_range(top)},
         **_LAYOUT,
     )
     return fig
 
 
 def cost_vs_volume(plan: PlanReport) -> go.Figure:
-    """Monthly cost vs daily token volume per option, break-even points marked, the scenario's volume as a line."""
+    """Monthly cost vs daily token volume per option, up to each option's capacity ceiling; break-even points only
+    where reachable; the scenario's volume marked."""
     fig = go.Figure()
+    colours = option_colours(plan)
+    xs: list[float] = []
+    ys: list[float | None] = []
     for curve in plan.cost.cost_curves:
+        xs += [x for x, y in zip(curve.tokens_per_day, curve.monthly_usd, strict=True) if y is not None]
+        ys += curve.monthly_usd
         fig.add_trace(
             go.Scatter(
                 x=curve.tokens_per_day,
                 y=curve.monthly_usd,
                 mode="lines",
                 name=curve.option,
-                line={"shape": "hv"} if curve.option in plan.curves else {},
+                line={"color": colours[curve.option], **({"shape": "hv"} if curve.option in plan.curves else {})},
             )
         )
-    points = [b for b in plan.cost.breakeven if b.tokens_per_day is not None]
+    points = [b for b in plan.cost.breakeven if b.tokens_per_day is not None and b.reachable]
     if points:
         fig.add_trace(
             go.Scatter(
                 x=[b.tokens_per_day for b in points],
                 y=[b.monthly_usd for b in points],
                 mode="markers",
-                marker={"size": 11, "symbol": "x"},
-                name="break-even",
+                marker={"size": 11, "symbol": "x", "color": "black"},
+                name="break-even (reachable)",
                 text=[f"{b.self_host} = {b.api}" for b in points],
             )
         )
     volume = plan.cost.input_tokens_per_day + plan.cost.output_tokens_per_day
     fig.add_vline(x=volume, line={"color": "gray", "dash": "dash"}, annotation_text="this workload")
     fig.update_layout(
-        title="Monthly cost vs daily token volume",
-        xaxis_title="tokens per day",
-        yaxis_title="USD per month",
-        xaxis_type="log",
-        yaxis_type="log",
+        title="Monthly cost vs daily token volume (self-hosted lines end at their largest fleet)",
+        xaxis={"title": "tokens per day", "type": "log", "range": _log_range([*xs, volume])},
+        yaxis={"title": "USD per month", "type": "log", "range": _log_range(ys)},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def cost_vs_speed(plan: PlanReport) -> go.Figure:
+    """Every option's monthly cost against the per-user speed 95% of its streams reach: the cheap-and-fast corner is
+    bottom right."""
+    fig = go.Figure()
+    colours = option_colours(plan)
+    days = {d.option: d for d in _days(plan)}
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for o in plan.options:
+        day = days.get(o.name)
+        speed = day.per_user_tok_s.p95 if day is not None else None
+        if o.monthly_usd is None or speed is None:
+            continue
+        xs.append(speed)
+        ys.append(o.monthly_usd)
+        fig.add_trace(
+            go.Scatter(
+                x=[speed],
+                y=[o.monthly_usd],
+                mode="markers+text",
+                text=[o.name],
+                textposition="top center",
+                marker={"size": 14, "color": colours[o.name], "symbol": "circle" if o.eligible else "circle-open"},
+                name=o.name + ("" if o.eligible else " (not eligible)"),
+            )
+        )
+    slo = plan.scenario.workload.slo.min_tok_s_per_user
+    if slo > 0:
+        fig.add_vline(x=slo, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
+    fig.update_layout(
+        title="Monthly cost vs per-user speed (95% of streams reach it)",
+        xaxis={"title": "tok/s per user, p95", "range": _linear_range([*xs, slo])},
+        yaxis={"title": "USD per month", "type": "log", "range": _log_range(ys, pad=0.3)},
         **_LAYOUT,
     )
     return fig
@@ -111,12 +235,20 @@ def cost_breakdown(plan: PlanReport) -> go.Figure:
     """Stacked monthly cost by line item per option."""
     fig = go.Figure()
     options = [o for o in plan.cost.options if o.breakdown is not None]
+    totals: list[float | None] = [o.monthly_usd for o in options]
     for item in ("hardware_usd", "rental_usd", "power_usd", "hosting_usd", "people_usd", "api_usd"):
         values = [getattr(o.breakdown, item) for o in options]
         if any(values):
             fig.add_trace(go.Bar(x=[o.name for o in options], y=values, name=item.removesuffix("_usd")))
-    fig.update_layout(title="Monthly cost by line item (sized to carry the load)", yaxis_title="USD per month", barmode="stack", **_LAYOUT)
+    fig.update_layout(
+        title="Monthly cost by line item (sized to carry the load)",
+        yaxis={"title": "USD per month", "range": _linear_range(totals)},
+        barmode="stack",
+        **_LAYOUT,
+    )
     return fig
 
 
-FIGURES = (speed_vs_users, ttft_distribution, cost_vs_volume, cost_breakdown)
+FIGURES = (speed_vs_users, latency_cdf, speed_at_peak, cost_vs_volume, cost_vs_speed, cost_breakdown)
+THRESHOLD_CHARTS = ("speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")
+"""Charts that must carry their SLO line (checked by the browser test)."""

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
-from tokenlane.report.charts import FIGURES
+from tokenlane.report.charts import FIGURES, option_colours
 from tokenlane.simulate import OUTCOMES, RequestLog, ScenarioSimulation
 from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd
 
@@ -29,6 +29,7 @@ def _context(plan: PlanReport) -> dict[str, object]:
     return {
         "plan": plan,
         "usd": format_usd,
+        "colours": option_colours(plan),
         "num": _num,
         "tokens": format_tokens,
         "version": importlib.metadata.version("tokenlane"),
