@@ -141,6 +141,8 @@ class Task(_Model):
     """Option name -> pass rate measured on the user's own evals (0..1)."""
     min_pass_rate: Frac = 0.8
     """Quality bar: routing only sends this category to options that pass at least this often."""
+    sensitive: bool = False
+    """This category's data should stay local: a hybrid runs it on the box and sends the rest to an API."""
 
 
 class Workload(_Model):
@@ -195,6 +197,11 @@ class Workload(_Model):
         else:
             interactive = self.users * self.requests_per_user_hour * self.active_hours
         return interactive + sum(job.requests for job in self.batch_jobs)
+
+    @property
+    def sensitive_share(self) -> float:
+        """Share of interactive requests in tasks marked `sensitive`."""
+        return sum(t.share for t in self.tasks if t.sensitive)
 
     @property
     def arrival_pattern(self) -> str:

@@ -24,8 +24,10 @@ def size_fleet(day: Callable[[int], SimulationResult], *, min_replicas: int, max
 
 def _saturated(smaller: SimulationResult, larger: SimulationResult) -> bool:
     """More replicas stopped helping: SLO attainment gained under half a point with p95 queue wait under 0.1 s, and
-    no batch job finished more than 1% sooner."""
+    every batch job either meets its window already or finished no more than 1% sooner."""
     waits = larger.queue_wait_s.p95
     interactive_flat = larger.slo_attainment - smaller.slo_attainment < 0.005 and (waits is None or waits < 0.1)
-    batch_flat = all(b.completion_hours >= 0.99 * a.completion_hours for a, b in zip(smaller.batch_jobs, larger.batch_jobs, strict=True))
+    batch_flat = all(
+        b.met_window or b.completion_hours >= 0.99 * a.completion_hours for a, b in zip(smaller.batch_jobs, larger.batch_jobs, strict=True)
+    )
     return interactive_flat and batch_flat

@@ -13,6 +13,7 @@ from tokenlane.plan.claims import Claim, check_claims
 from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
+from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Scenario
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
@@ -50,6 +51,8 @@ class PlanReport(BaseModel):
     assumptions: list[Assumption]
     flip_points: list[FlipPoint]
     """Each key assumption's nearest value that changes the verdict, nearest first."""
+    hybrid: list[HybridSplit]
+    """Every (self-hosted, API) split of the local part and the rest, priced, cheapest first."""
     seed: int
 
 
@@ -154,13 +157,15 @@ def plan_scenario(
 
     flips = find_flip_points(scenario, cost.options, judge)
     extra += [f"Flip point: {f.sentence}." for f in flips[:SHOWN_IN_VERDICT]]
-    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra)
+    splits = price_splits(scenario, catalog, days, cost, seed=seed)
+    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra, splits=splits)
     return PlanReport(
         scenario=scenario,
         verdict=verdict,
         options=assessments,
         claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model),
         flip_points=flips,
+        hybrid=splits,
         cost=cost,
         simulations=list(by_sim.values()),
         curves=curves,

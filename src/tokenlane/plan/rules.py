@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tokenlane.plan.facts import OptionAssessment
+from tokenlane.plan.hybrid import HybridSplit
 
 Recommendation = Literal["cloud_api", "private_cloud", "self_host", "hybrid", "none"]
 
-BATCH_SHARE_FOR_HYBRID = 0.3
-"""Batch jobs carrying at least this share of the day's tokens make a split (batch local, interactive API) worth a look."""
 BATCH_SHARE_FOR_BATCH = 0.7
 """Above this share of tokens the workload is a batch workload: only cost per token matters."""
 INTERACTIVE_SHARE_FOR_ASSISTANT = 0.5
@@ -50,6 +49,19 @@ class Situation:
 
     has_pass_rates: bool = False
     """The scenario gives pass rates from the user's own evals."""
+    splits: tuple[HybridSplit, ...] = ()
+    """Priced hybrid splits (plan/hybrid.py), cheapest first."""
+
+    def best_split(self) -> HybridSplit | None:
+        """The cheapest split whose local option is eligible and carries its part, and whose API is eligible, when it
+        costs less than both the cheapest eligible API and the cheapest eligible self-hosted option alone."""
+        eligible = {o.name for o in self.options if o.eligible}
+        local_ok = {o.name for o in self.options if o.fits and o.data_residency_ok and not o.quality_risk and o.within_budget}
+        alone = [o.monthly_usd for o in self.options if o.eligible and o.monthly_usd is not None]
+        for split in self.splits:
+            if split.local in local_ok and split.local_carries and split.api in eligible:
+                return split if not alone or split.total_usd_per_month < min(alone) else None
+        return None
 
     def cheapest_api(self) -> OptionAssessment | None:
         """The eligible API with the lowest cost per month of successful work."""
@@ -117,11 +129,14 @@ RULES: list[Rule] = [
         lambda s: "Batch work dominates the day's tokens and only cost per token matters; a box that finishes in the window is cheaper",
     ),
     Rule(
-        "hybrid-batch-local",
-        lambda s: s.batch_token_share >= BATCH_SHARE_FOR_HYBRID and bool(_beats_api(s)) and s.cheapest_api() is not None,
+        "hybrid-split",
+        lambda s: s.best_split() is not None,
         "hybrid",
-        _beats_api,
-        lambda s: "Batch work is local and cheap per token, while interactive work goes to an API at full per-user speed",
+        lambda s: [o for o in s.options if (split := s.best_split()) is not None and o.name == split.local],
+        lambda s: (
+            "Split the work: the local part runs on your own hardware and the rest goes to an API at full per-user speed, "
+            "for less than either alone"
+        ),
     ),
     Rule(
         "volume-or-fine-tune",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.plan.facts import OptionAssessment, peak_reason
+from tokenlane.plan.hybrid import HybridSplit
 from tokenlane.plan.rules import RULES, Recommendation, Situation
 from tokenlane.scenario import Scenario
 from tokenlane.units import plural
@@ -94,7 +95,27 @@ def _people_decide(chosen: OptionAssessment, options: list[OptionAssessment]) ->
     return None
 
 
-def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_share: float, extra_reasons: list[str]) -> Verdict:
+def _split_sentence(split: HybridSplit) -> str:
+    alone = (
+        f"{_usd(split.all_local_usd_per_month)} all on {split.local}"
+        if split.all_local_usd_per_month
+        else f"{split.local} cannot carry it all"
+    )
+    return (
+        f"Split: {split.local} keeps {split.local_part} local ({plural(split.local_units, 'unit')}, {_usd(split.local_usd_per_month)}) "
+        f"and {split.api} serves the rest ({_usd(split.api_usd_per_month)}): {_usd(split.total_usd_per_month)} against {alone} "
+        f"and {_usd(split.all_api_usd_per_month)} all on {split.api}."
+    )
+
+
+def decide(
+    scenario: Scenario,
+    options: list[OptionAssessment],
+    *,
+    batch_token_share: float,
+    extra_reasons: list[str],
+    splits: list[HybridSplit] | None = None,
+) -> Verdict:
     """Run the rule table over the assessed options and explain the outcome."""
     situation = Situation(
         data_residency=scenario.constraints.data_residency,
@@ -103,6 +124,7 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
         batch_token_share=batch_token_share,
         options=options,
         has_pass_rates=any(t.pass_rates for t in scenario.workload.tasks),
+        splits=tuple(splits or ()),
     )
     slo = scenario.workload.slo
     for rule in RULES:
@@ -118,9 +140,12 @@ def decide(scenario: Scenario, options: list[OptionAssessment], *, batch_token_s
         elif recommendation == "private_cloud" and chosen.kind == "self_host":
             recommendation = "self_host"
         reasons = [f"{rule.why(situation)}."]
-        api = situation.cheapest_api()
-        if recommendation == "hybrid" and api is not None:
-            reasons.append(f"Interactive traffic goes to {api.name} ({_usd(api.monthly_usd)} for the whole day's traffic as priced).")
+        split = situation.best_split()
+        if recommendation == "hybrid" and split is not None:
+            reasons.append(_split_sentence(split))
+        elif situation.splits:
+            cheapest = situation.splits[0]
+            reasons.append("Priced for comparison — " + _split_sentence(cheapest)[0].lower() + _split_sentence(cheapest)[1:])
         runner_up = None
         if chosen is not None:
             size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")
