@@ -71,3 +71,18 @@ def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> N
     assert "spark qualifies with a budget of $" in reasons and "FTE of engineering" in reasons
     assert "sonnet cannot qualify: it processes prompts external" in reasons
     assert (tmp_path / "r" / "report.md").read_text().splitlines()[4].startswith("## No option qualifies")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_eighty_columns_cut_no_number(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80 columns every command's tables drop less important columns rather than cut a cell: no '…', and every
+    option's monthly cost appears whole."""
+    monkeypatch.setenv("COLUMNS", "80")
+    plan = invoke("plan", str(path), "--no-report")
+    for command in (plan, invoke("cost", str(path)), invoke("simulate", str(path))):
+        assert command.exit_code == 0, command.stderr
+        assert "…" not in command.stdout
+    doc = invoke("plan", str(path), "--json", "--no-report").json()
+    for option in doc["options"]:
+        if option["monthly_usd"] is not None:
+            assert f"${option['monthly_usd']:,.0f}" in plan.stdout, option["name"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from tokenlane import InputError
 
@@ -22,6 +23,37 @@ def parse_int_list(text: str, *, option: str) -> list[int]:
     if not values:
         raise InputError("needs at least one value", field=option)
     return values
+
+
+Column = tuple[str, int, bool]
+"""(header, priority, wraps): priority 0 is always shown, higher numbers are dropped first on a narrow terminal;
+`wraps` marks free text that may wrap (numbers never do)."""
+
+
+def fitted_table(width: int, columns: list[Column], rows: list[list[str]], *, title: str | None = None) -> Table:
+    """A table for a terminal `width` columns wide: least important columns are dropped until every number fits on
+    one line (free-text columns wrap)."""
+    keep = list(range(len(columns)))
+
+    def need(i: int) -> int:
+        header, _, wraps = columns[i]
+        cells = [Text.from_markup(r[i]).cell_len for r in rows]
+        if wraps:
+            return max(min(max(cells, default=1), 24), max(len(w) for w in header.split())) + 3
+        return max([*cells, len(header)]) + 3
+
+    def total() -> int:
+        return sum(need(i) for i in keep) + 1
+
+    while total() > width and any(columns[i][1] > 0 for i in keep):
+        keep.remove(max((i for i in keep if columns[i][1] > 0), key=lambda i: (columns[i][1], i)))
+    table = Table(title=title)
+    for i in keep:
+        header, _, wraps = columns[i]
+        table.add_column(header, no_wrap=not wraps and i > 0, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
+    return table
 
 
 def folding_table(*headers: str, title: str | None = None) -> Table:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from tokenlane import load_catalog, load_scenario, price_scenario
-from tokenlane.cli._options import folding_table
+from tokenlane.cli._options import fitted_table, folding_table
 from tokenlane.units import format_tokens, format_usd
 
 COMMAND_NAME = "cost"
@@ -36,24 +36,36 @@ def command(
         f"[bold]{report.scenario}[/]: {report.requests_per_day:,} requests/day, "
         f"{report.input_tokens_per_day / 1e6:.1f} M input + {report.output_tokens_per_day / 1e6:.1f} M output tokens/day"
     )
-    table = folding_table(
-        "option", "kind", "units", "monthly", "hardware/rental", "power", "people", "API", "$/Mtok in", "$/Mtok out", "carries load"
-    )
-    for o in report.options:
-        b = o.breakdown
-        table.add_row(
+    columns = [
+        ("option", 0, True),
+        ("kind", 5, False),
+        ("units", 2, False),
+        ("monthly", 0, False),
+        ("hardware/rental", 3, False),
+        ("power", 4, False),
+        ("people", 1, False),
+        ("API", 3, False),
+        ("$/Mtok in", 6, False),
+        ("$/Mtok out", 6, False),
+        ("carries load", 0, True),
+    ]
+    rows = [
+        [
             o.name,
             o.kind,
             str(o.units) if o.kind != "api" else "—",
             format_usd(o.monthly_usd),
-            _line(b.hardware_usd + b.rental_usd if b else None),
-            _line(b.power_usd if b else None),
-            _line(b.people_usd if b else None) + (f" ({o.people_fte:g} FTE)" if b else ""),
-            _line(b.api_usd if b else None),
+            _line(o.breakdown.hardware_usd + o.breakdown.rental_usd if o.breakdown else None),
+            _line(o.breakdown.power_usd if o.breakdown else None),
+            _line(o.breakdown.people_usd if o.breakdown else None) + (f" ({o.people_fte:g} FTE)" if o.breakdown else ""),
+            _line(o.breakdown.api_usd if o.breakdown else None),
             f"{o.usd_per_mtok_input:.2f}" if o.usd_per_mtok_input is not None else "—",
             f"{o.usd_per_mtok_output:.2f}" if o.usd_per_mtok_output is not None else "—",
             "yes" if o.carries_load else f"[red]no[/] {o.note}",
-        )
+        ]
+        for o in report.options
+    ]
+    table = fitted_table(console.width, columns, rows)
     console.print(table)
     be = folding_table("self-host", "API", "break-even tokens/day", "input", "output", "reachable", "replicas", title="Break-even")
     for row in report.breakeven:

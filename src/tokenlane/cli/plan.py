@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
-from tokenlane.cli._options import folding_table
+from tokenlane.cli._options import fitted_table
 from tokenlane.units import format_number, format_usd
 
 COMMAND_NAME = "plan"
@@ -50,21 +50,34 @@ def command(
         "no option qualifies" if v.recommendation == "none" else v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
     )
     console.print(Panel(body, title=f"[bold]{spec.name}: {title}[/]", subtitle=f"rule {v.rule}"))
-    table = folding_table(
-        "option", "kind", "units", "monthly", "meets SLO", "residency ok", "quality risk", "single stream", "at peak p50/p95"
-    )
-    for o in plan.options:
-        table.add_row(
+    columns = [
+        ("option", 0, True),
+        ("kind", 4, False),
+        ("units", 2, False),
+        ("monthly", 0, False),
+        ("people", 3, False),
+        ("meets SLO", 0, False),
+        ("residency ok", 5, False),
+        ("quality risk", 5, False),
+        ("single stream", 6, False),
+        ("at peak p50/p95", 1, False),
+    ]
+    rows = [
+        [
             o.name,
             o.kind,
             str(o.units) if o.kind != "api" else "—",
             format_usd(o.monthly_usd),
+            f"{o.people_fte:g} FTE",
             "yes" if o.meets_slo else "[red]no[/]",
             "yes" if o.data_residency_ok else "[red]no[/]",
             "[red]yes[/]" if o.quality_risk else "no",
-            f"{o.single_stream_tok_s:.1f}" if o.single_stream_tok_s else "—",
+            format_number(o.single_stream_tok_s) if o.single_stream_tok_s else "—",
             f"{format_number(o.peak_tok_s_p50)} / {format_number(o.peak_tok_s_p95)}" if o.peak_tok_s_p50 is not None else "—",
-        )
+        ]
+        for o in plan.options
+    ]
+    table = fitted_table(console.width, columns, rows)
     console.print(table)
     for name, path in paths.items():
         console.print(f"{name}: {path}")

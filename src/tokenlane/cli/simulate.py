@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 
 from tokenlane import load_catalog, load_scenario, simulate_scenario
-from tokenlane.cli._options import folding_table
+from tokenlane.cli._options import fitted_table
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
-from tokenlane.units import format_number
+from tokenlane.units import format_duration, format_number
 
 COMMAND_NAME = "simulate"
 
@@ -43,37 +43,47 @@ def command(
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
     slo = spec.workload.slo
-    table = folding_table(
-        "option",
-        "requests",
-        f"tok/s p50 / p{slo.percentile:g}",
-        f"TTFT s p50 / p{slo.percentile:g}",
-        "queue p95 s",
-        "SLO met",
-        "peak streams",
-        "busy",
-        "rejected",
-        title=f"{spec.name}: SLO {slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s",
-    )
+    columns = [
+        ("option", 0, True),
+        ("requests", 1, False),
+        (f"tok/s p50 / p{slo.percentile:g}", 0, False),
+        (f"TTFT s p50 / p{slo.percentile:g}", 0, False),
+        ("queue p95 s", 4, False),
+        ("SLO met", 0, False),
+        ("peak streams", 3, False),
+        ("busy", 5, False),
+        ("rejected", 2, False),
+    ]
+    rows = []
     for r in sim.results:
         is_api = spec.option(r.option).kind == "api"
-        table.add_row(
-            r.option,
-            f"{r.completed:,}/{r.requests:,}",
-            f"{format_number(r.per_user_tok_s.p50, 1)} / {format_number(r.per_user_tok_s.p95, 1)}",
-            f"{format_number(r.ttft_s.p50, 2)} / {format_number(r.ttft_s.p95, 2)}",
-            format_number(r.queue_wait_s.p95, 1),
-            f"[green]{r.slo_attainment:.0%}[/]" if r.meets_slo else f"[red]{r.slo_attainment:.0%}[/]",
-            "—" if is_api else str(r.peak_concurrency),
-            "—" if is_api else f"{r.busy_fraction:.0%}",
-            f"[red]{r.rejected:,}[/]" if r.rejected else "0",
+        rows.append(
+            [
+                r.option,
+                f"{r.completed:,}/{r.requests:,}",
+                f"{format_number(r.per_user_tok_s.p50, 1)} / {format_number(r.per_user_tok_s.p95, 1)}",
+                f"{format_number(r.ttft_s.p50, 2)} / {format_number(r.ttft_s.p95, 2)}",
+                format_number(r.queue_wait_s.p95, 1),
+                f"[green]{r.slo_attainment:.0%}[/]" if r.meets_slo else f"[red]{r.slo_attainment:.0%}[/]",
+                "—" if is_api else str(r.peak_concurrency),
+                "—" if is_api else f"{r.busy_fraction:.0%}",
+                f"[red]{r.rejected:,}[/]" if r.rejected else "0",
+            ]
         )
     console = Console()
+    table = fitted_table(
+        console.width, columns, rows, title=f"{spec.name}: SLO {slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s"
+    )
     console.print(table)
     for r in sim.results:
         for job in r.batch_jobs:
             state = "met" if job.met_window else "MISSED"
-            console.print(f"{r.option}: batch job {job.name}: {job.completion_hours:.1f} h of a {job.window_hours:g} h window ({state})")
+            took = (
+                format_duration(job.completion_hours * 3600)
+                if job.completed == job.requests
+                else f"{job.completed:,} of {job.requests:,} served"
+            )
+            console.print(f"{r.option}: batch job {job.name}: {took} of a {job.window_hours:g} h window ({state})")
         if r.rejected:
             console.print(f"[red]{r.option}: {describe_rejections(r.rejected_by_reason)}[/]")
         if r.unfinished:

@@ -14,7 +14,7 @@ from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import FIGURES, option_colours
 from tokenlane.simulate import OUTCOMES, RequestLog, ScenarioSimulation
-from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd
+from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd, plural
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("tokenlane.report", "templates"), autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True
@@ -29,6 +29,7 @@ def _context(plan: PlanReport) -> dict[str, object]:
     return {
         "plan": plan,
         "usd": format_usd,
+        "plural": plural,
         "colours": option_colours(plan),
         "num": _num,
         "tokens": format_tokens,
