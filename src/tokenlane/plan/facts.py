@@ -168,6 +168,10 @@ def _unfinished_words(sim: SimulationResult) -> str:
     return f"{sim.unfinished:,} of {plural(made, 'request')} not served by the end of the run{wait}"
 
 
+def _together(streams: int) -> str:
+    return "one interactive stream at a time" if streams == 1 else f"{streams:,} interactive streams together"
+
+
 def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str | None:
     """What an option gives as configured, in one sentence: people's speed at peak (when there is interactive
     traffic), the batch jobs (when there are), requests left unserved or rejected. None when it was not simulated."""
@@ -176,7 +180,7 @@ def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str
         verdict = "meet" if a.meets_slo_as_configured else "miss"
         share = f"{(a.slo_attainment or 0):.0%} of requests meet it"
         parts.append(
-            f"{a.name} at peak serves {plural(a.peak_concurrency, 'interactive stream')} together at {a.peak_tok_s_p50:.1f} tok/s "
+            f"{a.name} at peak serves {_together(a.peak_concurrency)} at {a.peak_tok_s_p50:.1f} tok/s "
             f"each (95% of requests get at least {format_number(a.peak_tok_s_p95, 1)}; TTFT p95 {format_duration(a.ttft_p95_s)}) "
             f"against an SLO of {min_tok_s:g} tok/s and {max_ttft_s:g} s: as configured it would {verdict} it ({share})"
         )

@@ -29,6 +29,8 @@ def _why_api(s: Situation) -> str:
         return "An API is the cheapest option that meets every requirement for this mix of batch and interactive work"
     if s.difficulty == "narrow":
         return "This narrow task costs less through an API than on any eligible box at this volume"
+    if s.users == 1:
+        return "For one person's use, an API costs less than an eligible box and answers at full speed"
     return "A shared assistant on varied work at full per-user speed is what an API fleet does best; route and cache first"
 
 
@@ -41,6 +43,7 @@ class Situation:
     ml_team: bool
     batch_token_share: float
     options: list[OptionAssessment]
+    users: int = 1
 
     def eligible(self, kinds: set[str], locations: set[str] | None = None) -> list[OptionAssessment]:
         """Eligible options of these kinds (and locations), cheapest per month of successful work first."""

@@ -123,6 +123,7 @@ def decide(
         ml_team=scenario.constraints.ml_team,
         batch_token_share=batch_token_share,
         options=options,
+        users=scenario.workload.users,
         has_pass_rates=any(t.pass_rates for t in scenario.workload.tasks),
         splits=tuple(splits or ()),
     )
