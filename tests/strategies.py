@@ -12,7 +12,7 @@ _COMBOS = [
     ("h200", "qwen3-30b-a3b", "bf16", "sglang", 1),
     ("ryzen-ai-max-395-128gb", "gpt-oss-120b", "mxfp4-gguf", "llama.cpp", 1),
     ("dgx-spark", "qwen3-30b-a3b", "q8_0", "llama.cpp", 1),
-    ("m3-ultra-512gb", "deepseek-v3", "q4_k_m", "mlx", 1),
+    ("m3-ultra-512gb", "deepseek-v3", "mlx-4bit", "mlx", 1),
     ("h200", "deepseek-v3", "fp8", "sglang", 8),
     ("rtx-4090", "qwen3-8b", "int4-awq", "vllm", 1),
     ("b200", "gemma-3-27b", "bf16", "tensorrt-llm", 1),

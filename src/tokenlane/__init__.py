@@ -24,7 +24,7 @@ from tokenlane.capacity import (
 from tokenlane.catalog import Catalog, builtin_catalog, catalog_json_schema, load_catalog, model_from_hf_config
 from tokenlane.cost import CostReport, cost_scenario
 from tokenlane.errors import CatalogError, EndpointError, InputError, ScenarioError, TokenlaneError, UnknownIdError
-from tokenlane.plan import PlanReport, Verdict, plan_scenario, price_scenario, simulate_options
+from tokenlane.plan import PlanReport, Verdict, check_scenario, plan_scenario, price_scenario, simulate_options
 from tokenlane.report import render_html, render_markdown, write_report
 from tokenlane.scenario import Option, Scenario, Workload, load_scenario, parse_scenario
 from tokenlane.simulate import ApiServing, RequestLog, ScenarioSimulation, SimulationResult, simulate_day, simulate_scenario
@@ -55,6 +55,7 @@ __all__ = [
     "build_deployment",
     "builtin_catalog",
     "catalog_json_schema",
+    "check_scenario",
     "compute_step_time",
     "concurrency_curve",
     "cost_scenario",

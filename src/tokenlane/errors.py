@@ -22,17 +22,29 @@ class TokenlaneError(Exception):
     the message is the user's one line, without either.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None, more: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
         self.field = field
+        self.more = tuple(more)
+        """Further problems of the same file, each a complete `<field>: <problem>`."""
 
     def one_line(self) -> str:
-        """`<file>: <field>: <problem>`, leaving out the parts that are unknown."""
-        parts = [p for p in (self.path, self.field) if p]
-        parts.append(self.message.replace("\n", " "))
+        """`<file>: <field>: <problem>`, leaving out the parts that are unknown; never more than one line."""
+        parts = [_printable(p) for p in (self.path, self.field) if p]
+        parts.append(_printable(self.message))
         return ": ".join(parts)
+
+    def lines(self) -> list[str]:
+        """One complete line per problem: the first, then each of `more`, each with the file."""
+        rest = [": ".join(_printable(p) for p in (self.path, m) if p) for m in self.more]
+        return [self.one_line(), *rest]
+
+
+def _printable(text: str) -> str:
+    """Text on one line: newlines and other control characters shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class InputError(TokenlaneError):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from tokenlane.errors import ScenarioError
+from tokenlane.errors import InputError, ScenarioError
 
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -61,7 +63,7 @@ estimate of a closed-loop day's requests."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False, strict=True)
 
 
 class TokenDistribution(_Model):
@@ -218,6 +220,29 @@ class CustomPrice(_Model):
     cache_write_usd_per_mtok: NonNeg | None = None
 
 
+_COMMON_FIELDS = {"name", "kind", "model", "data_location"}
+_BOX_FIELDS = {
+    "hardware",
+    "quant",
+    "kv_dtype",
+    "engine",
+    "gpus",
+    "count",
+    "max_running_seqs",
+    "context_tokens",
+    "routing_skew",
+    "max_units",
+    "measured",
+    "scheduler",
+}
+KIND_FIELDS = {
+    "self_host": _COMMON_FIELDS | _BOX_FIELDS,
+    "cloud_gpu": _COMMON_FIELDS | _BOX_FIELDS | {"usd_per_gpu_hour", "rented_hours_per_day"},
+    "api": _COMMON_FIELDS | {"provider", "price", "cache_ttl", "batch_api", "batch_discount", "ttft_s", "tok_s", "measured"},
+}
+"""Which option fields apply to which kind; a field given for another kind is an error, not silently ignored."""
+
+
 class Option(_Model):
     """One way to serve the workload: bought hardware, rented GPUs, or an API."""
 
@@ -271,6 +296,12 @@ class Option(_Model):
                 raise ValueError("an api option needs `model`")
         elif not (self.hardware and self.model):
             raise ValueError(f"a {self.kind} option needs `hardware` and `model`")
+        stray = sorted(self.model_fields_set - KIND_FIELDS[self.kind])
+        if stray:
+            article = "an" if self.kind == "api" else "a"
+            raise ValueError(
+                f"{', '.join(f'`{f}`' for f in stray)} do{'es' if len(stray) == 1 else ''} not apply to {article} {self.kind} option"
+            )
         return self
 
     @property
@@ -389,7 +420,24 @@ class Scenario(_Model):
         names = [o.name for o in self.options]
         if len(set(names)) != len(names):
             raise ValueError("option names must be unique")
+        for task in self.workload.tasks:
+            unknown = sorted(set(task.pass_rates) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"workload.tasks[{task.name}].pass_rates names no option {', '.join(unknown)}; options are {', '.join(names)}"
+                )
         return self
+
+    _source: tuple[str, Any] | None = PrivateAttr(default=None)
+    """(file, composed YAML) the scenario was read from, for `locate`."""
+
+    def locate(self, *loc: Any) -> tuple[str | None, str]:
+        """(file, 'line N: dotted.field') of a place in the scenario, for errors found after loading."""
+        path, root = self._source or (None, None)
+        line = _line_of(root, loc) if root is not None else None
+        data = {"options": [{"name": o.name} for o in self.options]}
+        field = _field_name(data, loc)
+        return path, field if line is None else f"line {line}: {field}"
 
     def option(self, name: str) -> Option:
         """The option called `name`."""
@@ -417,35 +465,128 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; errors name the file, line and field."""
+MAX_SCENARIO_BYTES = 1 << 20
+"""Largest scenario (or config) file read, bytes: far beyond any real scenario, small enough to parse at once."""
+MAX_NESTING = 32
+"""Deepest nesting of mappings and lists a scenario may have."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark)
+            if isinstance(key, str | int | float | bool):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _depth(node: yaml.Node) -> int:
+    """Nesting depth of a composed YAML document (iterative: no recursion limit to hit)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return deepest
+        if isinstance(current, yaml.MappingNode):
+            stack.extend((v, depth + 1) for _, v in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((v, depth + 1) for v in current.value)
+    return deepest
+
+
+def read_text_file(path: str | Path, *, what: str = "file", error: type[InputError] | None = None) -> str:
+    """The text of a regular file of at most `MAX_SCENARIO_BYTES`, decoded as UTF-8 (a BOM allowed).
+
+    FIFOs, devices and directories are refused before anything is read; errors name the file (and, for bad bytes,
+    the byte offset).
+    """
+    cls = error or ScenarioError
+    name = str(path)
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        info = os.stat(path)
+    except OSError as exc:
+        raise cls(f"cannot read ({exc.strerror})", path=name) from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise cls(f"cannot read: {kind} (a {what} must be a file)", path=name)
+    if info.st_size > MAX_SCENARIO_BYTES:
+        raise cls(f"{info.st_size:,} bytes is larger than a {what} may be ({MAX_SCENARIO_BYTES:,} bytes)", path=name)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:
+        raise cls(f"cannot read ({exc.strerror})", path=name) from exc
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise cls(f"larger than a {what} may be ({MAX_SCENARIO_BYTES:,} bytes)", path=name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise cls(f"not UTF-8 text: byte {exc.start} is 0x{raw[exc.start]:02x} (save the file as UTF-8)", path=name) from exc
+
+
+def _field_name(data: Any, loc: tuple[Any, ...]) -> str:
+    """Dotted field with options named: `options[box].hardware` rather than `options.2.hardware`."""
+    parts: list[str] = []
+    for i, key in enumerate(loc):
+        if isinstance(key, int) and i > 0 and loc[i - 1] == "options" and isinstance(data, dict):
+            options = data.get("options")
+            name = options[key].get("name") if isinstance(options, list) and key < len(options) and isinstance(options[key], dict) else None
+            parts[-1] += f"[{name}]" if isinstance(name, str) else f"[{key}]"
+        elif isinstance(key, int) and parts:
+            parts[-1] += f"[{key}]"
+        else:
+            parts.append(str(key))
+    return ".".join(parts) or "(top level)"
+
+
+def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; every problem is reported, each naming the file, line and field."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None and _depth(root) > MAX_NESTING:
+            raise ScenarioError(f"nested more than {MAX_NESTING} levels deep", path=path)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ScenarioError(f"{where}not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
+    except RecursionError as exc:
+        raise ScenarioError(f"nested more than {MAX_NESTING} levels deep", path=path) from exc
     if not isinstance(data, dict):
         raise ScenarioError("expected a mapping with name, workload and options", path=path)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "int", "float"))))
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (not part of the scenario format; see docs/scenario.md)"
-        line = _line_of(root, loc)
-        raise ScenarioError(f"{msg}" if line is None else f"line {line}: {field}: {msg}", path=path, field=None if line else field) from exc
+        problems: list[str] = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "int", "float", "bool", "str"))))
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (not part of the scenario format; see docs/scenario.md)"
+            line = _line_of(root, loc)
+            problem = f"{_field_name(data, loc)}: {msg}"
+            problem = problem if line is None else f"line {line}: {problem}"
+            if problem not in problems:
+                problems.append(problem)
+        raise ScenarioError(problems[0], path=path, more=problems[1:]) from exc
+    scenario._source = (path, root)
+    problems = []
+    names = [o.name for o in scenario.options]
+    for i, task in enumerate(scenario.workload.tasks):
+        for unknown in sorted(set(task.pass_rates) - set(names)):
+            _, where = scenario.locate("workload", "tasks", i, "pass_rates", unknown)
+            problems.append(f"{where}: names no option (options are {', '.join(names)})")
+    if problems:
+        raise ScenarioError(problems[0], path=path, more=problems[1:])
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read ({exc.strerror})", path=str(path)) from exc
-    return parse_scenario(text, str(path))
+    """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB)."""
+    return parse_scenario(read_text_file(path, what="scenario"), str(path))

@@ -60,7 +60,9 @@ def test_price_problems_are_clear(tmp_path: Path) -> None:
         "{name: mini, kind: api, provider: openai, model: gpt-5-mini}",
         "{name: mini, kind: api, model: x, price: {input_usd_per_mtok: -1, output_usd_per_mtok: 1}}",
     )
-    assert_user_error(invoke("cost", str(_write(tmp_path, negative))), "options.2.price.input_usd_per_mtok", "greater than or equal to 0")
+    assert_user_error(
+        invoke("cost", str(_write(tmp_path, negative))), "options[mini].price.input_usd_per_mtok", "greater than or equal to 0"
+    )
     no_price = SCENARIO.replace("{name: mini, kind: api, provider: openai, model: gpt-5-mini}", "{name: mini, kind: api, model: my-own}")
     assert_user_error(invoke("cost", str(_write(tmp_path, no_price))), "options[mini].provider", "needs `provider`")
     years = SCENARIO + "finance: {amortization_years: -2}\n"

@@ -43,6 +43,17 @@ class Deployment:
                 f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.num_devices}",
                 field="gpus",
             )
+        if self.hardware.vendor not in self.engine.vendors:
+            raise InputError(
+                f"{self.engine.id} does not run on {self.hardware.vendor} hardware ({self.hardware.id}); it runs on {', '.join(self.engine.vendors)}",
+                field="engine",
+            )
+        if self.quant.format not in self.engine.quant_formats:
+            raise InputError(
+                f"{self.quant.id} is a {self.quant.format} format, which {self.engine.id} does not load "
+                f"(it loads {', '.join(self.engine.quant_formats)})",
+                field="quant",
+            )
         if not 0.0 <= self.routing_skew < 4.0:
             raise InputError("must be in [0, 4)", field="routing_skew")
         if self.max_running_seqs is not None and self.max_running_seqs < 1:

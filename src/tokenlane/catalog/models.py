@@ -70,6 +70,8 @@ class Hardware(Entry):
     cloud_usd_per_gpu_hour: NonNegative | None = None
     """Typical on-demand rental price per device-hour, USD; None where nobody rents it."""
     memory_kind: Literal["hbm", "gddr", "unified"]
+    vendor: Literal["nvidia", "amd", "apple"]
+    """Who makes the accelerator (which engines and formats run on it)."""
     """HBM data-centre GPU, GDDR discrete card, or unified CPU/GPU memory."""
 
     @model_validator(mode="after")
@@ -200,7 +202,7 @@ class Quant(Entry):
     """Bits per weight of the embedding table and LM head (usually kept at 16 or 8)."""
     compute_dtype: Literal["bf16", "fp8", "int8", "fp4"] = "bf16"
     """Dtype the matmuls run in: weight-only formats dequantize to bf16."""
-    format: Literal["native", "gguf", "awq", "gptq", "mx", "nv"] = "native"
+    format: Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"] = "native"
     """Family, for display."""
 
 
@@ -248,6 +250,10 @@ class Engine(Entry):
     """llama.cpp: the -c context is divided evenly among the slots."""
     max_queued_requests: PositiveInt | None = None
     """Requests the server queues before refusing more (None: no limit)."""
+    vendors: tuple[Literal["nvidia", "amd", "apple"], ...]
+    """Accelerator vendors the engine runs on."""
+    quant_formats: tuple[Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"], ...]
+    """Weight formats the engine loads."""
     bandwidth_utilization: Fraction
     """Fraction of the device's streaming bandwidth its decode kernels reach on weights and KV."""
     compute_utilization: Fraction

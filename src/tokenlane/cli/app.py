@@ -23,7 +23,8 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TokenlaneError as exc:
-            typer.echo(f"tokenlane: {exc.one_line()}", err=True)
+            for line in exc.lines():
+                typer.echo(f"tokenlane: {line}", err=True)
             raise typer.Exit(2) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from tokenlane import load_catalog, load_scenario, plan_scenario, write_report
+from tokenlane import check_scenario, load_catalog, load_scenario, plan_scenario, write_report
 from tokenlane.cli._options import fitted_table
 from tokenlane.units import format_number, format_usd
 
@@ -33,12 +33,14 @@ def command(
     else:
         spec = load_scenario(scenario)
     base = scenario.parent if scenario is not None else Path.cwd()
+    catalog = load_catalog(catalog_file or [])
+    check_scenario(spec, catalog, base_dir=base)
     measured = {}
     if any(o.measured for o in spec.options):
         from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
 
         measured = {o.name: load_measured_curve(base / o.measured) for o in spec.options if o.measured}
-    plan = plan_scenario(spec, load_catalog(catalog_file or []), seed=seed, measured=measured)
+    plan = plan_scenario(spec, catalog, seed=seed, measured=measured)
     paths = {} if no_report else write_report(plan, out)
     if json_out:
         typer.echo(plan.model_dump_json(indent=2))

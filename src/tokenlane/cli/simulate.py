@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tokenlane import load_catalog, load_scenario, simulate_scenario
+from tokenlane import check_scenario, load_catalog, load_scenario, simulate_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
@@ -30,7 +30,9 @@ def command(
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
     spec = load_scenario(scenario)
-    sim = simulate_scenario(spec, load_catalog(catalog_file or []), option=option, seed=seed, find_max=find_max_users, exact=exact)
+    catalog = load_catalog(catalog_file or [])
+    check_scenario(spec, catalog, base_dir=scenario.parent)
+    sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact)
     if per_request is not None:
         write_outcomes(per_request, sim)
     for skipped in sim.skipped:

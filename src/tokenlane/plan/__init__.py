@@ -1,5 +1,6 @@
 """The verdict: assess options, apply the rule table, check the scenario's claims. Pure."""
 
+from tokenlane.plan.checks import check_scenario
 from tokenlane.plan.claims import Claim
 from tokenlane.plan.days import ScenarioDays, price_scenario, simulate_options
 from tokenlane.plan.facts import OptionAssessment
@@ -16,6 +17,7 @@ __all__ = [
     "Rule",
     "ScenarioDays",
     "Verdict",
+    "check_scenario",
     "plan_scenario",
     "price_scenario",
     "simulate_options",

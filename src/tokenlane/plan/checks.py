@@ -1,0 +1,65 @@
+"""Checks of a loaded scenario against the catalog and the file system, before anything is simulated: every option's
+ids and their compatibility, API providers and models, `measured:` files, token counts within the model's context.
+Every problem is reported together, each with the file, line, option and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tokenlane.capacity import option_deployment
+from tokenlane.catalog import Catalog
+from tokenlane.cost.api_bill import check_api_option
+from tokenlane.errors import InputError, ScenarioError
+from tokenlane.scenario import Scenario, read_text_file
+
+_ID_FIELDS = {"hardware", "model", "quant", "kv_dtype", "engine", "gpus", "routing_skew", "max_running_seqs", "context_tokens"}
+
+
+def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None) -> None:
+    """Raise one ScenarioError listing every problem found (nothing when the scenario is sound)."""
+    problems: list[str] = []
+
+    def add(loc: tuple[object, ...], message: str) -> None:
+        _, where = scenario.locate(*loc)
+        problems.append(f"{where}: {message}")
+
+    workload = scenario.workload
+    for i, option in enumerate(scenario.options):
+        if option.kind == "api":
+            try:
+                check_api_option(option, scenario.finance.prices_at)
+            except InputError as exc:
+                add(("options", i, (exc.field or "model").rsplit(".", 1)[-1]), exc.message)
+        else:
+            try:
+                dep = option_deployment(catalog, option)
+            except InputError as exc:
+                field = (exc.field or "hardware").rsplit(".", 1)[-1]
+                add(("options", i, field if field in _ID_FIELDS else "hardware"), exc.message)
+            else:
+                context = dep.model.max_context_tokens
+                if workload.prompt_tokens.expected > context:
+                    add(
+                        ("workload", "prompt_tokens"),
+                        f"a mean of {workload.prompt_tokens.expected:,.0f} tokens exceeds {dep.model.id}'s context "
+                        f"of {context:,} ({option.name})",
+                    )
+                for j, job in enumerate(workload.batch_jobs):
+                    if job.prompt_tokens + job.output_tokens > context:
+                        add(
+                            ("workload", "batch_jobs", j),
+                            f"{job.prompt_tokens + job.output_tokens:,} tokens per request exceed "
+                            f"{dep.model.id}'s context of {context:,} ({option.name})",
+                        )
+        if option.measured:
+            path = (base_dir or Path.cwd()) / option.measured
+            try:
+                json.loads(read_text_file(path, what="bench summary", error=InputError))
+            except InputError as exc:
+                add(("options", i, "measured"), f"{path}: {exc.message}")
+            except json.JSONDecodeError as exc:
+                add(("options", i, "measured"), f"{path}: not JSON (line {exc.lineno}: {exc.msg})")
+    if problems:
+        path, _ = scenario.locate()
+        raise ScenarioError(problems[0], path=path, more=problems[1:])
