@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
 from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_seconds
+from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
+
+MAX_CURVE_POINTS = 64
+"""Most concurrency levels one curve computes."""
+MAX_CONCURRENCY = 100_000
+"""Most concurrent users one level may have."""
 
 
 class CurvePoint(BaseModel):
@@ -151,6 +157,14 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
     Engines batch up to min(engine cap, what KV memory holds); users beyond that queue, so the per-user
     share is aggregate / users. Serial engines (cap 1) never batch.
     """
+    batches = list(batches)
+    limit = dep.model.max_context_tokens
+    if context_tokens > limit:
+        raise InputError(f"{context_tokens:,} tokens exceed {dep.model.id}'s maximum context of {limit:,}", field="context")
+    if prompt_tokens > limit:
+        raise InputError(f"{prompt_tokens:,} tokens exceed {dep.model.id}'s maximum context of {limit:,}", field="prompt_tokens")
+    if len(batches) > MAX_CURVE_POINTS or max(batches, default=1) > MAX_CONCURRENCY:
+        raise InputError(f"at most {MAX_CURVE_POINTS} levels of at most {MAX_CONCURRENCY:,} concurrent users", field="batch")
     plan: MemoryPlan = plan_memory(dep)
     cap = max_concurrent_sequences(dep, context_tokens, plan)
     points = [_point(dep, b, context_tokens, prompt_tokens, cap) for b in batches]

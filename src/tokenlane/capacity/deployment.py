@@ -45,7 +45,8 @@ class Deployment:
             )
         if self.hardware.vendor not in self.engine.vendors:
             raise InputError(
-                f"{self.engine.id} does not run on {self.hardware.vendor} hardware ({self.hardware.id}); it runs on {', '.join(self.engine.vendors)}",
+                f"{self.engine.id} does not run on {self.hardware.vendor} hardware ({self.hardware.id}); "
+                f"it runs on {', '.join(self.engine.vendors)}",
                 field="engine",
             )
         if self.quant.format not in self.engine.quant_formats:

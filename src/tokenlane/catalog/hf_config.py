@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -17,35 +18,50 @@ from pydantic import ValidationError
 from tokenlane.catalog.load import format_validation_error
 from tokenlane.catalog.models import Model
 from tokenlane.errors import CatalogError
+from tokenlane.scenario import read_text_file
 
 
-def _need(cfg: dict[str, Any], path: str, *names: str) -> Any:
+def _count(cfg: dict[str, Any], path: str, *names: str, default: int | None = None, minimum: int = 1) -> int:
+    """A whole-number architecture field (the first of `names` present): booleans, strings, NaN, fractions and values
+    below `minimum` are refused, naming the field."""
     for name in names:
-        if cfg.get(name) is not None:
-            return cfg[name]
+        value = cfg.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
+            raise CatalogError(f"must be a whole number, got {value!r}", path=path, field=name)
+        if value < minimum:
+            raise CatalogError(f"must be >= {minimum}, got {value:g}", path=path, field=name)
+        return int(value)
+    if default is not None:
+        return default
     raise CatalogError(f"missing field needed for the capacity model (also looked for: {', '.join(names)})", path=path, field=names[0])
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Model:
-    """Parse a config.json into a `Model`; a missing needed field raises CatalogError naming it."""
+    """Parse a config.json into a `Model`; a missing or malformed field raises CatalogError naming it."""
     path = Path(path)
+    text = read_text_file(path, what="model config", error=CatalogError)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogError(f"cannot read ({exc.strerror})", path=str(path)) from exc
+        raw = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise CatalogError(f"line {exc.lineno}: not valid JSON ({exc.msg})", path=str(path)) from exc
+    except (ValueError, RecursionError) as exc:
+        raise CatalogError(f"not valid JSON ({exc})", path=str(path)) from exc
     if not isinstance(raw, dict):
         raise CatalogError("expected a JSON object", path=str(path))
     cfg: dict[str, Any] = raw.get("text_config") or raw  # multimodal configs (Gemma 3, Mistral 3.1) nest it
     where = str(path)
-    hidden = int(_need(cfg, where, "hidden_size", "n_embd", "d_model"))
-    heads = int(_need(cfg, where, "num_attention_heads", "n_head"))
-    kv_heads = int(cfg.get("num_key_value_heads") or heads)
-    head_dim = int(cfg.get("head_dim") or hidden // heads)
-    layers = int(_need(cfg, where, "num_hidden_layers", "n_layer"))
-    vocab = int(_need(cfg, where, "vocab_size"))
-    intermediate = cfg.get("intermediate_size")
+    hidden = _count(cfg, where, "hidden_size", "n_embd", "d_model")
+    heads = _count(cfg, where, "num_attention_heads", "n_head")
+    kv_heads = _count(cfg, where, "num_key_value_heads", default=heads)
+    head_dim = _count(cfg, where, "head_dim", default=max(1, hidden // heads))
+    layers = _count(cfg, where, "num_hidden_layers", "n_layer")
+    vocab = _count(cfg, where, "vocab_size")
     fields: dict[str, Any] = {
         "id": model_id or _slug(raw.get("_name_or_path") or path.parent.name or "custom-model"),
         "name": raw.get("_name_or_path") or path.parent.name or "custom model",
@@ -56,38 +72,37 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         "head_dim": head_dim,
         "vocab_size": vocab,
         "tied_embeddings": bool(raw.get("tie_word_embeddings", cfg.get("tie_word_embeddings", False))),
-        "max_context_tokens": int(cfg.get("max_position_embeddings") or 131072),
+        "max_context_tokens": _count(cfg, where, "max_position_embeddings", default=131072),
         "source": f"file://{path.resolve()}",
         "as_of": dt.date.fromtimestamp(path.stat().st_mtime),
     }
-    num_experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts")
+    num_experts = _count(cfg, where, "num_local_experts", "num_experts", "n_routed_experts", default=0, minimum=0)
     if num_experts:
-        top_k = int(_need(cfg, where, "num_experts_per_tok", "num_experts_per_token", "experts_per_token"))
-        expert_width = int(cfg.get("moe_intermediate_size") or _need(cfg, where, "intermediate_size"))
-        shared = int(cfg.get("n_shared_experts") or 0)
-        shared_width = int(cfg.get("shared_expert_intermediate_size") or 0)
+        top_k = _count(cfg, where, "num_experts_per_tok", "num_experts_per_token", "experts_per_token")
+        expert_width = _count(cfg, where, "moe_intermediate_size", "intermediate_size")
+        shared = _count(cfg, where, "n_shared_experts", default=0, minimum=0)
+        shared_width = _count(cfg, where, "shared_expert_intermediate_size", default=0, minimum=0)
         if shared_width and not shared:
             shared = 1
         fields["moe"] = {
-            "num_experts": int(num_experts),
+            "num_experts": num_experts,
             "experts_per_token": top_k,
             "expert_intermediate_size": expert_width,
             "num_shared_experts": shared,
             "shared_expert_intermediate_size": shared_width,
-            "num_dense_layers": int(cfg.get("first_k_dense_replace") or 0),
+            "num_dense_layers": _count(cfg, where, "first_k_dense_replace", default=0, minimum=0),
         }
-        intermediate = intermediate or expert_width
-    fields["intermediate_size"] = int(intermediate if intermediate else _need(cfg, where, "intermediate_size"))
+    fields["intermediate_size"] = _count(cfg, where, "intermediate_size", default=expert_width if num_experts else None)
     if cfg.get("kv_lora_rank"):
         fields["mla"] = {
-            "q_lora_rank": int(cfg.get("q_lora_rank") or 0),
-            "kv_lora_rank": int(cfg["kv_lora_rank"]),
-            "qk_nope_head_dim": int(_need(cfg, where, "qk_nope_head_dim")),
-            "qk_rope_head_dim": int(_need(cfg, where, "qk_rope_head_dim")),
-            "v_head_dim": int(_need(cfg, where, "v_head_dim")),
+            "q_lora_rank": _count(cfg, where, "q_lora_rank", default=0, minimum=0),
+            "kv_lora_rank": _count(cfg, where, "kv_lora_rank"),
+            "qk_nope_head_dim": _count(cfg, where, "qk_nope_head_dim"),
+            "qk_rope_head_dim": _count(cfg, where, "qk_rope_head_dim"),
+            "v_head_dim": _count(cfg, where, "v_head_dim"),
         }
-        fields["head_dim"] = int(cfg["v_head_dim"])
-    fields["sliding_window"] = _sliding_window(cfg, layers)
+        fields["head_dim"] = _count(cfg, where, "v_head_dim")
+    fields["sliding_window"] = _sliding_window(cfg, layers, where)
     try:
         return Model.model_validate(fields)
     except ValidationError as exc:
@@ -95,22 +110,22 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         raise CatalogError(msg, path=where, field=field) from exc
 
 
-def _sliding_window(cfg: dict[str, Any], num_layers: int) -> dict[str, int] | None:
+def _sliding_window(cfg: dict[str, Any], num_layers: int, path: str) -> dict[str, int] | None:
     """Sliding-window layers from `layer_types` (gpt-oss, Gemma 3, Qwen2) or Gemma's pattern field."""
-    window = cfg.get("sliding_window")
+    window = _count(cfg, path, "sliding_window", default=0, minimum=0)
     if not window:
         return None
     layer_types = cfg.get("layer_types")
     if isinstance(layer_types, list):
         count = sum(1 for t in layer_types if "sliding" in str(t))
     elif cfg.get("sliding_window_pattern"):
-        pattern = int(cfg["sliding_window_pattern"])
+        pattern = _count(cfg, path, "sliding_window_pattern")
         count = num_layers - num_layers // pattern
     elif cfg.get("use_sliding_window"):
-        count = num_layers - int(cfg.get("max_window_layers") or 0)
+        count = num_layers - _count(cfg, path, "max_window_layers", default=0, minimum=0)
     else:
         return None
-    return {"window_tokens": int(window), "num_layers": count} if count else None
+    return {"window_tokens": window, "num_layers": max(0, min(count, num_layers))} if count > 0 else None
 
 
 def _slug(text: str) -> str:

@@ -119,7 +119,7 @@ def plan_scenario(
     cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
     by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     workload = scenario.workload
-    context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
+    mean_context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
     curves: dict[str, CapacityReport] = {}
     measured_vs_model: dict[str, list[tuple[int, float, float]]] = {}
     assessments: list[OptionAssessment] = []
@@ -127,16 +127,14 @@ def plan_scenario(
         single = None
         if option.kind != "api":
             dep = option_deployment(catalog, option)
+            context = min(mean_context, dep.model.max_context_tokens)
+            prompt = min(round(workload.prompt_tokens.expected), dep.model.max_context_tokens)
             if plan_memory(dep).fits:
-                curves[option.name] = concurrency_curve(
-                    dep, CURVE_USERS, context_tokens=context, prompt_tokens=round(workload.prompt_tokens.expected)
-                )
+                curves[option.name] = concurrency_curve(dep, CURVE_USERS, context_tokens=context, prompt_tokens=prompt)
                 single = curves[option.name].single_stream_tok_s
                 points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
                 if points:
-                    model = concurrency_curve(
-                        dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=round(workload.prompt_tokens.expected)
-                    )
+                    model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
                     measured_vs_model[option.name] = [
                         (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
                     ]
