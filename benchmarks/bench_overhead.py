@@ -72,7 +72,9 @@ async def client(port: int, streams: int, tokens: int) -> dict[str, float]:
     monitor.start()
     done: list[RequestRecord] = []
     start = time.perf_counter()
-    await run_closed_loop(cfg, concurrency=streams, requests=streams, prompt_words=8, first_index=0, on_done=done.append, seed=0)
+    await run_closed_loop(
+        cfg, concurrency=streams, indices=list(range(streams)), prompt_of=lambda i: "a b c d e f g h", on_done=done.append, seed=0
+    )
     wall = time.perf_counter() - start
     cpu = await monitor.stop()
     errors_us: list[float] = []

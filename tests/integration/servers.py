@@ -46,10 +46,30 @@ def _chunk(text: str) -> bytes:
     return b'data: {"choices":[{"index":0,"delta":{"content":"' + text.encode() + b'"}}]}\n\n'
 
 
+SHAPES = {
+    "shape_choices": b'data: {"choices":[1]}\n\n',
+    "shape_delta": b'data: {"choices":[{"delta":"x"}]}\n\n',
+    "shape_usage": b'data: {"choices":[],"usage":{"completion_tokens":"many"}}\n\n',
+    "shape_list": b"data: [1, 2]\n\n",
+}
+"""Valid SSE carrying JSON of the wrong shape."""
+
+
 async def _misbehave(request: Request) -> Response:
-    """The model name picks the failure: ok, reset, 500, 400, stall, badsse, badjson, nodone, flaky."""
+    """The model name picks the failure: ok, reset, 500, 400, stall, badsse, badjson, nodone, flaky, empty, short,
+    longline, redirect (to another port), redirect_same (to this server), and the wrong JSON shapes in SHAPES."""
     body = await request.json()
     mode = body["model"]
+    if mode == "redirect":
+        return Response(status_code=307, headers={"Location": "http://127.0.0.1:9/v1/chat/completions"})
+    if mode == "redirect_same":
+        return Response(status_code=307, headers={"Location": "/v2/chat/completions"})
+    if mode in SHAPES:
+        return StreamingResponse(iter([SHAPES[mode], b"data: [DONE]\n\n"]), media_type="text/event-stream")
+    if mode == "empty":
+        return StreamingResponse(iter([b"data: [DONE]\n\n"]), media_type="text/event-stream")
+    if mode == "longline":
+        return StreamingResponse(iter([_chunk("a"), b"data: " + b"x" * (2 << 20)]), media_type="text/event-stream")
     if mode == "flaky":
         request.app.state.count += 1
         mode = "500" if body.get("max_tokens", 1) > 1 and request.app.state.count % 2 == 0 else "ok"
@@ -57,7 +77,7 @@ async def _misbehave(request: Request) -> Response:
         return JSONResponse({"error": {"message": "nope"}}, status_code=int(mode))
 
     async def gen() -> Any:
-        for i in range(5):
+        for i in range(1 if mode == "short" else 5):
             yield _chunk(f"t{i}")
             await asyncio.sleep(0.005)
         if mode == "reset":
@@ -68,14 +88,32 @@ async def _misbehave(request: Request) -> Response:
             yield b"this is not server-sent events\n\n"
         if mode == "badjson":
             yield b"data: {not json\n\n"
-        yield b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\n'
+        if mode != "nousage":
+            yield b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\n'
         if mode != "nodone":
             yield b"data: [DONE]\n\n"
 
     return StreamingResponse(gen(), media_type="text/event-stream")
 
 
+async def _redirected(request: Request) -> Response:
+    body = await request.json()
+    return await _misbehave_as(request, {**body, "model": "ok"})
+
+
+async def _misbehave_as(request: Request, body: dict[str, Any]) -> Response:
+    async def gen() -> Any:
+        for i in range(5):
+            yield _chunk(f"t{i}")
+        yield b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\n'
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(gen(), media_type="text/event-stream")
+
+
 def misbehaving_app() -> Starlette:
-    app = Starlette(routes=[Route("/v1/chat/completions", _misbehave, methods=["POST"])])
+    app = Starlette(
+        routes=[Route("/v1/chat/completions", _misbehave, methods=["POST"]), Route("/v2/chat/completions", _redirected, methods=["POST"])]
+    )
     app.state.count = 0
     return app

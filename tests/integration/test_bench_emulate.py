@@ -100,6 +100,14 @@ def test_api_key_never_reaches_results(emulator: str, tmp_path: Path, monkeypatc
         ("badsse", "malformed_sse"),
         ("badjson", "malformed_json"),
         ("nodone", "no_done"),
+        ("empty", "empty"),
+        ("shape_choices", "bad_response"),
+        ("shape_delta", "bad_response"),
+        ("shape_usage", "bad_response"),
+        ("shape_list", "bad_response"),
+        ("longline", "line_too_long"),
+        ("redirect", "redirect"),
+        ("redirect_same", "redirect"),
     ],
 )
 def test_faults_become_classified_errors(mode: str, error: str | None) -> None:
@@ -113,7 +121,39 @@ def test_faults_become_classified_errors(mode: str, error: str | None) -> None:
         record = asyncio.run(go())
     assert record.error == error, record.error_detail
     if mode == "ok":
-        assert record.output_tokens == 5 and len(record.chunk_ns) == 5
+        assert record.output_tokens == 5 and len(record.chunk_ns) == 5 and not record.short
+    if mode.startswith("shape_"):
+        assert record.error_detail.split(":")[0] in ("chunk", "choices[0]", "choices[0].delta", "usage.completion_tokens"), (
+            record.error_detail
+        )
+    if mode == "redirect":
+        assert "127.0.0.1:9" in record.error_detail
+
+
+def test_same_host_redirects_are_followed_only_when_asked() -> None:
+    with serve_in_thread(misbehaving_app()) as url:
+        cfg = BenchConfig(base_url=url + "/v1", model="redirect_same", output_tokens=5, follow_redirects=True, request_timeout_s=3)
+        other = BenchConfig(base_url=url + "/v1", model="redirect", output_tokens=5, follow_redirects=True, request_timeout_s=3)
+
+        async def go(c: BenchConfig) -> RequestRecord:
+            async with make_client(c, 1) as client:
+                return await stream_one(client, c, "hello", RequestRecord(level=1, index=0, intended_ns=0))
+
+        followed, refused = asyncio.run(go(cfg)), asyncio.run(go(other))
+    assert followed.error is None and followed.redirected_to and followed.redirected_to.endswith("/v2/chat/completions")
+    assert refused.error == "redirect"
+
+
+def test_a_short_stream_is_flagged() -> None:
+    with serve_in_thread(misbehaving_app()) as url:
+        cfg = BenchConfig(base_url=url + "/v1", model="short", output_tokens=64, request_timeout_s=3)
+
+        async def go() -> RequestRecord:
+            async with make_client(cfg, 1) as client:
+                return await stream_one(client, cfg, "hello", RequestRecord(level=1, index=0, intended_ns=0))
+
+        record = asyncio.run(go())
+    assert record.error is None and record.short
 
 
 def test_high_error_rate_is_reported(tmp_path: Path) -> None:

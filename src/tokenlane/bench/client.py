@@ -1,8 +1,10 @@
 """The bench client: streams requests to an OpenAI-compatible endpoint and records what each one measured.
 
-Every failure mode of a server becomes a classified error on its record, never a crash or a hang: refused or
-reset connections, 4xx/5xx, stalls mid-stream (read timeout), malformed SSE or JSON, a stream without [DONE],
-and an overall per-request deadline.
+Every failure mode of a server becomes a classified error on its record, never a crash or a hang: refused
+connections (connect), connect timeouts (connect_timeout), resets (reset), 4xx/5xx, redirects (redirect, unless
+followed), stalls mid-stream (stall), malformed SSE or JSON, JSON of the wrong shape (bad_response, naming the
+field), lines too long to read (line_too_long), a stream without [DONE] (no_done) or without content (empty), and
+an overall per-request deadline (timeout). A stream far shorter than asked is flagged `short`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from aiohttp.http_exceptions import LineTooLong
 
 from tokenlane.bench.prompts import synthetic_prompt
 from tokenlane.bench.timing import RequestRecord
@@ -36,6 +39,8 @@ class BenchConfig:
     stall_timeout_s: float = 30.0
     request_timeout_s: float = 600.0
     think_time_s: float = 0.0
+    follow_redirects: bool = False
+    """Follow 3xx redirects to the same host (scheme, host and port); others are an error that names the target."""
     api_key: str | None = field(default=None, repr=False)
 
     @property
@@ -70,19 +75,89 @@ def normalise_base_url(url: str) -> str:
     return url if url.endswith("/v1") else url + "/v1"
 
 
+SHORT_OUTPUT_FRACTION = 0.5
+"""A stream that produced fewer than this share of the tokens asked for (with ignore_eos) is flagged short."""
+MAX_REDIRECTS = 3
+
+
+class BadResponse(ValueError):
+    """A chunk whose JSON has the wrong shape; the message names the offending field."""
+
+
+def _usage_count(usage: dict[str, Any], name: str) -> int | None:
+    value = usage.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadResponse(f"usage.{name}: expected a whole number, got {value!r}"[:200])
+    return value
+
+
+def parse_chunk(obj: Any) -> tuple[str, dict[str, Any] | None]:
+    """(text the chunk carries, its usage) from one streamed JSON chunk; BadResponse names a field of the wrong shape."""
+    if not isinstance(obj, dict):
+        raise BadResponse(f"chunk: expected an object, got {type(obj).__name__}")
+    usage = obj.get("usage")
+    if usage is not None and not isinstance(usage, dict):
+        raise BadResponse(f"usage: expected an object, got {type(usage).__name__}")
+    choices = obj.get("choices")
+    if choices is None:
+        choices = []
+    if not isinstance(choices, list):
+        raise BadResponse(f"choices: expected a list, got {type(choices).__name__}")
+    text = ""
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            raise BadResponse(f"choices[{i}]: expected an object, got {type(choice).__name__}")
+        delta = choice.get("delta")
+        if delta is None:
+            delta = {}
+        if not isinstance(delta, dict):
+            raise BadResponse(f"choices[{i}].delta: expected an object, got {type(delta).__name__}")
+        for where, value in (
+            ("delta.content", delta.get("content")),
+            ("delta.reasoning_content", delta.get("reasoning_content")),
+            ("delta.reasoning", delta.get("reasoning")),
+            ("text", choice.get("text")),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise BadResponse(f"choices[{i}].{where}: expected a string, got {type(value).__name__}")
+            text = text or (value or "")
+    return text, usage
+
+
+def _same_host(a: str, b: str) -> bool:
+    from urllib.parse import urlsplit
+
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
+
+
 async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: str, record: RequestRecord) -> RequestRecord:
     """Send one streaming request and fill `record` with its timestamps, usage or error class."""
     clock = time.perf_counter_ns
     record.sent_ns = clock()
     done = False
+    url = cfg.base_url + cfg.path
     try:
         async with asyncio.timeout(cfg.request_timeout_s):
-            async with session.post(cfg.base_url + cfg.path, json=cfg.body(prompt), headers=cfg.headers()) as resp:
+            for _ in range(MAX_REDIRECTS + 1):
+                resp = await session.post(url, json=cfg.body(prompt), headers=cfg.headers(), allow_redirects=False)
+                if resp.status not in (301, 302, 303, 307, 308):
+                    break
+                location = str(resp.url.join(aiohttp.helpers.URL(resp.headers.get("Location", ""))))
+                resp.release()
+                if not (cfg.follow_redirects and _same_host(url, location)):
+                    why = "" if cfg.follow_redirects else " (pass --follow-redirects to follow same-host redirects)"
+                    record.error, record.error_detail = "redirect", f"{resp.status} to {location}{why}"[:300]
+                    return record
+                record.redirected_to = url = location
+            async with resp:
                 record.status = resp.status
                 record.first_byte_ns = clock()
-                if resp.status >= 400:
+                if resp.status >= 300:
                     text = (await resp.content.read(300)).decode(errors="replace")
-                    record.error = "http_4xx" if resp.status < 500 else "http_5xx"
+                    record.error = "http_4xx" if 400 <= resp.status < 500 else "http_5xx" if resp.status >= 500 else "redirect"
                     record.error_detail = f"{resp.status}: {text}"
                     return record
                 async for raw in resp.content:
@@ -100,38 +175,50 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
                         break
                     try:
                         obj = json.loads(data)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         record.error, record.error_detail = "malformed_json", data[:200].decode(errors="replace")
                         return record
-                    if not isinstance(obj, dict):
-                        record.error, record.error_detail = "malformed_json", data[:200].decode(errors="replace")
-                        return record
-                    if obj.get("error"):
+                    if isinstance(obj, dict) and obj.get("error"):
                         record.error, record.error_detail = "http_5xx", str(obj["error"])[:200]
                         return record
+                    try:
+                        text, usage = parse_chunk(obj)
+                    except BadResponse as exc:
+                        record.error, record.error_detail = "bad_response", str(exc)
+                        return record
                     if record.response_id is None and isinstance(obj.get("id"), str):
-                        record.response_id = obj["id"]
-                    usage = obj.get("usage")
-                    if isinstance(usage, dict) and usage.get("completion_tokens") is not None:
-                        record.usage_output_tokens = int(usage["completion_tokens"])
-                        record.usage_prompt_tokens = usage.get("prompt_tokens")
-                    for choice in obj.get("choices") or ():
-                        delta = choice.get("delta") or {}
-                        text = delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning") or choice.get("text")
-                        if text:
-                            now = clock()
-                            if not record.first_token_ns:
-                                record.first_token_ns = now
-                            record.chunk_ns.append(now)
+                        record.response_id = obj["id"][:200]
+                    if usage is not None:
+                        try:
+                            completion, prompt_tokens = _usage_count(usage, "completion_tokens"), _usage_count(usage, "prompt_tokens")
+                        except BadResponse as exc:
+                            record.error, record.error_detail = "bad_response", str(exc)
+                            return record
+                        if completion is not None:
+                            record.usage_output_tokens = completion
+                            record.usage_prompt_tokens = prompt_tokens
+                    if text:
+                        now = clock()
+                        if not record.first_token_ns:
+                            record.first_token_ns = now
+                        record.chunk_ns.append(now)
         if not done:
             record.error, record.error_detail = "no_done", "stream ended without [DONE]"
+        elif not record.chunk_ns:
+            record.error, record.error_detail = "empty", "the stream finished without any content"
+        elif cfg.ignore_eos and record.output_tokens < SHORT_OUTPUT_FRACTION * cfg.output_tokens:
+            record.short = True
     except aiohttp.ClientConnectorError as exc:
         record.error, record.error_detail = "connect", str(exc)[:200]
+    except aiohttp.ConnectionTimeoutError:
+        record.error, record.error_detail = "connect_timeout", "no connection within the connect timeout"
     except aiohttp.ServerTimeoutError:
         record.error, record.error_detail = "stall", f"no data for {cfg.stall_timeout_s:g} s"
     except TimeoutError:
         record.error, record.error_detail = "timeout", f"over {cfg.request_timeout_s:g} s"
-    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+    except LineTooLong as exc:
+        record.error, record.error_detail = "line_too_long", " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionResetError) as exc:
         record.error, record.error_detail = "reset", str(exc)[:200] or type(exc).__name__
     except aiohttp.ClientError as exc:
         record.error, record.error_detail = "reset", f"{type(exc).__name__}: {exc}"[:200]
@@ -176,44 +263,96 @@ def make_client(cfg: BenchConfig, concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
 
 
-async def probe(cfg: BenchConfig, prompt_tokens: int) -> tuple[int, float]:
-    """Check the endpoint answers, and size the synthetic prompt from the server's reported usage.
+DEFAULT_TOKENS_PER_WORD = 1.33
+"""English text without a tokenizer: about 0.75 words per token (OpenAI's rule of thumb,
+https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them)."""
 
-    Returns (words for `prompt_tokens` tokens, tokens per word measured). Raises EndpointError with one clear line.
+
+async def _count_tokens(client: aiohttp.ClientSession, cfg: BenchConfig, text: str) -> int | None:
+    """Token count of `text` from the server's own tokenizer endpoint (vLLM and SGLang `/tokenize` with `prompt`,
+    llama.cpp's `/tokenize` with `content`), or None when it has none."""
+    root = cfg.base_url.removesuffix("/v1")
+    for body in ({"model": cfg.model, "prompt": text}, {"content": text}):
+        try:
+            async with client.post(root + "/tokenize", json=body, headers=cfg.headers(), allow_redirects=False) as resp:
+                if resp.status != 200:
+                    continue
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, ValueError, TimeoutError):
+            continue
+        if isinstance(doc, dict):
+            count = doc.get("count")
+            tokens = doc.get("tokens")
+            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+                return count
+            if isinstance(tokens, list) and tokens:
+                return len(tokens)
+    return None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the first request learned about the endpoint."""
+
+    words: int
+    """Words of synthetic prompt that make the prompt length asked for."""
+    tokens_per_word: float
+    sized_by: str
+    """usage (the server's reported prompt tokens), tokenizer (its /tokenize endpoint) or default (no count known)."""
+    reports_usage: bool
+
+
+async def probe(cfg: BenchConfig, prompt_tokens: int) -> Probe:
+    """Check the endpoint answers, and size the synthetic prompt from the server's reported usage, else its
+    tokenizer endpoint, else the default tokens per word (said so in the summary's warnings).
+
+    Raises EndpointError with one clear line.
     """
+    words = max(1, prompt_tokens)
+    text = synthetic_prompt(words)
     async with make_client(cfg, 1) as client:
-        words = max(1, prompt_tokens)
         record = RequestRecord(level=0, index=-1, intended_ns=time.perf_counter_ns())
         short = BenchConfig(**{**cfg.__dict__, "output_tokens": 1, "ignore_eos": False})
-        await stream_one(client, short, synthetic_prompt(words), record)
-    if record.error == "connect":
+        await stream_one(client, short, text, record)
+        counted = None if record.usage_prompt_tokens else await _count_tokens(client, cfg, text)
+    if record.error in ("connect", "connect_timeout"):
         raise EndpointError(f"cannot connect ({record.error_detail})", path=cfg.base_url)
-    if record.error in ("http_4xx", "http_5xx"):
+    if record.error in ("http_4xx", "http_5xx", "redirect"):
         raise EndpointError(f"the endpoint answered {record.error_detail}", path=cfg.base_url + cfg.path)
     if record.error in ("timeout", "stall"):
         raise EndpointError(f"the endpoint did not answer ({record.error_detail})", path=cfg.base_url)
-    reported = record.usage_prompt_tokens
-    per_word = reported / words if reported else 1.0
-    return max(1, round(prompt_tokens / per_word)), per_word
+    if record.usage_prompt_tokens:
+        per_word, sized_by = record.usage_prompt_tokens / words, "usage"
+    elif counted:
+        per_word, sized_by = counted / words, "tokenizer"
+    else:
+        per_word, sized_by = DEFAULT_TOKENS_PER_WORD, "default"
+    return Probe(max(1, round(prompt_tokens / per_word)), per_word, sized_by, record.usage_output_tokens is not None)
 
 
 async def run_closed_loop(
     cfg: BenchConfig,
     *,
     concurrency: int,
-    requests: int,
+    indices: list[int],
     prompt_of: Callable[[int], str],
-    first_index: int,
     on_done: Callable[[RequestRecord], None],
     seed: int,
+    ramp_up_s: float = 0.0,
+    jitter_s: float = 0.0,
 ) -> list[RequestRecord]:
-    """`concurrency` users, each sending its next request when the last finished (plus exponential think time)."""
-    counter = itertools.count(first_index)
+    """`concurrency` users sending the requests `indices`, each its next when the last finished (plus exponential think
+    time); user k starts `k x ramp_up_s / concurrency` late, and every send waits a uniform [0, jitter_s) extra."""
+    queue = iter(indices)
     records: list[RequestRecord] = []
     rng = random.Random(seed)
 
-    async def user(client: aiohttp.ClientSession) -> None:
-        while (index := next(counter)) < first_index + requests:
+    async def user(client: aiohttp.ClientSession, k: int) -> None:
+        if ramp_up_s > 0:
+            await asyncio.sleep(k * ramp_up_s / concurrency)
+        for index in queue:
+            if jitter_s > 0:
+                await asyncio.sleep(rng.uniform(0, jitter_s))
             record = RequestRecord(level=concurrency, index=index, intended_ns=time.perf_counter_ns())
             await stream_one(client, cfg, prompt_of(index), record)
             records.append(record)
@@ -222,7 +361,7 @@ async def run_closed_loop(
                 await asyncio.sleep(rng.expovariate(1.0 / cfg.think_time_s))
 
     async with make_client(cfg, concurrency) as client:
-        await asyncio.gather(*(user(client) for _ in range(min(concurrency, requests))))
+        await asyncio.gather(*(user(client, k) for k in range(min(concurrency, len(indices)))))
     return records
 
 
@@ -230,18 +369,19 @@ async def run_open_loop(
     cfg: BenchConfig,
     *,
     rate_per_s: float,
-    requests: int,
+    indices: list[int],
     prompt_of: Callable[[int], str],
-    first_index: int,
     on_done: Callable[[RequestRecord], None],
     seed: int,
     level: int,
+    jitter_s: float = 0.0,
 ) -> list[RequestRecord]:
-    """Poisson arrivals at `rate_per_s`; each request's intended send time is its arrival, however late it goes out."""
+    """Poisson arrivals at `rate_per_s` for the requests `indices`; each request's intended send time is its arrival
+    (plus a uniform [0, jitter_s) jitter), however late it goes out."""
     rng = random.Random(seed)
     records: list[RequestRecord] = []
     start = time.perf_counter_ns()
-    offsets: list[float] = list(itertools.accumulate(rng.expovariate(rate_per_s) for _ in range(requests)))
+    offsets: list[float] = list(itertools.accumulate(rng.expovariate(rate_per_s) for _ in indices))
 
     async def send(client: aiohttp.ClientSession, index: int, intended_ns: int) -> None:
         record = RequestRecord(level=level, index=index, intended_ns=intended_ns)
@@ -251,11 +391,11 @@ async def run_open_loop(
 
     async with make_client(cfg, max(16, int(rate_per_s * 30))) as client:
         tasks = []
-        for i, offset in enumerate(offsets):
-            intended = start + int(offset * NS_PER_S)
+        for index, offset in zip(indices, offsets, strict=True):
+            intended = start + int((offset + (rng.uniform(0, jitter_s) if jitter_s > 0 else 0.0)) * NS_PER_S)
             delay = ns_to_s(intended - time.perf_counter_ns())
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(client, first_index + i, intended)))
+            tasks.append(asyncio.create_task(send(client, index, intended)))
         await asyncio.gather(*tasks)
     return records

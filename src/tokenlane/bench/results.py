@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,8 @@ def load_records(folder: str | Path) -> list[RequestRecord]:
 
 
 def load_measured_curve(path: str | Path) -> list[MeasuredPoint]:
-    """Read a `tokenlane bench` summary.json as measured points (one per closed-loop level)."""
+    """Read a `tokenlane bench` summary.json as measured points (one per closed-loop level; open-loop rate levels
+    have no concurrency and are left out)."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -76,6 +76,7 @@ def load_measured_curve(path: str | Path) -> list[MeasuredPoint]:
                 errors=int(lv["errors"]),
             )
             for lv in levels
+            if lv.get("concurrency") is not None
         ]
     except OSError as exc:
         raise InputError(f"cannot read ({exc.strerror})", path=str(path)) from exc
@@ -83,6 +84,9 @@ def load_measured_curve(path: str | Path) -> list[MeasuredPoint]:
         raise InputError(f"not a tokenlane bench summary.json ({type(exc).__name__}: {exc})", path=str(path)) from exc
 
 
-def done_per_level(records: list[RequestRecord]) -> Counter[int]:
-    """Finished requests per level, for --resume."""
-    return Counter(r.level for r in records)
+def done_indices(records: list[RequestRecord]) -> dict[int, set[int]]:
+    """The request indices finished at each level, for --resume (which runs exactly the others)."""
+    done: dict[int, set[int]] = {}
+    for r in records:
+        done.setdefault(r.level, set()).add(r.index)
+    return done

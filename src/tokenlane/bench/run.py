@@ -9,9 +9,9 @@ import importlib.metadata
 from collections.abc import Callable
 from typing import Any
 
-from tokenlane.bench.client import BenchConfig, LoopMonitor, probe, run_closed_loop, run_open_loop
+from tokenlane.bench.client import BenchConfig, LoopMonitor, Probe, probe, run_closed_loop, run_open_loop
 from tokenlane.bench.prompts import prompt_source
-from tokenlane.bench.results import ResultsFile, done_per_level, load_records
+from tokenlane.bench.results import ResultsFile, done_indices, load_records
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, pct, summarise_level
 
 SATURATION_GAIN = 1.05
@@ -51,79 +51,129 @@ async def run_bench(
     dataset: list[str] | None = None,
     on_record: Callable[[RequestRecord], None] = lambda r: None,
     resume: bool = False,
+    ramp_up_s: float = 0.0,
+    jitter_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Run the levels and return the summary document (also written to summary.json)."""
-    words, tokens_per_word = await probe(cfg, prompt_tokens)
-    prompt_of = prompt_source(words=words, seed=seed, dataset=dataset)
+    """Run the levels and return the summary document (also written to summary.json after every level, and for the
+    levels done so far when the run is interrupted or fails)."""
+    found = await probe(cfg, prompt_tokens)
+    prompt_of = prompt_source(words=found.words, seed=seed, dataset=dataset)
     previous_records = load_records(results.folder) if resume else []
-    done = done_per_level(previous_records)
+    done = done_indices(previous_records)
     monitor = LoopMonitor()
     monitor.start()
     levels: list[dict[str, Any]] = []
     stopped: str | None = None
     plan = [rate_per_s] if rate_per_s else (list(concurrencies) if not sweep else [])
     c = concurrencies[0] if sweep else 0
-    warnings: list[str] = []
+    warnings = _probe_warnings(found)
 
     def record(r: RequestRecord) -> None:
         results.append(r)
         on_record(r)
 
-    while True:
-        if sweep:
-            if c > max_concurrency:
-                stopped = f"reached --max-concurrency {max_concurrency}"
-                break
-            level_key: float = c
-        elif plan:
-            level_key = plan.pop(0)
-        else:
-            break
-        key = int(level_key) if not rate_per_s else round(level_key * 1000)
-        already = done.get(key, 0)
-        todo = max(0, requests_per_level - already)
-        if todo:
-            if rate_per_s:
-                await run_open_loop(
-                    cfg, rate_per_s=level_key, requests=todo, prompt_of=prompt_of, first_index=already, on_done=record, seed=seed, level=key
-                )
+    def document(cpu: float) -> dict[str, Any]:
+        return _document(cfg, levels, prompt_tokens, found, monitor, cpu, warnings, stopped, min_tok_s, max_ttft_s)
+
+    try:
+        while True:
+            if sweep:
+                if c > max_concurrency:
+                    stopped = f"reached --max-concurrency {max_concurrency}"
+                    break
+                level_key: float = c
+            elif plan:
+                level_key = plan.pop(0)
             else:
-                await run_closed_loop(
-                    cfg, concurrency=key, requests=todo, prompt_of=prompt_of, first_index=already, on_done=record, seed=seed
-                )
-        level_records = [r for r in [*previous_records, *load_records(results.folder)] if r.level == key]
-        unique = {r.index: r for r in level_records}
-        summary = summarise_level(list(unique.values()), concurrency=key, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s)
-        if rate_per_s:
-            summary["rate_per_s"] = level_key
-        if summary["error_rate"] > ERROR_WARN_RATE:
-            warnings.append(f"{summary['error_rate']:.0%} of requests failed at level {key}: {summary['errors_by_class']}")
-        levels.append(summary)
-        previous_records = []
-        if sweep:
-            stopped = _stop_reason(summary, levels[-2] if len(levels) > 1 else None, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s)
-            if stopped:
                 break
-            c *= 2
-        results.write_summary(
-            _document(cfg, levels, prompt_tokens, tokens_per_word, monitor, 0.0, warnings, stopped, min_tok_s, max_ttft_s)
-        )
+            key = int(level_key) if not rate_per_s else rate_level_key(level_key)
+            missing = [i for i in range(requests_per_level) if i not in done.get(key, set())]
+            if missing:
+                if rate_per_s:
+                    await run_open_loop(
+                        cfg,
+                        rate_per_s=level_key,
+                        indices=missing,
+                        prompt_of=prompt_of,
+                        on_done=record,
+                        seed=seed,
+                        level=key,
+                        jitter_s=jitter_s,
+                    )
+                else:
+                    await run_closed_loop(
+                        cfg,
+                        concurrency=key,
+                        indices=missing,
+                        prompt_of=prompt_of,
+                        on_done=record,
+                        seed=seed,
+                        ramp_up_s=ramp_up_s,
+                        jitter_s=jitter_s,
+                    )
+            level_records = [r for r in [*previous_records, *load_records(results.folder)] if r.level == key]
+            unique = {r.index: r for r in level_records}
+            summary = summarise_level(
+                list(unique.values()), concurrency=None if rate_per_s else key, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s
+            )
+            if rate_per_s:
+                summary["rate_per_s"] = level_key
+            if summary["error_rate"] > ERROR_WARN_RATE:
+                warnings.append(f"{summary['error_rate']:.0%} of requests failed at level {key}: {summary['errors_by_class']}")
+            if summary["short_outputs"]:
+                warnings.append(
+                    f"{summary['short_outputs']} streams at level {key} ended far shorter than the {cfg.output_tokens} tokens asked"
+                )
+            levels.append(summary)
+            previous_records = []
+            if sweep:
+                stopped = _stop_reason(summary, levels[-2] if len(levels) > 1 else None, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s)
+                if stopped:
+                    break
+                c *= 2
+            results.write_summary(document(0.0))
+    except BaseException as exc:
+        stopped = f"interrupted ({type(exc).__name__}) after {len(levels)} completed level(s)"
+        results.write_summary(document(0.0))
+        raise
     cpu = await monitor.stop()
     lag = pct(monitor.lags_ms)
     if (lag["p99"] or 0) > LAG_WARN_MS:
         warnings.append(f"client event-loop lag p99 {lag['p99']:.1f} ms: timings may be distorted by the client")
     if cpu > CPU_WARN_FRACTION:
         warnings.append(f"client CPU at {cpu:.0%} of one core: timings may be distorted by the client")
-    doc = _document(cfg, levels, prompt_tokens, tokens_per_word, monitor, cpu, warnings, stopped, min_tok_s, max_ttft_s)
+    doc = document(cpu)
     results.write_summary(doc)
     return doc
+
+
+def rate_level_key(rate_per_s: float) -> int:
+    """The level id an open-loop rate's records carry (milli-requests per second)."""
+    return round(rate_per_s * 1000)
+
+
+def _probe_warnings(found: Probe) -> list[str]:
+    warnings: list[str] = []
+    if found.sized_by == "tokenizer":
+        warnings.append("the server reports no prompt usage: prompts were sized with its /tokenize endpoint")
+    elif found.sized_by == "default":
+        warnings.append(
+            f"the server reports no prompt usage and has no /tokenize endpoint: prompts were sized at "
+            f"{found.tokens_per_word:g} tokens per word (English rule of thumb), so their real length may differ"
+        )
+    if not found.reports_usage:
+        warnings.append(
+            "the server reports no completion usage: output tokens are counted from content chunks (a server that "
+            "sends several tokens per chunk is undercounted)"
+        )
+    return warnings
 
 
 def _document(
     cfg: BenchConfig,
     levels: list[dict[str, Any]],
     prompt_tokens: int,
-    tokens_per_word: float,
+    found: Probe,
     monitor: LoopMonitor,
     cpu: float,
     warnings: list[str],
@@ -138,7 +188,9 @@ def _document(
         "endpoint": cfg.path,
         "model": cfg.model,
         "prompt_tokens": prompt_tokens,
-        "prompt_tokens_per_word": tokens_per_word,
+        "prompt_tokens_per_word": found.tokens_per_word,
+        "prompt_sized_by": found.sized_by,
+        "server_reports_usage": found.reports_usage,
         "output_tokens": cfg.output_tokens,
         "ignore_eos": cfg.ignore_eos,
         "think_time_s": cfg.think_time_s,

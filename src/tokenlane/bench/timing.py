@@ -6,6 +6,9 @@ Definitions (also written into every summary file):
 - output tokens = the server's `usage.completion_tokens` when reported, else the number of content chunks.
 - inter-chunk gaps = times between consecutive content chunks.
 - aggregate tok/s = output tokens of a level / (last end - first intended send).
+- requests/s = successful requests of a level / (last end - first intended send).
+- short outputs = successful streams that produced under half the tokens asked (with ignore_eos).
+- concurrency is null for an open-loop level, which records its `rate_per_s` instead.
 - goodput = share of requests meeting both the TTFT and the tok/s objective.
 """
 
@@ -39,7 +42,12 @@ class RequestRecord:
     usage_output_tokens: int | None = None
     usage_prompt_tokens: int | None = None
     error: str | None = None
-    """Error class: connect, timeout, stall, http_4xx, http_5xx, reset, malformed_sse, malformed_json, no_done."""
+    """Error class: connect, connect_timeout, timeout, stall, http_4xx, http_5xx, redirect, reset, malformed_sse,
+    malformed_json, bad_response, line_too_long, no_done, empty."""
+    short: bool = False
+    """The stream finished but produced far fewer tokens than asked (ignore_eos requests)."""
+    redirected_to: str | None = None
+    """Where a followed redirect led."""
     error_detail: str = ""
     status: int | None = None
     response_id: str | None = None
@@ -73,7 +81,7 @@ def pct(values: list[float] | np.ndarray, *, higher_is_better: bool = False) -> 
     return percentiles(values, higher_is_better=higher_is_better).model_dump()
 
 
-def summarise_level(records: list[RequestRecord], *, concurrency: int, min_tok_s: float, max_ttft_s: float) -> dict[str, Any]:
+def summarise_level(records: list[RequestRecord], *, concurrency: int | None, min_tok_s: float, max_ttft_s: float) -> dict[str, Any]:
     """The summary of one level, with the definitions above."""
     ok = [r for r in records if r.ok]
     errors: dict[str, int] = {}
@@ -99,6 +107,8 @@ def summarise_level(records: list[RequestRecord], *, concurrency: int, min_tok_s
         "send_delay_ms": pct([ns_to_s(r.sent_ns - r.intended_ns) * MS_PER_S for r in records if r.sent_ns]),
         "inter_chunk_ms": pct(gaps),
         "aggregate_tok_s": out_tokens / ns_to_s(end - start) if end > start else 0.0,
+        "requests_per_s": len(ok) / ns_to_s(end - start) if end > start else 0.0,
+        "short_outputs": sum(1 for r in ok if r.short),
         "output_tokens": out_tokens,
         "usage_vs_chunks_max_gap": max(usage_gap, default=0),
         "goodput": len(good) / len(records) if records else 0.0,

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from tokenlane import InputError
 from tokenlane.cli._options import parse_int_list
+from tokenlane.units import format_number
 
 COMMAND_NAME = "bench"
 
@@ -43,6 +44,11 @@ def command(
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this results folder.")] = None,
     dataset: Annotated[Path | None, typer.Option(help='Prompts file: JSONL with "prompt" per line, or plain text lines.')] = None,
     seed: Annotated[int, typer.Option()] = 0,
+    ramp_up: Annotated[float, typer.Option(min=0.0, help="Closed loop: start the users evenly over this many seconds.")] = 0.0,
+    jitter: Annotated[float, typer.Option(min=0.0, help="Delay every send by a uniform random [0, JITTER) seconds.")] = 0.0,
+    follow_redirects: Annotated[
+        bool, typer.Option("--follow-redirects", help="Follow 3xx redirects to the same host (others are errors).")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
 ) -> None:
     """Stream requests at several concurrencies; per-user tok/s, TTFT, aggregate throughput, errors — saved as they finish."""
@@ -63,6 +69,7 @@ def command(
         stall_timeout_s=stall_timeout,
         request_timeout_s=request_timeout,
         think_time_s=think_time,
+        follow_redirects=follow_redirects,
         api_key=os.environ.get(api_key_env),
     )
     folder = resume or out or Path("bench-results") / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -102,6 +109,8 @@ def command(
                 dataset=prompts,
                 on_record=on_record,
                 resume=resume is not None,
+                ramp_up_s=ramp_up,
+                jitter_s=jitter,
             )
         except KeyboardInterrupt:
             console.print(f"interrupted: every finished request is in {folder / 'requests.jsonl'}; continue with --resume {folder}")
@@ -110,24 +119,26 @@ def command(
         typer.echo(json.dumps(summary, indent=2))
         return
     table = Table(
-        "concurrency",
+        "level",
         "requests",
         "errors",
         "tok/s p50 / p95",
         "TTFT s p50 / p95",
         "aggregate tok/s",
+        "req/s",
         "goodput",
         title=f"{cfg.model} at {cfg.base_url}",
     )
     for lv in summary["levels"]:
         tok, ttft = lv["per_user_tok_s"], lv["ttft_s"]
         table.add_row(
-            str(lv["concurrency"]),
+            f"{lv['rate_per_s']:g} req/s" if lv.get("concurrency") is None else f"{lv['concurrency']} users",
             str(lv["requests"]),
             str(lv["errors"]),
-            f"{tok['p50'] or 0:.1f} / {tok['p95'] or 0:.1f}",
-            f"{ttft['p50'] or 0:.2f} / {ttft['p95'] or 0:.2f}",
+            f"{format_number(tok['p50'])} / {format_number(tok['p95'])}",
+            f"{format_number(ttft['p50'], 2)} / {format_number(ttft['p95'], 2)}",
             f"{lv['aggregate_tok_s']:.0f}",
+            f"{lv['requests_per_s']:.2f}",
             f"{lv['goodput']:.0%}",
         )
     out_console = Console()
