@@ -10,6 +10,8 @@ import typer
 from tokenlane import build_deployment, load_catalog, plan_memory
 
 COMMAND_NAME = "emulate"
+GRACEFUL_SHUTDOWN_S = 2
+"""On SIGTERM or Ctrl-C open streams get this long to finish before they are closed and the server exits."""
 
 
 def command(
@@ -41,4 +43,10 @@ def command(
             f"{model} in {quant} does not fit on {dep.num_devices}x {hardware}: short by {plan.shortfall_gb:.1f} GB", field="--model"
         )
     typer.echo(f"tokenlane emulate: {model} ({quant}) on {dep.num_devices}x {hardware} with {engine} at http://{host}:{port}/v1", err=True)
-    uvicorn.run(create_app(dep, model_name=served_model_name, max_streams=max_streams), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(dep, model_name=served_model_name, max_streams=max_streams),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )

@@ -27,6 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tokenlane.capacity import Deployment
 from tokenlane.emulate.pacing import PacedEngine
 
+MAX_BODY_BYTES = 4 << 20
+"""Largest request body accepted, bytes (413 beyond)."""
 BYTES_PER_TOKEN = 4
 """Prompt tokens are estimated as UTF-8 bytes / 4 (OpenAI's tokenizer rule of thumb for English)."""
 FILLER = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do")
@@ -45,12 +47,18 @@ class StreamOptions(BaseModel):
 
 
 class _Common(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """The parameters the emulator honours or checks; unknown extra parameters are accepted and ignored (as OpenAI-
+    compatible servers do), known ones must have the right type and range."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    n: int = Field(default=1, ge=1, le=1, description="only one choice per request is emulated")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
 
 
 class ChatRequest(_Common):
@@ -70,6 +78,46 @@ def _error(
     status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None, code: str | None = None
 ) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `max_bytes` (by Content-Length, or counted as it arrives) gets 413."""
+
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        response = _error(413, f"the request body is larger than {self.max_bytes:,} bytes", code="request_too_large")
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: int = 512) -> FastAPI:
@@ -93,6 +141,7 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
         await engine.stop()
 
     app = FastAPI(title=f"tokenlane emulate: {dep.model.id} on {dep.num_devices}x {dep.hardware.id} ({dep.engine.id})", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -135,6 +184,16 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
             return _error(429, f"too many concurrent requests (limit {max_streams})", kind="rate_limit_error", code="rate_limit_exceeded")
         prompt_tokens = count_prompt_tokens(prompt_text)
         max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
+        limit = engine.context_limit
+        if prompt_tokens + max_tokens > limit:
+            requests_total.labels(endpoint, "too_long").inc()
+            return _error(
+                400,
+                f"This model's maximum context length is {limit} tokens. However, you requested {prompt_tokens + max_tokens} tokens "
+                f"(~{prompt_tokens} in the messages, {max_tokens} in the completion).",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
         stream = engine.submit(prompt_tokens, max_tokens)
         if stream.rejected:
             requests_total.labels(endpoint, "too_long").inc()

@@ -44,6 +44,11 @@ class PacedEngine:
         self.steps = 0
 
     @property
+    def context_limit(self) -> int:
+        """Most tokens (prompt + output) one request may have on this engine."""
+        return self.engine.context_limit
+
+    @property
     def active(self) -> int:
         """Requests admitted or waiting."""
         return self.engine.outstanding
