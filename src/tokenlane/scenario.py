@@ -19,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from tokenlane.errors import InputError, ScenarioError
 
+MAX_TOKENS_PER_REQUEST = 10_000_000
+"""Most tokens one request may ask for (prompt or output): beyond every model's context."""
 Pos = Annotated[float, Field(gt=0)]
+Tokens = Annotated[float, Field(gt=0, le=MAX_TOKENS_PER_REQUEST)]
+TokenCount = Annotated[int, Field(gt=0, le=MAX_TOKENS_PER_REQUEST)]
 NonNeg = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 Frac = Annotated[float, Field(ge=0, le=1)]
@@ -57,6 +61,8 @@ MAX_USERS = 1_000_000
 """Most users a workload may have (the simulator keeps per-user state)."""
 MAX_REQUESTS_PER_DAY = 20_000_000
 """Most requests one simulated day may make (about 60 bytes of log each, and the event loop's time)."""
+MAX_REPLICAS = 1024
+"""Most replicas an option may have or be sized to."""
 MIN_CLOSED_LOOP_CYCLE_S = 1.0
 """A closed-loop user sends at most one request per (think time, at least this many seconds): the load-time
 estimate of a closed-loop day's requests."""
@@ -69,13 +75,13 @@ class _Model(BaseModel):
 class TokenDistribution(_Model):
     """Token counts per request: a constant, {mean, p90} (Weibull with that mean and p90), or explicit values with weights."""
 
-    mean: Pos | None = None
+    mean: Tokens | None = None
     """Mean tokens."""
-    p90: Pos | None = None
+    p90: Tokens | None = None
     """90th-percentile tokens; with `mean` defines a Weibull distribution (heavy tails allowed)."""
-    values: list[PosInt] | None = None
+    values: Annotated[list[TokenCount], Field(min_length=1, max_length=10_000)] | None = None
     """Explicit token counts."""
-    weights: list[Pos] | None = None
+    weights: Annotated[list[Pos], Field(min_length=1, max_length=10_000)] | None = None
     """Relative weights of `values` (default equal)."""
 
     @model_validator(mode="before")
@@ -112,8 +118,8 @@ class BatchJob(_Model):
 
     name: str
     requests: PosInt
-    prompt_tokens: PosInt
-    output_tokens: PosInt
+    prompt_tokens: TokenCount
+    output_tokens: TokenCount
     window_hours: Pos
     """Hours within which the job must finish."""
     start_hour: NonNeg | None = None
@@ -137,8 +143,8 @@ class Task(_Model):
     name: str
     share: Frac
     """Fraction of requests in this category."""
-    prompt_tokens: PosInt | None = None
-    output_tokens: PosInt | None = None
+    prompt_tokens: TokenCount | None = None
+    output_tokens: TokenCount | None = None
     pass_rates: dict[str, Frac] = {}
     """Option name -> pass rate measured on the user's own evals (0..1)."""
     min_pass_rate: Frac = 0.8
@@ -164,7 +170,7 @@ class Workload(_Model):
     """Fraction of requests whose shared prefix is still cached (API prompt caching, engine prefix cache)."""
     arrival: Literal["poisson", "diurnal", "closed_loop"] | None = None
     """Arrival pattern; default closed_loop when think_time_s is set, else diurnal."""
-    hourly_weights: list[Pos] | None = None
+    hourly_weights: Annotated[list[Pos], Field(min_length=1, max_length=24)] | None = None
     """Relative request rate per active hour (diurnal); default: morning ramp, lunch dip, afternoon peak."""
     think_time_s: NonNeg | None = None
     """Closed-loop users: mean seconds between a reply and the next request."""
@@ -254,9 +260,9 @@ class Option(_Model):
     quant: str = "bf16"
     kv_dtype: str = "bf16"
     engine: str = "vllm"
-    gpus: PosInt | None = None
+    gpus: Annotated[int, Field(gt=0, le=64)] | None = None
     """Devices per replica (tensor parallel); default the hardware unit's."""
-    count: PosInt = 1
+    count: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 1
     """Replicas behind a least-outstanding-requests load balancer."""
     max_running_seqs: PosInt | None = None
     context_tokens: PosInt | None = None
@@ -275,7 +281,7 @@ class Option(_Model):
     """cloud_gpu: rental price override (reserved pricing, another provider)."""
     rented_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 24.0
     """cloud_gpu: hours a day the GPUs are rented (24 = always on)."""
-    max_units: PosInt = 64
+    max_units: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 64
     """Largest fleet (replicas) cost sizing may propose."""
     data_location: Literal["on_prem", "region", "external"] | None = None
     """Where prompts are processed; default by kind (self_host on_prem, cloud_gpu region, api external)."""

@@ -50,6 +50,8 @@ PATHS = [
     ("workload", "slo", "max_ttft_s"),
     ("workload", "think_time_s"),
     ("workload", "hourly_weights"),
+    ("workload", "output_tokens", "values"),
+    ("options", 0, "max_units"),
     ("options",),
     ("options", 0, "hardware"),
     ("options", 0, "gpus"),
