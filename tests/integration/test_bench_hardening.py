@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 
 from tests.integration.servers import misbehaving_app, serve_in_thread
 from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, load_measured_curve, stream_one
+from tokenlane.bench.client import make_client
 from tokenlane.bench.run import run_bench
 from tokenlane.bench.timing import RequestRecord as Record
 
@@ -87,3 +90,33 @@ def test_overhead_benchmark_runs_at_a_small_size() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "completed 20, errors 0" in done.stdout
+
+
+async def _close_mid_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, reset: bool) -> None:
+    await reader.read(65536)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+    writer.write(b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n')
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    if reset:
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+    else:
+        writer.close()
+
+
+@pytest.mark.parametrize(("reset", "error"), [(True, "reset"), (False, "no_done")])
+def test_a_reset_mid_stream_is_told_from_a_close(reset: bool, error: str) -> None:
+    """A body read to the end of the connection (no chunked encoding) ends quietly either way; a TCP reset is a reset."""
+
+    async def go() -> RequestRecord:
+        server = await asyncio.start_server(lambda r, w: _close_mid_stream(r, w, reset=reset), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        cfg = BenchConfig(base_url=f"http://127.0.0.1:{port}/v1", model="m", output_tokens=5, request_timeout_s=3)
+        async with make_client(cfg, 1) as client:
+            record = await stream_one(client, cfg, "hi", RequestRecord(level=1, index=0, intended_ns=0))
+        server.close()
+        await server.wait_closed()
+        return record
+
+    assert asyncio.run(go()).error == error

@@ -138,6 +138,7 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
     clock = time.perf_counter_ns
     record.sent_ns = clock()
     done = False
+    closed: asyncio.Future[None] | None = None
     url = cfg.base_url + cfg.path
     try:
         async with asyncio.timeout(cfg.request_timeout_s):
@@ -155,6 +156,10 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
             async with resp:
                 record.status = resp.status
                 record.first_byte_ns = clock()
+                # Resolves when the connection goes, with an exception when it was reset: a body read to EOF ends
+                # quietly either way, so this is how a reset is told from a close.
+                protocol = resp.connection.protocol if resp.connection is not None else None
+                closed = protocol.closed if protocol is not None else None
                 if resp.status >= 300:
                     text = (await resp.content.read(300)).decode(errors="replace")
                     record.error = "http_4xx" if 400 <= resp.status < 500 else "http_5xx" if resp.status >= 500 else "redirect"
@@ -203,7 +208,12 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
                             record.first_token_ns = now
                         record.chunk_ns.append(now)
         if not done:
-            record.error, record.error_detail = "no_done", "stream ended without [DONE]"
+            await asyncio.sleep(0)
+            lost = closed.exception() if closed is not None and closed.done() else None
+            if lost is not None:
+                record.error, record.error_detail = "reset", str(lost)[:200]
+            else:
+                record.error, record.error_detail = "no_done", "stream ended without [DONE]"
         elif not record.chunk_ns:
             record.error, record.error_detail = "empty", "the stream finished without any content"
         elif cfg.ignore_eos and record.output_tokens < SHORT_OUTPUT_FRACTION * cfg.output_tokens:
