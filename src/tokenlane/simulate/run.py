@@ -191,7 +191,7 @@ class _Day:
             return
         eng.submit(Seq(rid, prompt=prompt, output=fits, cached=cached, arrival_s=now, job=-1, user=user, truncated=code == TRUNCATED))
         dirty.add(i)
-        if eng._plan is not None and eng.head_admissible():
+        if eng.busy and eng.head_admissible():
             end = eng.cut(now)
             if end is not None:
                 self._push_step(i, end)
@@ -260,7 +260,7 @@ class _Day:
                 horizon = min(t_open, t_block)
                 for i in sorted(dirty):
                     eng = engines[i]
-                    if eng._plan is None and eng.outstanding:
+                    if not eng.busy and eng.outstanding:
                         end = eng.start_step(self.now, horizon_s=horizon)
                         if end is not None:
                             self._push_step(i, end)
