@@ -60,7 +60,10 @@ def weibull_shape_for(p90_over_mean: float) -> float:
 MAX_USERS = 1_000_000
 """Most users a workload may have (the simulator keeps per-user state)."""
 MAX_REQUESTS_PER_DAY = 20_000_000
-"""Most requests one simulated day may make (about 60 bytes of log each, and the event loop's time)."""
+"""Most requests one simulated day may make, batch jobs included (about 60 bytes of log each)."""
+MAX_INTERACTIVE_REQUESTS_PER_DAY = 2_000_000
+"""Most interactive requests one simulated day may make: each is stepped through the engine (~20 us of CPU), so this
+keeps one day under a minute on a 2-core machine (batch jobs replay their steady windows and may be larger)."""
 MAX_REPLICAS = 1024
 """Most replicas an option may have or be sized to."""
 MIN_CLOSED_LOOP_CYCLE_S = 1.0
@@ -189,6 +192,11 @@ class Workload(_Model):
             raise ValueError("tasks' shares must sum to 1")
         if self.hourly_weights is not None and self.arrival not in (None, "diurnal"):
             raise ValueError("hourly_weights only apply to arrival: diurnal")
+        if self.expected_interactive_requests_per_day > MAX_INTERACTIVE_REQUESTS_PER_DAY:
+            raise ValueError(
+                f"this workload makes about {self.expected_interactive_requests_per_day:,.0f} interactive requests a day; one simulated "
+                f"day is limited to {MAX_INTERACTIVE_REQUESTS_PER_DAY:,} (docs/simulate.md): simulate a shorter period or fewer users"
+            )
         if self.expected_requests_per_day > MAX_REQUESTS_PER_DAY:
             raise ValueError(
                 f"this workload makes about {self.expected_requests_per_day:,.0f} requests a day; one simulated day is limited "
@@ -197,14 +205,17 @@ class Workload(_Model):
         return self
 
     @property
-    def expected_requests_per_day(self) -> float:
-        """Requests the day will make, estimated before simulating (closed loop: at most one per think time, and at
-        least `MIN_CLOSED_LOOP_CYCLE_S` apart, per user)."""
+    def expected_interactive_requests_per_day(self) -> float:
+        """Interactive requests the day will make, estimated before simulating (closed loop: at most one per think
+        time, and at least `MIN_CLOSED_LOOP_CYCLE_S` apart, per user)."""
         if self.arrival_pattern == "closed_loop":
-            interactive = self.users * self.active_hours * 3600.0 / max(self.think_time_s or 0.0, MIN_CLOSED_LOOP_CYCLE_S)
-        else:
-            interactive = self.users * self.requests_per_user_hour * self.active_hours
-        return interactive + sum(job.requests for job in self.batch_jobs)
+            return self.users * self.active_hours * 3600.0 / max(self.think_time_s or 0.0, MIN_CLOSED_LOOP_CYCLE_S)
+        return self.users * self.requests_per_user_hour * self.active_hours
+
+    @property
+    def expected_requests_per_day(self) -> float:
+        """Every request the day will make, batch jobs included."""
+        return self.expected_interactive_requests_per_day + sum(job.requests for job in self.batch_jobs)
 
     @property
     def sensitive_share(self) -> float:
