@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tokenlane.errors import InputError, ScenarioError
 
@@ -69,6 +69,28 @@ MAX_REPLICAS = 1024
 MIN_CLOSED_LOOP_CYCLE_S = 1.0
 """A closed-loop user sends at most one request per (think time, at least this many seconds): the load-time
 estimate of a closed-loop day's requests."""
+
+
+JURISDICTIONS = ("on_prem", "eu", "us", "uk", "ch", "ca", "cn", "jp", "kr", "in", "sg", "au", "br")
+"""Where prompts may be processed: on the organisation's own premises, or a jurisdiction (ISO-3166-style codes; `eu`
+for the European Union). A specific cloud region is written `<jurisdiction>-<region>` (`eu-frankfurt`, `us-east-1`)."""
+
+
+def jurisdiction_of(code: str) -> str | None:
+    """The jurisdiction a place code belongs to (`us-east-1` -> `us`), or None when the code is not one."""
+    if code in JURISDICTIONS:
+        return code
+    head = code.split("-", 1)[0]
+    return head if head in JURISDICTIONS and head != "on_prem" and "-" in code else None
+
+
+def _check_place(code: str) -> str:
+    if jurisdiction_of(code) is None:
+        raise ValueError(f"unknown jurisdiction '{code}'; use one of {', '.join(JURISDICTIONS)}, or <jurisdiction>-<region>")
+    return code
+
+
+Place = Annotated[str, AfterValidator(_check_place)]
 
 
 class _Model(BaseModel):
@@ -237,7 +259,27 @@ class CustomPrice(_Model):
     cache_write_usd_per_mtok: NonNeg | None = None
 
 
-_COMMON_FIELDS = {"name", "kind", "model", "data_location"}
+class FineTune(_Model):
+    """A fine-tuning program on a self-hosted or rented option: what it costs to get the model there and keep it there
+    (priced in cost/finetune.py; the pass rate it buys comes from the option's `pass_rates`)."""
+
+    base_model: str | None = None
+    """The model fine-tuned; when given it must be the option's `model` (the tuned weights are served as it)."""
+    method: Literal["full", "lora", "qlora"] = "lora"
+    train_tokens: Annotated[int, Field(gt=0, le=10**12)]
+    """Tokens in one epoch of the training set."""
+    epochs: Annotated[float, Field(gt=0, le=100)] = 1.0
+    labelled_examples: Annotated[int, Field(ge=0, le=10**9)] = 0
+    usd_per_label: NonNeg = 0.0
+    """Cost of labelling one example, USD."""
+    retrain_every_months: Annotated[float, Field(gt=0, le=60)] = 6.0
+    """How often the model is fine-tuned again (new base model, drifting needs); one-off costs spread over it."""
+    eval_runs: Annotated[int, Field(ge=0, le=10_000)] = 1
+    usd_per_eval_run: NonNeg = 0.0
+    """Cost of one evaluation run (graders, reviewers), USD."""
+
+
+_COMMON_FIELDS = {"name", "kind", "model", "data_location", "processes_in"}
 _BOX_FIELDS = {
     "hardware",
     "quant",
@@ -251,11 +293,14 @@ _BOX_FIELDS = {
     "max_units",
     "measured",
     "scheduler",
+    "finetune",
 }
 KIND_FIELDS = {
     "self_host": _COMMON_FIELDS | _BOX_FIELDS,
     "cloud_gpu": _COMMON_FIELDS | _BOX_FIELDS | {"usd_per_gpu_hour", "rented_hours_per_day"},
-    "api": _COMMON_FIELDS | {"provider", "price", "cache_ttl", "batch_api", "batch_discount", "ttft_s", "tok_s", "measured"},
+    "api": _COMMON_FIELDS
+    | {"provider", "price", "cache_ttl", "batch_api", "batch_discount", "ttft_s", "tok_s", "measured"}
+    | {"retains_in", "zero_data_retention", "trains_on_prompts"},
 }
 """Which option fields apply to which kind; a field given for another kind is an error, not silently ignored."""
 
@@ -295,7 +340,20 @@ class Option(_Model):
     max_units: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 64
     """Largest fleet (replicas) cost sizing may propose."""
     data_location: Literal["on_prem", "region", "external"] | None = None
-    """Where prompts are processed; default by kind (self_host on_prem, cloud_gpu region, api external)."""
+    """Where prompts are processed, in the three-word form; default by kind (self_host on_prem, cloud_gpu region, api
+    external). `processes_in` says it precisely."""
+    processes_in: Place | None = None
+    """The jurisdiction (or cloud region) where prompts are processed: self_host is on_prem; cloud_gpu states its
+    region; api defaults to the provider's (catalog `api_providers`)."""
+    retains_in: Place | None = None
+    """api: where the provider retains prompts (default: where it processes them)."""
+    zero_data_retention: bool = False
+    """api: the organisation has zero-data-retention terms with the provider, so nothing is retained."""
+    trains_on_prompts: bool | None = None
+    """api: whether the provider may train on this option's prompts under your terms (default: the provider's
+    published API terms in the catalog; unknown when the catalog has none)."""
+    finetune: FineTune | None = None
+    """self_host, cloud_gpu: the option runs a model fine-tuned for the workload (its cost is a line of its own)."""
     measured: str | None = None
     """Path to a `tokenlane bench` summary JSON: use its measured curve instead of the model."""
     scheduler: Literal["continuous", "slots", "serial", "priority"] | None = None
@@ -319,6 +377,9 @@ class Option(_Model):
             raise ValueError(
                 f"{', '.join(f'`{f}`' for f in stray)} do{'es' if len(stray) == 1 else ''} not apply to {article} {self.kind} option"
             )
+        base = self.finetune.base_model if self.finetune else None
+        if base is not None and base != self.model:
+            raise ValueError(f"`finetune.base_model` is {base} but the option serves {self.model}; they must be the same model")
         return self
 
     @property
@@ -361,6 +422,10 @@ class Finance(_Model):
     """Colocation / rack space per unit, USD/month."""
     utilization: Frac = 0.6
     """Average power utilisation of self-hosted hardware over the month."""
+    ml_team_fte: NonNeg = 0.5
+    """Engineers who run a fine-tuning program (data, training, evaluation, redeployment), FTE."""
+    training_mfu: Annotated[float, Field(gt=0, le=1)] = 0.35
+    """Model FLOPs utilisation of fine-tuning runs: achieved / peak bf16 FLOP/s."""
     workdays_per_month: Annotated[float, Field(gt=0, le=31)] = 21.0
     """Working days per month: the simulated day happens this often."""
     prices_at: date = PRICES_AT_DEFAULT
@@ -398,15 +463,26 @@ FINANCE_SOURCES = {
     "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
     "utilization": "assumption: average power draw / rated draw over the month",
     "workdays_per_month": "252 working days a year / 12",
+    "ml_team_fte": "assumption: half an ML engineer keeps a fine-tuned model current (data, runs, evals, redeploys)",
+    "training_mfu": "assumption: fine-tuning runs reach ~35% of peak bf16 FLOP/s (PaLM pre-training reached 46%, arXiv:2204.02311 sec. 4)",
     "prices_at": "latest price check date in genai-prices 0.2.3's bundled data (provider comments, 2026-11-04)",
 }
 """Where each finance default comes from (docs/scenario.md repeats it)."""
 
 
+class Residency(_Model):
+    """The places prompts may be processed (and retained) in."""
+
+    allowed: Annotated[list[Place], Field(min_length=1)]
+    no_training: bool = False
+    """Prompts must not be used to train a provider's models: an API whose terms allow it, or do not say, is out."""
+
+
 class Constraints(_Model):
     """What the organisation requires."""
 
-    data_residency: Literal["none", "region", "on_prem"] = "none"
+    data_residency: Literal["none", "region", "on_prem"] | Residency = "none"
+    """`none`, `region` (on premises or the organisation's region), `on_prem`, or {allowed: [on_prem, eu, ...]}."""
     ml_team: bool = False
     """An ML team that can fine-tune and maintain models."""
     max_budget_usd_per_month: NonNeg | None = None

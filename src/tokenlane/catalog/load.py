@@ -12,10 +12,10 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tokenlane.catalog.models import ApiModel, Engine, Entry, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import ApiModel, ApiProvider, Engine, Entry, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import CatalogError, UnknownIdError
 
-Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models"]
+Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers"]
 _SECTIONS: dict[str, type[Entry]] = {
     "hardware": Hardware,
     "models": Model,
@@ -23,8 +23,9 @@ _SECTIONS: dict[str, type[Entry]] = {
     "kv_dtypes": KvDtype,
     "engines": Engine,
     "api_models": ApiModel,
+    "api_providers": ApiProvider,
 }
-_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml")
+_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml", "api_providers.yaml")
 E = TypeVar("E", bound=Entry)
 
 
@@ -39,6 +40,7 @@ class Catalog(BaseModel):
     kv_dtypes: dict[str, KvDtype]
     engines: dict[str, Engine]
     api_models: dict[str, ApiModel] = {}
+    api_providers: dict[str, ApiProvider] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""
@@ -87,6 +89,10 @@ class Catalog(BaseModel):
             if entry.provider == provider and entry.model == model:
                 return entry
         return None
+
+    def api_provider(self, provider: str | None) -> ApiProvider | None:
+        """Where a provider processes and retains prompts, if the catalog knows it."""
+        return next((e for e in self.api_providers.values() if e.provider == provider), None)
 
     def with_entries(self, kind: Kind, entries: Iterable[Entry]) -> Catalog:
         """A copy with `entries` added to (or replacing ids in) `kind`."""

@@ -224,6 +224,23 @@ class ApiModel(Entry):
     """Typical time to first token, s (None: the serving default)."""
     tok_s: Positive | None = None
     """Typical stream speed, tok/s (None: the serving default)."""
+    open_weights: str | None = None
+    """Catalog model id of the same weights, when the maker publishes them (the model can also be self-hosted)."""
+
+
+class ApiProvider(Entry):
+    """Where an API provider processes and retains prompts, by default, and its terms on training."""
+
+    provider: str
+    """genai-prices provider id."""
+    processes_in: str
+    """Jurisdiction of processing for the provider's own API (see scenario.JURISDICTIONS)."""
+    retains_in: str
+    """Jurisdiction where prompts and outputs are retained (abuse monitoring, logs)."""
+    trains_on_api_data: bool | None
+    """Whether the provider may train on API inputs by default (None: its terms do not say clearly)."""
+    zero_data_retention_offered: bool
+    """Whether the provider offers zero-data-retention terms."""
 
 
 class KvDtype(Entry):

@@ -12,7 +12,7 @@ from rich.table import Table
 from tokenlane import load_catalog
 
 app = typer.Typer(help="Browse the hardware, models, quants and engines tokenlane knows, with sources.", no_args_is_help=True)
-Section = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models"]
+Section = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers"]
 _SUMMARY = {
     "hardware": lambda e: f"{e.num_devices}x {e.memory_gb:g} GB, {e.memory_bandwidth_gbps:g} GB/s, {e.bf16_tflops:g} bf16 TFLOP/s",
     "models": lambda e: (
@@ -24,13 +24,14 @@ _SUMMARY = {
     "kv_dtypes": lambda e: f"{e.bytes_per_element:g} bytes/element",
     "engines": lambda e: f"{e.batching}, up to {e.max_running_seqs} running",
     "api_models": lambda e: f"{e.provider}/{e.model}, {e.quality_tier} tier",
+    "api_providers": lambda e: f"{e.provider}: processes in {e.processes_in}, retains in {e.retains_in}",
 }
 
 
 @app.command("list")
 def list_entries(
     section: Annotated[
-        Section | None, typer.Argument(help="hardware, models, quants, kv_dtypes, engines or api_models (default: all).")
+        Section | None, typer.Argument(help="hardware, models, quants, kv_dtypes, engines, api_models or api_providers (default: all).")
     ] = None,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

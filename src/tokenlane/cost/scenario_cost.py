@@ -276,8 +276,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
         one = hardware_cost(dep, option, fin, replicas=1)
         volume, replicas, reachable = break_even_volume(
             api_usd_per_token=api_rate[api],
-            fixed_usd_per_day=one.people_usd / fin.workdays_per_month,
-            replica_usd_per_day=(one.total_usd - one.people_usd) / fin.workdays_per_month,
+            fixed_usd_per_day=(one.people_usd + one.finetune_usd) / fin.workdays_per_month,
+            replica_usd_per_day=(one.total_usd - one.people_usd - one.finetune_usd) / fin.workdays_per_month,
             capacity_per_replica=capacity,
             max_replicas=max(option.count, option.max_units),
         )
@@ -329,8 +329,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             for v in grid:
                 day_usd = self_host_usd_per_day(
                     v,
-                    fixed_usd_per_day=one.people_usd / finance.workdays_per_month,
-                    replica_usd_per_day=(one.total_usd - one.people_usd) / finance.workdays_per_month,
+                    fixed_usd_per_day=(one.people_usd + one.finetune_usd) / finance.workdays_per_month,
+                    replica_usd_per_day=(one.total_usd - one.people_usd - one.finetune_usd) / finance.workdays_per_month,
                     capacity_per_replica=capacity,
                 )
                 fits = capacity > 0 and v / capacity <= limit

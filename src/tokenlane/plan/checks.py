@@ -10,6 +10,7 @@ from pathlib import Path
 from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import check_api_option
+from tokenlane.cost.finetune import check_trainable
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.scenario import Scenario, read_text_file
 
@@ -38,6 +39,11 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                 field = (exc.field or "hardware").rsplit(".", 1)[-1]
                 add(("options", i, field if field in _ID_FIELDS else "hardware"), exc.message)
             else:
+                if option.finetune is not None:
+                    try:
+                        check_trainable(dep, option)
+                    except InputError as exc:
+                        add(("options", i, "finetune", "method"), exc.message)
                 context = dep.model.max_context_tokens
                 if workload.prompt_tokens.expected > context:
                     add(

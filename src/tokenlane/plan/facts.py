@@ -8,12 +8,64 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
-from tokenlane.scenario import Option, Scenario
+from tokenlane.scenario import Option, Scenario, jurisdiction_of
 from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_duration, format_number, plural
 
 RESIDENCY_ALLOWS = {"none": {"on_prem", "region", "external"}, "region": {"on_prem", "region"}, "on_prem": {"on_prem"}}
-"""Which data locations each `constraints.data_residency` value accepts."""
+"""Which data locations each three-word `constraints.data_residency` value accepts."""
+
+
+def processing_place(option: Option, catalog: Catalog) -> tuple[str | None, str | None]:
+    """(where the option processes prompts, where it retains them): self-hosted is on_prem; rented GPUs and APIs say
+    where with `processes_in`, else an API's provider default from the catalog; None when unknown."""
+    if option.kind == "self_host":
+        return "on_prem", "on_prem"
+    provider = catalog.api_provider(option.provider) if option.kind == "api" else None
+    processes = option.processes_in or (provider.processes_in if provider else None)
+    if option.kind != "api":
+        return processes, processes
+    if option.zero_data_retention:
+        return processes, None
+    if option.retains_in or option.processes_in:
+        return processes, option.retains_in or option.processes_in
+    return processes, provider.retains_in if provider else processes
+
+
+def _residency_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
+    """Why the option's data location breaks the scenario's residency constraint (None when it does not)."""
+    rule = scenario.constraints.data_residency
+    if isinstance(rule, str):
+        if option.location in RESIDENCY_ALLOWS[rule]:
+            return None
+        return f"data residency requires {rule}; {option.name} processes prompts {option.location}"
+    allowed = set(rule.allowed)
+    processes, retains = processing_place(option, catalog)
+    if processes is None:
+        return f"data may stay only in {', '.join(rule.allowed)}; {option.name} does not say where it processes prompts (set processes_in)"
+    for what, place in (("processes", processes), ("retains", retains)):
+        if place is None:
+            continue
+        if place not in allowed and jurisdiction_of(place) not in allowed:
+            return f"data may stay only in {', '.join(rule.allowed)}; {option.name} {what} prompts in {place}"
+    if rule.no_training and option.kind == "api":
+        trains = trains_on_prompts(option, catalog)
+        if trains is None:
+            return f"prompts must not train a provider's models; {option.name}'s terms do not say (set trains_on_prompts)"
+        if trains:
+            return f"prompts must not train a provider's models; {option.name}'s provider may train on API prompts"
+    return None
+
+
+def trains_on_prompts(option: Option, catalog: Catalog) -> bool | None:
+    """Whether an API option's provider may train on its prompts: the option's own terms, else the provider's
+    published default (catalog `api_providers`); None when neither says."""
+    if option.trains_on_prompts is not None:
+        return option.trains_on_prompts
+    provider = catalog.api_provider(option.provider)
+    return provider.trains_on_api_data if provider else None
+
+
 OPEN_WEIGHT_KINDS = {"self_host", "cloud_gpu"}
 
 
@@ -25,6 +77,8 @@ class OptionAssessment(BaseModel):
     name: str
     kind: str
     location: str
+    processes_in: str | None = None
+    """Where the option processes prompts (on_prem, a jurisdiction or a cloud region), when known."""
     fits: bool
     meets_slo: bool
     """Meets the SLO (and batch windows) with `units` units; APIs are assumed to."""
@@ -51,6 +105,8 @@ class OptionAssessment(BaseModel):
     people_fte: float
     people_usd: float
     """Engineering time in `monthly_usd`, USD/month."""
+    finetune_usd: float = 0.0
+    """A fine-tuning program in `monthly_usd` (training, labelling, evaluation, ML team), USD/month."""
     single_stream_tok_s: float | None
     """Speed of one stream alone on one replica (the vendor number)."""
     peak_concurrency: int | None
@@ -84,9 +140,14 @@ def assess_option(
     """Judge one option: SLO, residency, budget, quality risk, each issue stated with its number."""
     constraints = scenario.constraints
     issues: list[str] = []
-    residency_ok = option.location in RESIDENCY_ALLOWS[constraints.data_residency]
-    if not residency_ok:
-        issues.append(f"data residency requires {constraints.data_residency}; {option.name} processes prompts {option.location}")
+    residency = _residency_issue(option, scenario, catalog)
+    residency_ok = residency is None
+    if residency:
+        entry = catalog.api_model(option.provider, option.model) if option.kind == "api" else None
+        twins = [o.name for o in scenario.options if entry and entry.open_weights and o.kind != "api" and o.model == entry.open_weights]
+        if twins:
+            residency += f" (the same weights, self-hosted as {', '.join(twins)}, stay where you run them)"
+        issues.append(residency)
     if not cost.fits or not cost.carries_load:
         issues.append(cost.note)
     tasks = scenario.workload.tasks
@@ -114,6 +175,7 @@ def assess_option(
         name=option.name,
         kind=option.kind,
         location=option.location,
+        processes_in=processing_place(option, catalog)[0],
         fits=cost.fits,
         meets_slo=cost.carries_load,
         meets_slo_as_configured=sim.meets_slo if sim else None,
@@ -131,6 +193,7 @@ def assess_option(
         budget_usd=budget,
         people_fte=cost.people_fte,
         people_usd=cost.breakdown.people_usd if cost.breakdown else 0.0,
+        finetune_usd=cost.breakdown.finetune_usd if cost.breakdown else 0.0,
         single_stream_tok_s=single_stream_tok_s,
         peak_concurrency=sim.peak_interactive_streams if sim and sim.requests else None,
         batch=_batch_words(sim) if sim else "",

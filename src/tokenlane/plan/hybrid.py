@@ -43,9 +43,11 @@ class HybridSplit(BaseModel):
 
 
 def local_workload(workload: Workload) -> Workload | None:
-    """The part a hybrid keeps local: batch jobs and the sensitive share of interactive traffic (None: nothing)."""
+    """The part a hybrid keeps local: batch jobs and the sensitive share of interactive traffic (None: nothing to split,
+    either no local part or no interactive traffic to send to an API)."""
     share = workload.sensitive_share
-    if not workload.batch_jobs and share <= 0:
+    interactive = workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour > 0
+    if not interactive or (not workload.batch_jobs and share <= 0):
         return None
     if share <= 0:
         return workload.model_copy(update={"users": 1, "requests_per_user_hour": 0.0, "think_time_s": None, "arrival": "poisson"})

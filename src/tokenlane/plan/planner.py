@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import CapacityReport, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
-from tokenlane.cost import CostReport, OptionCost, cost_scenario
+from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
 from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option
@@ -102,6 +102,15 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
     return out
 
 
+def _lever_sentence(lever: LeverResult, eligible: set[str]) -> str | None:
+    """The lever's sentence for the eligible option it saves most on (None when it saves nothing there); a lever
+    without per-option sentences (routing) is quoted as a whole."""
+    if not lever.summary_by_option:
+        return lever.summary if lever.savings_usd_per_month > 0 else None
+    saving = {name: usd for name, usd in lever.by_option.items() if name in eligible and usd > 0}
+    return lever.summary_by_option[max(saving, key=lambda n: saving[n])] if saving else None
+
+
 def plan_scenario(
     scenario: Scenario,
     catalog: Catalog,
@@ -144,7 +153,8 @@ def plan_scenario(
     batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
     batch_share = batch_tokens / total_tokens if total_tokens else 0.0
-    extra = [lever.summary for lever in cost.levers if lever.savings_usd_per_month > 0]
+    eligible = {a.name for a in assessments if a.eligible}
+    extra = [sentence for lever in cost.levers if (sentence := _lever_sentence(lever, eligible))]
 
     def judge(costs: list[OptionCost]) -> Verdict:
         again = [
@@ -156,7 +166,8 @@ def plan_scenario(
     flips = find_flip_points(scenario, cost.options, judge)
     extra += [f"Flip point: {f.sentence}." for f in flips[:SHOWN_IN_VERDICT]]
     splits = price_splits(scenario, catalog, days, cost, seed=seed)
-    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra, splits=splits)
+    breakevens = {(b.self_host, b.api): b.tokens_per_day for b in cost.breakeven}
+    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra, splits=splits, breakevens=breakevens)
     return PlanReport(
         scenario=scenario,
         verdict=verdict,

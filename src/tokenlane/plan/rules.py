@@ -38,7 +38,8 @@ def _why_api(s: Situation) -> str:
 class Situation:
     """What the rules read: the scenario's constraints and shape, and the assessed options."""
 
-    data_residency: str
+    data_residency: str | tuple[str, ...]
+    """A three-word constraint, or the allowed places."""
     difficulty: str
     ml_team: bool
     batch_token_share: float
@@ -104,6 +105,17 @@ def _self_hosted(s: Situation) -> list[OptionAssessment]:
     return s.eligible({"self_host", "cloud_gpu"})
 
 
+def fine_tuned_beats_api(s: Situation) -> list[OptionAssessment]:
+    """Eligible fine-tuned options with pass rates from the user's evals that cost less per successful task than the
+    cheapest eligible API (per successful task too)."""
+    api = s.cheapest_api()
+    return [
+        o
+        for o in _self_hosted(s)
+        if o.finetune_usd > 0 and o.pass_rate is not None and (api is None or _effective_cost(o) < _effective_cost(api))
+    ]
+
+
 def _beats_api(s: Situation) -> list[OptionAssessment]:
     api = s.cheapest_api()
     return [o for o in _self_hosted(s) if api is None or _effective_cost(o) < _effective_cost(api)]
@@ -123,6 +135,23 @@ RULES: list[Rule] = [
         "private_cloud",
         lambda s: s.eligible({"self_host", "cloud_gpu", "api"}, {"on_prem", "region"}),
         lambda s: "Data must stay in the region, so only private-cloud and on-premises options count",
+    ),
+    Rule(
+        "allowed-jurisdictions",
+        lambda s: isinstance(s.data_residency, tuple),
+        "self_host",
+        lambda s: s.eligible({"self_host", "cloud_gpu", "api"}),
+        lambda s: f"Prompts may be processed only in {', '.join(s.data_residency)}, so only options there count",
+    ),
+    Rule(
+        "fine-tuned",
+        lambda s: bool(fine_tuned_beats_api(s)),
+        "self_host",
+        fine_tuned_beats_api,
+        lambda s: (
+            "A model fine-tuned for this task, its whole program priced (training, labelling, evaluation, the ML team), "
+            "costs less per successful task than the best API"
+        ),
     ),
     Rule(
         "batch-workload",

@@ -8,7 +8,7 @@ from tokenlane.plan.facts import OptionAssessment, peak_reason
 from tokenlane.plan.hybrid import HybridSplit
 from tokenlane.plan.rules import RULES, Recommendation, Situation
 from tokenlane.scenario import Scenario
-from tokenlane.units import plural
+from tokenlane.units import format_tokens, plural
 
 NEAR_TIE = 0.10
 """Two options whose monthly costs are within this fraction of each other are a near tie: the capacity model's
@@ -115,10 +115,12 @@ def decide(
     batch_token_share: float,
     extra_reasons: list[str],
     splits: list[HybridSplit] | None = None,
+    breakevens: dict[tuple[str, str], float | None] | None = None,
 ) -> Verdict:
     """Run the rule table over the assessed options and explain the outcome."""
+    rule_of_residency = scenario.constraints.data_residency
     situation = Situation(
-        data_residency=scenario.constraints.data_residency,
+        data_residency=rule_of_residency if isinstance(rule_of_residency, str) else tuple(rule_of_residency.allowed),
         difficulty=scenario.workload.difficulty,
         ml_team=scenario.constraints.ml_team,
         batch_token_share=batch_token_share,
@@ -138,9 +140,12 @@ def decide(
             recommendation = "none"
         elif recommendation == "self_host" and chosen.kind == "cloud_gpu":
             recommendation = "private_cloud"
+        elif chosen.kind == "api":
+            recommendation = "cloud_api"
         elif recommendation == "private_cloud" and chosen.kind == "self_host":
             recommendation = "self_host"
         reasons = [f"{rule.why(situation)}."]
+        api = situation.cheapest_api()
         split = situation.best_split()
         if recommendation == "hybrid" and split is not None:
             reasons.append(_split_sentence(split))
@@ -152,7 +157,7 @@ def decide(
             size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")
             meets = "is assumed to meet" if chosen.kind == "api" else ("meets" if chosen.meets_slo else "misses")
             success = (
-                f" ({_usd(chosen.effective_monthly_usd)} per month of successful work at its {chosen.pass_rate:.0%} pass rate)"
+                f" ({_usd(chosen.effective_monthly_usd)} with failed attempts redone, at its {chosen.pass_rate:.0%} pass rate)"
                 if chosen.pass_rate is not None
                 else ""
             )
@@ -167,6 +172,16 @@ def decide(
                 reasons.append(
                     f"On hard, varied work with no pass rates from your own evals, the highest-tier API is the safe default ({chosen.name} "
                     "is " + tier + "); add `workload.tasks` with measured pass rates to route cheaper models where they pass."
+                )
+            if rule.id == "fine-tuned" and api is not None:
+                volume = (breakevens or {}).get((chosen.name, api.name))
+                even = f"; on cost alone the two meet at {format_tokens(volume)} tokens/day" if volume else ""
+                reasons.append(
+                    f"{chosen.name}'s fine-tuning program is {_usd(chosen.finetune_usd)} of its {_usd(chosen.monthly_usd)}; at its "
+                    f"{chosen.pass_rate:.0%} pass rate, failed attempts redone, that is {_usd(chosen.effective_monthly_usd)} against "
+                    f"{_usd(api.effective_monthly_usd)} on {api.name}"
+                    + (f" at its {api.pass_rate:.0%}" if api.pass_rate is not None else "")
+                    + f"{even}."
                 )
             if len(candidates) > 1 and (tie := _near_tie(chosen, candidates[1])):
                 reasons.append(tie)

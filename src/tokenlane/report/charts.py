@@ -236,7 +236,7 @@ def cost_breakdown(plan: PlanReport) -> go.Figure:
     fig = go.Figure()
     options = [o for o in plan.cost.options if o.breakdown is not None]
     totals: list[float | None] = [o.monthly_usd for o in options]
-    for item in ("hardware_usd", "rental_usd", "power_usd", "hosting_usd", "people_usd", "api_usd"):
+    for item in ("hardware_usd", "rental_usd", "power_usd", "hosting_usd", "people_usd", "api_usd", "finetune_usd"):
         values = [getattr(o.breakdown, item) for o in options]
         if any(values):
             fig.add_trace(go.Bar(x=[o.name for o in options], y=values, name=item.removesuffix("_usd")))

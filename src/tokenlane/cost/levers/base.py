@@ -41,6 +41,9 @@ class LeverResult(BaseModel):
     by_option: dict[str, float] = {}
     """Monthly saving per option it applies to, USD."""
     summary: str
+    """The sentence for the option that saves most (or for the lever as a whole)."""
+    summary_by_option: dict[str, str] = {}
+    """The sentence for each option in `by_option`, so a plan can quote the one for an option it may recommend."""
     routing: RoutingTable | None = None
     """The routing lever's table, task by task."""
 
@@ -54,4 +57,10 @@ def monthly_bill(data: LeverInput, option: Option, tokens: TokenBatch) -> float:
 def best_saving(lever: str, saved: dict[str, float], summary: Callable[[str], str]) -> LeverResult:
     """The lever's result from its saving per option: the largest, with `summary(option)` as its sentence."""
     best = max(saved, key=lambda n: saved[n])
-    return LeverResult(lever=lever, savings_usd_per_month=saved[best], by_option=saved, summary=summary(best))
+    return LeverResult(
+        lever=lever,
+        savings_usd_per_month=saved[best],
+        by_option=saved,
+        summary=summary(best),
+        summary_by_option={name: summary(name) for name in saved},
+    )

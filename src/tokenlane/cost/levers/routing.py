@@ -1,7 +1,8 @@
 """Routing: each task category to the cheapest option (by cost per success) that clears its quality bar.
 
 Cost per attempt: an API prices one request of the task's profile (batch-API discount in the share of the day's
-requests that are batch work); a self-hosted option that carries the load
+requests that are batch work) plus its share of the API option's people cost (monthly people / monthly requests, so
+the routed total and the option's monthly cost agree); a self-hosted option that carries the load
 charges its monthly cost / monthly requests (capacity is shared, so every task pays the average).
 """
 
@@ -42,7 +43,8 @@ def evaluate(data: LeverInput) -> LeverResult | None:
                 )
                 bill = price_requests(option, pair, prices_at=scenario.finance.prices_at)
                 full = price_requests(option, TokenBatch(*(a[:1] for a in vars(pair).values())), prices_at=scenario.finance.prices_at)
-                costs[option.name] = (1 - batch_share) * full.total_usd + batch_share * (bill.total_usd - full.total_usd)
+                people = oc.breakdown.people_usd / monthly_requests if oc.breakdown is not None and monthly_requests else 0.0
+                costs[option.name] = (1 - batch_share) * full.total_usd + batch_share * (bill.total_usd - full.total_usd) + people
             elif oc.monthly_usd is not None and oc.carries_load:
                 costs[option.name] = oc.monthly_usd / monthly_requests
         per_attempt[task.name] = costs
