@@ -94,9 +94,9 @@ def speed_vs_users(plan: PlanReport) -> go.Figure:
     return fig
 
 
-def latency_cdf(plan: PlanReport) -> go.Figure:
+def latency_cdf(plan: PlanReport) -> go.Figure | None:
     """Share of the day's interactive requests with their first token within t, per option (requests never served
-    keep the curve below 100%), with the TTFT objective and the share that must meet it."""
+    keep the curve below 100%), with the TTFT objective and the share that must meet it; None without any."""
     fig = go.Figure()
     colours = option_colours(plan)
     slo = plan.scenario.workload.slo
@@ -113,6 +113,8 @@ def latency_cdf(plan: PlanReport) -> go.Figure:
         unserved = 1 - day.completed / day.requests
         label = day.option + (f" ({unserved:.0%} not served)" if unserved >= 0.005 else "")
         fig.add_trace(go.Scatter(x=h.edges[1:], y=share, mode="lines", name=label, line={"color": colours[day.option], "shape": "hv"}))
+    if not fig.data:
+        return None
     fig.add_vline(x=slo.max_ttft_s, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo.max_ttft_s:g} s")
     fig.add_hline(y=slo.percentile / 100, line={"color": SLO_COLOUR, "dash": "dot"}, annotation_text=f"{slo.percentile:g}% of requests")
     fig.update_layout(
@@ -124,11 +126,14 @@ def latency_cdf(plan: PlanReport) -> go.Figure:
     return fig
 
 
-def speed_at_peak(plan: PlanReport) -> go.Figure:
-    """Per-user decode speed each option gives over the simulated day (median and the slow 5%), against the SLO."""
+def speed_at_peak(plan: PlanReport) -> go.Figure | None:
+    """Per-user decode speed each option gives over the simulated day (median and the slow 5%), against the SLO;
+    None when no option streamed to an interactive user."""
     fig = go.Figure()
     colours = option_colours(plan)
     days = [d for d in _days(plan) if d.per_user_tok_s.p50 is not None]
+    if not days:
+        return None
     slo = plan.scenario.workload.slo.min_tok_s_per_user
     for q, opacity in (("p50", 1.0), ("p95", 0.55)):
         fig.add_trace(
@@ -193,9 +198,9 @@ def cost_vs_volume(plan: PlanReport) -> go.Figure:
     return fig
 
 
-def cost_vs_speed(plan: PlanReport) -> go.Figure:
+def cost_vs_speed(plan: PlanReport) -> go.Figure | None:
     """Every option's monthly cost against the per-user speed 95% of its streams reach: the cheap-and-fast corner is
-    bottom right."""
+    bottom right; None when no option has both."""
     fig = go.Figure()
     colours = option_colours(plan)
     days = {d.option: d for d in _days(plan)}
@@ -219,6 +224,8 @@ def cost_vs_speed(plan: PlanReport) -> go.Figure:
                 name=o.name + ("" if o.eligible else " (not eligible)"),
             )
         )
+    if not xs:
+        return None
     slo = plan.scenario.workload.slo.min_tok_s_per_user
     if slo > 0:
         fig.add_vline(x=slo, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"SLO {slo:g} tok/s per user")
@@ -247,6 +254,13 @@ def cost_breakdown(plan: PlanReport) -> go.Figure:
         **_LAYOUT,
     )
     return fig
+
+
+def figures(plan: PlanReport) -> list[tuple[str, go.Figure]]:
+    """(name, figure) for each chart that has something to show for this plan (a day without interactive traffic has
+    no latency or per-user speed to draw)."""
+    drawn = ((fig.__name__, fig(plan)) for fig in FIGURES)
+    return [(name, figure) for name, figure in drawn if figure is not None]
 
 
 FIGURES = (speed_vs_users, latency_cdf, speed_at_peak, cost_vs_volume, cost_vs_speed, cost_breakdown)

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
-from tokenlane.report.charts import FIGURES, option_colours
+from tokenlane.report.charts import figures, option_colours
 from tokenlane.simulate import OUTCOMES, RequestLog, ScenarioSimulation
 from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd, plural
 
@@ -40,7 +40,7 @@ def _context(plan: PlanReport) -> dict[str, object]:
 
 def render_html(plan: PlanReport) -> str:
     """One self-contained HTML page: plotly.js inline, every chart interactive, no network needed."""
-    charts = [fig(plan).to_html(full_html=False, include_plotlyjs=False, div_id=fig.__name__) for fig in FIGURES]
+    charts = [figure.to_html(full_html=False, include_plotlyjs=False, div_id=name) for name, figure in figures(plan)]
     return _ENV.get_template("report.html.j2").render(**_context(plan), charts=charts, plotly_js=get_plotlyjs())
 
 
