@@ -14,10 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tokenlane.errors import InputError, ScenarioError
+from tokenlane.traces import read_trace
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Most tokens one request may ask for (prompt or output): beyond every model's context."""
@@ -178,6 +180,28 @@ class Task(_Model):
     """This category's data should stay local: a hybrid runs it on the box and sends the rest to an API."""
 
 
+class TraceSource(_Model):
+    """A request log replayed as the day's interactive traffic (formats in tokenlane/traces.py)."""
+
+    path: Annotated[str, Field(min_length=1)]
+    """The trace file, relative to the scenario file."""
+    format: Literal["mooncake", "azure"]
+    start_hour: Annotated[float, Field(ge=0, lt=24)] = 0.0
+    """Hour of the simulated day at which the trace's first request arrives."""
+    rate_multiplier: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    """Replay this many times faster (arrival gaps divided by it); token counts are unchanged."""
+    block_tokens: Annotated[int, Field(gt=0, le=1_000_000)] = 512
+    """Prompt tokens per `hash_ids` block (Mooncake: 512)."""
+
+
+TRACE_DERIVED_FIELDS = ("active_hours", "requests_per_user_hour", "prompt_tokens", "output_tokens", "arrival", "hourly_weights")
+"""Workload fields a trace determines: giving them as well is an error (think time and turns do not apply)."""
+TRACE_EXCLUDED_FIELDS = ("think_time_s", "turns_per_session", "shared_prefix_tokens", "cache_hit_rate")
+TRACE_QUANTILES = 100
+"""Token-count tables derived from a trace: this many equal-weight quantiles (for the paper estimates that need a
+distribution; the simulator replays the trace's own counts)."""
+
+
 class Workload(_Model):
     """Who uses the service, how often, and with what prompts."""
 
@@ -207,9 +231,16 @@ class Workload(_Model):
     """narrow: one well-defined task; mixed; hard: multi-step reasoning, ambiguous instructions, long context."""
     tasks: list[Task] = []
     """Optional split of traffic into categories (shares sum to 1)."""
+    trace: TraceSource | None = None
+    """Replay a request log as the interactive traffic instead of drawing it (the fields it determines are derived
+    from it when the scenario is loaded)."""
 
     @model_validator(mode="after")
     def _check(self) -> Workload:
+        if self.trace is not None:
+            clash = [f for f in (*TRACE_DERIVED_FIELDS, *TRACE_EXCLUDED_FIELDS) if f in self.model_fields_set]
+            if clash:
+                raise ValueError(f"{', '.join(clash)} cannot be given with `trace` (the trace's requests are replayed as they are)")
         if self.tasks and abs(sum(t.share for t in self.tasks) - 1.0) > 1e-6:
             raise ValueError("tasks' shares must sum to 1")
         if self.hourly_weights is not None and self.arrival not in (None, "diurnal"):
@@ -681,5 +712,35 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB)."""
-    return parse_scenario(read_text_file(path, what="scenario"), str(path))
+    """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB); a workload `trace` is read now,
+    relative to the file, and the workload fields it determines are derived from it."""
+    scenario = parse_scenario(read_text_file(path, what="scenario"), str(path))
+    source = scenario.workload.trace
+    if source is None:
+        return scenario
+    resolved = source.model_copy(update={"path": str(Path(path).parent / source.path)})
+    return scenario.model_copy(update={"workload": workload_from_trace(scenario.workload, resolved)})
+
+
+def workload_from_trace(workload: Workload, source: TraceSource) -> Workload:
+    """`workload` with the trace at `source` (path as it is to be opened) and the fields the trace determines: the
+    active hours it spans, its rate per user, and quantile tables of its token counts."""
+    trace = read_trace(source.path, source.format)
+    hours = max(trace.span_s / source.rate_multiplier / 3600.0, 1.0 / 60.0)
+    if source.start_hour + hours > 24.0:
+        raise ScenarioError(f"the trace lasts {hours:.1f} h from hour {source.start_hour:g}: past the end of the day", path=source.path)
+    q = np.linspace(0.0, 1.0, TRACE_QUANTILES)
+
+    def table(counts: np.ndarray) -> TokenDistribution:
+        return TokenDistribution(values=[max(1, round(v)) for v in np.quantile(counts, q).tolist()])
+
+    return workload.model_copy(
+        update={
+            "trace": source,
+            "active_hours": hours,
+            "requests_per_user_hour": len(trace) / workload.users / hours,
+            "arrival": "poisson",
+            "prompt_tokens": table(trace.prompt_tokens),
+            "output_tokens": table(trace.output_tokens),
+        }
+    )

@@ -62,9 +62,11 @@ def format_number(value: float | None, digits: int = 1) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A duration for people: '0.2 s', '9.5 s', '12 min', '4.0 h'; None reads '—'."""
+    """A duration for people: '40 ms', '0.2 s', '9.5 s', '12 min', '4.0 h'; None reads '—'."""
     if seconds is None:
         return "—"
+    if seconds < 0.095:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     if seconds < S_PER_HOUR:

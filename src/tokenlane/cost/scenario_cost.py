@@ -20,7 +20,7 @@ from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, deployment_scale, hardware_cost, hardware_units, people_usd_per_month
 from tokenlane.scenario import Finance, Option, Scenario, Workload
 from tokenlane.simulate import SimulationResult, describe_rejections
-from tokenlane.units import S_PER_HOUR, format_number, per_mtok
+from tokenlane.units import S_PER_HOUR, format_duration, format_number, per_mtok
 
 SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
 """Finance parameters varied one at a time in the sensitivity table."""
@@ -183,7 +183,7 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
     else:
         note = (
             f"SLO out of reach at any fleet size: with {replicas} replicas and no queueing {sim.slo_attainment:.0%} of requests "
-            f"meet it (TTFT p95 {format_number(sim.ttft_s.p95, 1)} s, tok/s p95 {format_number(sim.per_user_tok_s.p95, 1)})"
+            f"meet it (TTFT p95 {format_duration(sim.ttft_s.p95)}, tok/s p95 {format_number(sim.per_user_tok_s.p95, 1)})"
         )
     rejected = describe_rejections(sim.rejected_by_reason)
     note += f"; {rejected}" if note and rejected else rejected

@@ -47,10 +47,12 @@ def local_workload(workload: Workload) -> Workload | None:
     either no local part or no interactive traffic to send to an API)."""
     share = workload.sensitive_share
     interactive = workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour > 0
-    if not interactive or (not workload.batch_jobs and share <= 0):
-        return None
+    if not interactive or (not workload.batch_jobs and share <= 0) or (workload.trace is not None and share > 0):
+        return None  # a trace's requests carry no task, so its sensitive share cannot be picked out
     if share <= 0:
-        return workload.model_copy(update={"users": 1, "requests_per_user_hour": 0.0, "think_time_s": None, "arrival": "poisson"})
+        return workload.model_copy(
+            update={"users": 1, "requests_per_user_hour": 0.0, "think_time_s": None, "arrival": "poisson", "trace": None}
+        )
     if workload.arrival_pattern == "closed_loop":
         return workload.model_copy(update={"users": max(1, round(workload.users * share))})
     return workload.model_copy(update={"requests_per_user_hour": workload.requests_per_user_hour * share})

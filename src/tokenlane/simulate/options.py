@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
+from tokenlane.errors import InputError
 from tokenlane.scenario import MAX_USERS, Scenario
 from tokenlane.simulate.metrics import SimulationResult
 from tokenlane.simulate.runs import DayRuns
@@ -43,6 +44,11 @@ def simulate_scenario(
     exact: bool = False,
 ) -> ScenarioSimulation:
     """Simulate the chosen option (or every option: boxes on their engine, APIs on the provider's fleet) for one day."""
+    if find_max and scenario.workload.trace is not None:
+        raise InputError(
+            "does not apply to a trace: its requests are replayed as logged (replay it faster with trace.rate_multiplier)",
+            field="--find-max-users",
+        )
     chosen = [scenario.option(option)] if option else scenario.options
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
     results: list[SimulationResult] = []

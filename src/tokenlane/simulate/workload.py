@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenlane.scenario import TokenDistribution, Workload, weibull_shape_for
+from tokenlane.traces import read_trace
 from tokenlane.units import S_PER_HOUR
 
 DEFAULT_DIURNAL = (0.55, 0.95, 1.15, 1.0, 0.55, 0.85, 1.2, 1.15, 0.8)
@@ -56,7 +57,7 @@ class Sessions:
 
     def __init__(self, workload: Workload, *, prefix_caching: bool, rng: np.random.Generator) -> None:
         self._workload = workload
-        self._prefix_caching = prefix_caching
+        self.prefix_caching = prefix_caching
         self._rng = rng
         self._state: dict[int, tuple[int, int]] = {}
         """user -> (turn index of the next request, context tokens carried into it)."""
@@ -66,7 +67,7 @@ class Sessions:
         w = self._workload
         sent = prompt.astype(np.int64).copy()
         cached = np.zeros_like(sent)
-        if w.shared_prefix_tokens and self._prefix_caching:
+        if w.shared_prefix_tokens and self.prefix_caching:
             hits = self._rng.random(len(sent)) < w.cache_hit_rate
             cached = np.where(hits, np.minimum(w.shared_prefix_tokens, sent - 1), 0)
         if w.turns_per_session > 1:
@@ -75,7 +76,7 @@ class Sessions:
                 turn, context = state.get(u, (0, 0))
                 if turn:
                     sent[i] += context
-                    if self._prefix_caching:
+                    if self.prefix_caching:
                         cached[i] = max(cached[i], context)
                 turn = (turn + 1) % w.turns_per_session
                 state[u] = (turn, int(sent[i] + output[i]) if turn else 0)
@@ -116,6 +117,8 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     stream of its own (common random numbers): N + k users see exactly N users' requests plus k users' more.
     """
     empty = np.zeros(0, dtype=np.int64)
+    if workload.trace is not None:
+        return trace_requests(workload, prefix_caching=sessions.prefix_caching)
     if workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour == 0:
         return OpenLoopRequests(np.zeros(0), empty, empty, empty, empty)
     flat = workload.arrival_pattern == "poisson"
@@ -136,6 +139,18 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     arrival, user, prompt, output = arrival[order], user[order], prompt[order], output[order]
     sent, cached = sessions.apply(user, prompt, output)
     return OpenLoopRequests(arrival.astype(float), user, sent, cached, output.astype(np.int64))
+
+
+def trace_requests(workload: Workload, *, prefix_caching: bool) -> OpenLoopRequests:
+    """The trace's requests as they happened: arrivals from `start_hour`, gaps / `rate_multiplier`, the trace's own
+    token counts, prefix-cache hits from its block hashes where the server caches prefixes; users take turns."""
+    source = workload.trace
+    assert source is not None
+    trace = read_trace(source.path, source.format)
+    arrival = source.start_hour * S_PER_HOUR + trace.arrival_s / source.rate_multiplier
+    cached = trace.cached_tokens(source.block_tokens) if prefix_caching else np.zeros(len(trace), dtype=np.int64)
+    user = np.arange(len(trace), dtype=np.int64) % workload.users
+    return OpenLoopRequests(arrival, user, trace.prompt_tokens.copy(), cached, trace.output_tokens.copy())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""Trace replay: the day replays a log's arrivals and lengths exactly; prefix hits from block hashes by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli.helpers import assert_user_error, invoke
+from tokenlane.scenario import load_scenario
+from tokenlane.simulate import ApiServing, simulate_day
+from tokenlane.simulate.workload import trace_requests
+from tokenlane.traces import read_trace
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _azure_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Azure sample read independently of tokenlane: seconds from the first request, prompt, output."""
+    with (EXAMPLES / "data" / "azure-llm-inference-2023-conv.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    t = np.array([datetime.fromisoformat(r["TIMESTAMP"]).replace(tzinfo=UTC).timestamp() for r in rows])
+    return t - t[0], np.array([int(r["ContextTokens"]) for r in rows]), np.array([int(r["GeneratedTokens"]) for r in rows])
+
+
+def test_replay_reproduces_per_minute_arrivals_and_length_quantiles_exactly() -> None:
+    scenario = load_scenario(EXAMPLES / "azure-conversation-trace.yaml")
+    workload = scenario.workload
+    day = simulate_day(ApiServing(ttft_s=1.0, tok_s=50.0), workload, option="api")
+    log = day.log
+    assert log is not None
+    t, prompt, output = _azure_rows()
+    assert len(log) == len(t) == 19_366
+    start = 10 * 3600.0
+    minutes = int(t[-1] // 60) + 1
+    replayed = np.bincount(((log.arrival_s - start) // 60).astype(int), minlength=minutes)
+    assert replayed.tolist() == np.bincount((t // 60).astype(int), minlength=minutes).tolist()
+    q = np.linspace(0, 1, 21)
+    assert np.quantile(log.prompt_tokens, q).tolist() == np.quantile(prompt, q).tolist()
+    assert np.quantile(log.output_tokens, q).tolist() == np.quantile(output, q).tolist()
+    # The workload fields the trace determines agree with it: its span and its rate.
+    assert workload.active_hours == pytest.approx(t[-1] / 3600)
+    assert workload.users * workload.requests_per_user_hour * workload.active_hours == pytest.approx(19_366)
+
+
+def test_rate_multiplier_compresses_arrivals(tmp_path: Path) -> None:
+    text = (EXAMPLES / "azure-conversation-trace.yaml").read_text().replace("start_hour: 10}", "start_hour: 10, rate_multiplier: 2}")
+    path = tmp_path / "fast.yaml"
+    path.write_text(text.replace("data/", f"{EXAMPLES / 'data'}/"))
+    fast = load_scenario(path).workload
+    assert fast.active_hours == pytest.approx(load_scenario(EXAMPLES / "azure-conversation-trace.yaml").workload.active_hours / 2)
+
+
+MOONCAKE = [
+    (0, 1500, 10, [1, 2, 3]),  # nothing seen: 0 cached
+    (100, 1600, 10, [1, 2, 4]),  # blocks 1, 2 seen: 2 x 512 = 1,024
+    (200, 100, 10, [5]),  # new prefix: 0
+    (300, 2000, 10, [1, 2, 3, 6]),  # 1, 2, 3 seen: 1,536
+    (400, 300, 10, [1]),  # 1 seen: 512, but at most the prompt less one token: 299
+]
+
+
+def _mooncake(tmp_path: Path, rows: list[tuple[int, int, int, list[int]]]) -> Path:
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        "".join(json.dumps({"timestamp": a, "input_length": p, "output_length": o, "hash_ids": h}) + "\n" for a, p, o, h in rows)
+    )
+    return path
+
+
+def test_prefix_hits_from_block_hashes_by_hand(tmp_path: Path) -> None:
+    trace = read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake")
+    assert trace.hit_blocks.tolist() == [0, 2, 0, 3, 1]
+    assert trace.cached_tokens(512).tolist() == [0, 1024, 0, 1536, 299]
+    assert trace.arrival_s.tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
+
+
+def test_an_engine_without_prefix_caching_gets_no_hits(tmp_path: Path) -> None:
+    path = _mooncake(tmp_path, MOONCAKE)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: t\nworkload: {users: 2, trace: {path: t.jsonl, format: mooncake}}\n"
+        "options:\n  - {name: a, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
+    )
+    assert path.exists()
+    workload = load_scenario(scenario).workload
+    api = simulate_day(ApiServing(ttft_s=1.0, tok_s=50.0), workload).log
+    assert api is not None and api.cached_tokens.tolist() == [0, 1024, 0, 1536, 299]
+    assert int(trace_requests(workload, prefix_caching=False).cached_tokens.sum()) == 0
+
+
+def _scenario(tmp_path: Path, trace: str, extra: str = "") -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"name: t\nworkload: {{users: 2, trace: {trace}{extra}}}\n"
+        "options:\n  - {name: a, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("lines", "needles"),
+    [
+        (
+            ['{"timestamp": 5, "input_length": 10, "output_length": 5}', '{"timestamp": 1, "input_length": 10, "output_length": 5}'],
+            ["line 2", "back in time"],
+        ),
+        (['{"timestamp": 0, "input_length": "ten", "output_length": 5}'], ["line 1", "input_length", "'ten'"]),
+        (['{"timestamp": -1, "input_length": 10, "output_length": 5}'], ["line 1", "timestamp"]),
+        (['{"timestamp": 0, "output_length": 5}'], ["line 1", "missing input_length"]),
+        (["not json"], ["line 1", "not JSON"]),
+        ([], ["no requests"]),
+    ],
+)
+def test_bad_mooncake_traces_are_one_line(tmp_path: Path, lines: list[str], needles: list[str]) -> None:
+    (tmp_path / "t.jsonl").write_text("".join(line + "\n" for line in lines))
+    result = invoke("simulate", str(_scenario(tmp_path, "{path: t.jsonl, format: mooncake}")))
+    assert_user_error(result, "t.jsonl", *needles)
+
+
+def test_bad_azure_traces_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.68,374\n")
+    assert_user_error(
+        invoke("plan", str(_scenario(tmp_path, "{path: t.csv, format: azure}")), "--no-report"), "t.csv", "line 1", "GeneratedTokens"
+    )
+    (tmp_path / "t.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374,44\nyesterday,1,1\n")
+    assert_user_error(
+        invoke("plan", str(_scenario(tmp_path, "{path: t.csv, format: azure}")), "--no-report"), "t.csv", "line 3", "TIMESTAMP"
+    )
+
+
+def test_trace_scenario_mistakes_are_one_line(tmp_path: Path) -> None:
+    assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: missing.jsonl, format: mooncake}"))), "missing.jsonl")
+    (tmp_path / "t.jsonl").write_text('{"timestamp": 0, "input_length": 10, "output_length": 5}\n')
+    assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: t.jsonl, format: sharegpt}"))), "s.yaml", "trace.format")
+    clash = _scenario(tmp_path, "{path: t.jsonl, format: mooncake}", ", requests_per_user_hour: 5")
+    assert_user_error(invoke("simulate", str(clash)), "s.yaml", "requests_per_user_hour", "trace")
+
+
+def test_find_max_users_is_refused_on_a_trace() -> None:
+    assert_user_error(
+        invoke("simulate", str(EXAMPLES / "mooncake-conversation-trace.yaml"), "--find-max-users"), "--find-max-users", "trace"
+    )
