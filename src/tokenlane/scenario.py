@@ -725,7 +725,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def workload_from_trace(workload: Workload, source: TraceSource) -> Workload:
     """`workload` with the trace at `source` (path as it is to be opened) and the fields the trace determines: the
     active hours it spans, its rate per user, and quantile tables of its token counts."""
-    trace = read_trace(source.path, source.format)
+    trace = read_trace(source.path, source.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY)
     hours = max(trace.span_s / source.rate_multiplier / 3600.0, 1.0 / 60.0)
     if source.start_hour + hours > 24.0:
         raise ScenarioError(f"the trace lasts {hours:.1f} h from hour {source.start_hour:g}: past the end of the day", path=source.path)

@@ -30,8 +30,6 @@ import numpy as np
 from tokenlane.errors import InputError
 
 TRACE_FORMATS = ("mooncake", "azure")
-MAX_TRACE_REQUESTS = 2_000_000
-"""Most requests one trace may hold (the simulator's limit on one day's interactive requests)."""
 MAX_TOKENS = 10_000_000
 """Largest prompt or output of one request, tokens (as for a scenario)."""
 
@@ -60,8 +58,9 @@ class Trace:
         return np.minimum(self.hit_blocks * block_tokens, self.prompt_tokens - 1)
 
 
-def read_trace(path: str | Path, fmt: str) -> Trace:
-    """Read a trace file (a regular file; streamed line by line). Errors name the file, line and column."""
+def read_trace(path: str | Path, fmt: str, *, max_requests: int) -> Trace:
+    """Read a trace file (a regular file; streamed line by line, refused past `max_requests`). Errors name the file,
+    line and column. The last few traces read are kept, keyed by file, format, size and modification time."""
     name = str(path)
     try:
         info = os.stat(path)
@@ -71,11 +70,12 @@ def read_trace(path: str | Path, fmt: str) -> Trace:
         raise InputError("the trace is not a regular file", path=name)
     if fmt not in TRACE_FORMATS:
         raise InputError(f"unknown trace format '{fmt}'; use one of {', '.join(TRACE_FORMATS)}", path=name)
-    return _read_cached(name, fmt, info.st_mtime_ns, info.st_size)
+    return _read_cached(name, fmt, max_requests, info.st_mtime_ns, info.st_size)
 
 
 @functools.lru_cache(maxsize=4)
-def _read_cached(name: str, fmt: str, mtime_ns: int, size: int) -> Trace:
+def _read_cached(name: str, fmt: str, max_requests: int, mtime_ns: int, size: int) -> Trace:
+    """The trace at `name`; `mtime_ns` and `size` only key the cache, so a changed file is read again."""
     rows = _mooncake_rows(name) if fmt == "mooncake" else _azure_rows(name)
     arrival: list[float] = []
     prompt: list[int] = []
@@ -85,8 +85,10 @@ def _read_cached(name: str, fmt: str, mtime_ns: int, size: int) -> Trace:
     for line, t, p, o, hashes in rows:
         if arrival and t < arrival[-1]:
             raise InputError(f"line {line}: timestamp goes back in time (the trace must be sorted by arrival)", path=name)
-        if len(arrival) >= MAX_TRACE_REQUESTS:
-            raise InputError(f"more than {MAX_TRACE_REQUESTS:,} requests; replay a shorter period", path=name)
+        if len(arrival) >= max_requests:
+            raise InputError(
+                f"line {line}: more than {max_requests:,} requests (one simulated day's limit); replay a shorter period", path=name
+            )
         lead = 0
         while lead < len(hashes) and hashes[lead] in seen:
             lead += 1

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
+from tokenlane.errors import InputError
 from tokenlane.scenario import load_scenario
 from tokenlane.simulate import ApiServing, simulate_day
 from tokenlane.simulate.workload import trace_requests
@@ -73,7 +74,7 @@ def _mooncake(tmp_path: Path, rows: list[tuple[int, int, int, list[int]]]) -> Pa
 
 
 def test_prefix_hits_from_block_hashes_by_hand(tmp_path: Path) -> None:
-    trace = read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake")
+    trace = read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake", max_requests=10)
     assert trace.hit_blocks.tolist() == [0, 2, 0, 3, 1]
     assert trace.cached_tokens(512).tolist() == [0, 1024, 0, 1536, 299]
     assert trace.arrival_s.tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
@@ -145,3 +146,8 @@ def test_find_max_users_is_refused_on_a_trace() -> None:
     assert_user_error(
         invoke("simulate", str(EXAMPLES / "mooncake-conversation-trace.yaml"), "--find-max-users"), "--find-max-users", "trace"
     )
+
+
+def test_a_trace_longer_than_the_limit_is_refused_at_the_line_past_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="line 5: more than 4 requests"):
+        read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake", max_requests=4)
