@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from tokenlane.errors import InputError, ScenarioError
+from tokenlane.files import regular_file
 from tokenlane.traces import read_trace
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
@@ -632,13 +631,7 @@ def read_text_file(path: str | Path, *, what: str = "file", error: type[InputErr
     """
     cls = error or ScenarioError
     name = str(path)
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise cls(f"cannot read ({exc.strerror})", path=name) from exc
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise cls(f"cannot read: {kind} (a {what} must be a file)", path=name)
+    info = regular_file(path, what=what, error=cls)
     if info.st_size > MAX_SCENARIO_BYTES:
         raise cls(f"{info.st_size:,} bytes is larger than a {what} may be ({MAX_SCENARIO_BYTES:,} bytes)", path=name)
     try:

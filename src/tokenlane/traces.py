@@ -18,8 +18,6 @@ import csv
 import functools
 import json
 import math
-import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tokenlane.errors import InputError
+from tokenlane.files import regular_file
 
 TRACE_FORMATS = ("mooncake", "azure")
 MAX_TOKENS = 10_000_000
@@ -61,16 +60,10 @@ class Trace:
 def read_trace(path: str | Path, fmt: str, *, max_requests: int) -> Trace:
     """Read a trace file (a regular file; streamed line by line, refused past `max_requests`). Errors name the file,
     line and column. The last few traces read are kept, keyed by file, format, size and modification time."""
-    name = str(path)
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise InputError(f"cannot read the trace ({exc.strerror or exc})", path=name) from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError("the trace is not a regular file", path=name)
+    info = regular_file(path, what="trace")
     if fmt not in TRACE_FORMATS:
-        raise InputError(f"unknown trace format '{fmt}'; use one of {', '.join(TRACE_FORMATS)}", path=name)
-    return _read_cached(name, fmt, max_requests, info.st_mtime_ns, info.st_size)
+        raise InputError(f"unknown trace format '{fmt}'; use one of {', '.join(TRACE_FORMATS)}", path=str(path))
+    return _read_cached(str(path), fmt, max_requests, info.st_mtime_ns, info.st_size)
 
 
 @functools.lru_cache(maxsize=4)
