@@ -167,3 +167,42 @@ def _azure_rows(name: str) -> Iterator[Row]:
         except ValueError as exc:
             raise InputError(f"line {line}: TIMESTAMP is not a date and time ({stamp!r})", path=name) from exc
         yield line, t, _count(row[at[1]], "ContextTokens", line, name), _count(row[at[2]], "GeneratedTokens", line, name), []
+
+
+def write_mooncake(
+    path: str | Path,
+    arrival_s: np.ndarray,
+    prompt_tokens: np.ndarray,
+    cached_tokens: np.ndarray,
+    output_tokens: np.ndarray,
+    *,
+    block_tokens: int = 512,
+) -> int:
+    """Write requests as Mooncake-style JSONL (`timestamp` ms from the start of the day, lengths, `hash_ids`), in
+    arrival order; returns the number written.
+
+    Block ids keep each request's cached prefix: its first cached_tokens // block_tokens blocks are ids 0, 1, ... of
+    one shared chain and the rest are fresh ids, so read back its hits are that many blocks once an earlier request
+    has reached that depth (the first request to reach a depth reads as a miss).
+    """
+    order = np.argsort(arrival_s, kind="stable")
+    chain = int((cached_tokens // block_tokens).max()) if len(cached_tokens) else 0
+    fresh = chain
+    name = str(path)
+    try:
+        with open(name, "w", encoding="utf-8") as fh:
+            for i in order.tolist():
+                blocks = -(-int(prompt_tokens[i]) // block_tokens)
+                shared = min(int(cached_tokens[i]) // block_tokens, blocks)
+                ids = list(range(shared)) + list(range(fresh, fresh + blocks - shared))
+                fresh += blocks - shared
+                record = {
+                    "timestamp": round(float(arrival_s[i]) * 1000.0),
+                    "input_length": int(prompt_tokens[i]),
+                    "output_length": int(output_tokens[i]),
+                    "hash_ids": ids,
+                }
+                fh.write(json.dumps(record) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write ({exc.strerror or exc})", path=name) from exc
+    return len(order)

@@ -15,7 +15,7 @@ from tokenlane.errors import InputError
 from tokenlane.scenario import load_scenario
 from tokenlane.simulate import ApiServing, simulate_day
 from tokenlane.simulate.workload import trace_requests
-from tokenlane.traces import read_trace
+from tokenlane.traces import read_trace, write_mooncake
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -151,3 +151,28 @@ def test_find_max_users_is_refused_on_a_trace() -> None:
 def test_a_trace_longer_than_the_limit_is_refused_at_the_line_past_it(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="line 5: more than 4 requests"):
         read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake", max_requests=4)
+
+
+def test_export_then_replay_keeps_arrivals_lengths_and_cached_blocks(tmp_path: Path) -> None:
+    arrival = np.array([0.0, 1.2346, 2.5, 2.5, 3.0])
+    prompt = np.array([1500, 1600, 100, 2000, 300])
+    cached = np.array([0, 1100, 0, 1600, 299])
+    output = np.array([10, 20, 30, 40, 50])
+    assert write_mooncake(tmp_path / "out.jsonl", arrival, prompt, cached, output) == 5
+    back = read_trace(tmp_path / "out.jsonl", "mooncake", max_requests=10)
+    assert back.arrival_s.tolist() == [0.0, 1.235, 2.5, 2.5, 3.0]  # whole milliseconds
+    assert back.prompt_tokens.tolist() == prompt.tolist() and back.output_tokens.tolist() == output.tolist()
+    # Whole cached blocks: 1100 -> 2 blocks (the first to reach depth 2 reads as a miss), 1600 -> 3 (depth 3 is new),
+    # 299 -> 0 blocks (less than one block).
+    assert back.hit_blocks.tolist() == [0, 0, 0, 2, 0]
+
+
+def test_simulate_exports_a_replayable_day(tmp_path: Path) -> None:
+    out = tmp_path / "day.jsonl"
+    result = invoke("simulate", str(EXAMPLES / "mooncake-conversation-trace.yaml"), "--option", "sonnet", "--export-trace", str(out))
+    assert result.exit_code == 0, result.stderr
+    back = read_trace(out, "mooncake", max_requests=10_000)
+    source = read_trace(EXAMPLES / "data" / "mooncake-fast25-conversation-15min.jsonl", "mooncake", max_requests=10_000)
+    assert len(back) == len(source) == 2728
+    assert back.prompt_tokens.tolist() == source.prompt_tokens.tolist()
+    assert np.allclose(back.arrival_s, source.arrival_s, atol=1e-3)

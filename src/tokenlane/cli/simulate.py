@@ -13,6 +13,7 @@ from tokenlane import check_scenario, load_catalog, load_scenario, simulate_scen
 from tokenlane.cli._options import fitted_table
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
+from tokenlane.traces import write_mooncake
 from tokenlane.units import format_duration, format_number
 
 COMMAND_NAME = "simulate"
@@ -25,6 +26,9 @@ def command(
     find_max_users: Annotated[bool, typer.Option("--find-max-users", help="Search the most users meeting the SLO.")] = False,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     per_request: Annotated[Path | None, typer.Option(help="Write every request's outcome here (JSONL, one line each).")] = None,
+    export_trace: Annotated[
+        Path | None, typer.Option("--export-trace", help="Write the day's requests as Mooncake-style JSONL for other load testers.")
+    ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Step saturated batch work step by step (no replayed windows).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
@@ -35,6 +39,9 @@ def command(
     sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact)
     if per_request is not None:
         write_outcomes(per_request, sim)
+    if export_trace is not None and sim.results and (log := sim.results[0].log) is not None:
+        written = write_mooncake(export_trace, log.arrival_s, log.prompt_tokens, log.cached_tokens, log.output_tokens)
+        typer.echo(f"tokenlane: wrote {written:,} requests of {sim.results[0].option}'s day to {export_trace}", err=True)
     for skipped in sim.skipped:
         typer.echo(f"tokenlane: warning: option '{skipped.option}' skipped: {skipped.reason}", err=True)
     if json_out:
