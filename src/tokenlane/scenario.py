@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
-from tokenlane.traces import read_trace
+from tokenlane.traces import CsvColumns, Trace, read_trace
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Most tokens one request may ask for (prompt or output): beyond every model's context."""
@@ -179,18 +179,42 @@ class Task(_Model):
     """This category's data should stay local: a hybrid runs it on the box and sends the rest to an API."""
 
 
+class TraceColumns(_Model):
+    """Column names of a generic CSV trace."""
+
+    timestamp: Annotated[str, Field(min_length=1)]
+    input: Annotated[str, Field(min_length=1)]
+    output: Annotated[str, Field(min_length=1)]
+    timestamp_unit: Literal["s", "ms"] = "s"
+    """Unit of numeric timestamps (ISO dates and times are read as such)."""
+
+
 class TraceSource(_Model):
     """A request log replayed as the day's interactive traffic (formats in tokenlane/traces.py)."""
 
     path: Annotated[str, Field(min_length=1)]
     """The trace file, relative to the scenario file."""
-    format: Literal["mooncake", "azure"]
+    format: Literal["mooncake", "azure", "openai-log", "csv"]
+    columns: TraceColumns | None = None
+    """csv: which columns hold the timestamp and the input and output token counts."""
     start_hour: Annotated[float, Field(ge=0, lt=24)] = 0.0
     """Hour of the simulated day at which the trace's first request arrives."""
     rate_multiplier: Annotated[float, Field(gt=0, le=1000)] = 1.0
     """Replay this many times faster (arrival gaps divided by it); token counts are unchanged."""
     block_tokens: Annotated[int, Field(gt=0, le=1_000_000)] = 512
     """Prompt tokens per `hash_ids` block (Mooncake: 512)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TraceSource:
+        if (self.format == "csv") != (self.columns is not None):
+            raise ValueError("a csv trace needs `columns` {timestamp, input, output}, and only a csv trace takes them")
+        return self
+
+    def read(self) -> Trace:
+        """The trace's requests (read once per process and kept; errors name the file, line and column)."""
+        cols = self.columns
+        csv_columns = CsvColumns(cols.timestamp, cols.input, cols.output, cols.timestamp_unit == "ms") if cols else None
+        return read_trace(self.path, self.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY, columns=csv_columns)
 
 
 TRACE_DERIVED_FIELDS = ("active_hours", "requests_per_user_hour", "prompt_tokens", "output_tokens", "arrival", "hourly_weights")
@@ -718,7 +742,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def workload_from_trace(workload: Workload, source: TraceSource) -> Workload:
     """`workload` with the trace at `source` (path as it is to be opened) and the fields the trace determines: the
     active hours it spans, its rate per user, and quantile tables of its token counts."""
-    trace = read_trace(source.path, source.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY)
+    trace = source.read()
     hours = max(trace.span_s / source.rate_multiplier / 3600.0, 1.0 / 60.0)
     if source.start_hour + hours > 24.0:
         raise ScenarioError(f"the trace lasts {hours:.1f} h from hour {source.start_hour:g}: past the end of the day", path=source.path)

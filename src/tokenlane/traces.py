@@ -7,6 +7,12 @@ Formats (only timestamps and token counts are read; any other field of a log, pe
   # Source: kvcache-ai/Mooncake FAST25-release/traces (Qin et al., "Mooncake", FAST 2025).
 - `azure`: CSV with `TIMESTAMP` (ISO date and time), `ContextTokens`, `GeneratedTokens`.
   # Source: Azure/AzurePublicDataset AzureLLMInferenceTrace (Patel et al., "Splitwise", ISCA 2024).
+- `openai-log`: JSONL of OpenAI-compatible responses (each line the response, or `{"response": {...}}`): `created`
+  (Unix seconds), `usage.prompt_tokens`, `usage.completion_tokens`, and `usage.prompt_tokens_details.cached_tokens`
+  when present — the server's own count of cached prompt tokens, used as the request's hits.
+  # Source: OpenAI API reference, chat completion object (platform.openai.com/docs/api-reference/chat/object).
+- `csv`: any CSV with a header; `columns` names the timestamp, input-token and output-token columns. A timestamp is
+  a number (seconds, or milliseconds with `timestamp_unit: ms`) or an ISO date and time.
 
 Prefix-cache hits from `hash_ids`: a request's leading blocks that an earlier request of the trace already sent are
 hits (an unbounded cache: an upper bound on what a real engine or API keeps), at most the prompt less one token.
@@ -28,7 +34,7 @@ import numpy as np
 from tokenlane.errors import InputError
 from tokenlane.files import regular_file
 
-TRACE_FORMATS = ("mooncake", "azure")
+TRACE_FORMATS = ("mooncake", "azure", "openai-log", "csv")
 MAX_TOKENS = 10_000_000
 """Largest prompt or output of one request, tokens (as for a scenario)."""
 
@@ -43,6 +49,8 @@ class Trace:
     output_tokens: np.ndarray
     hit_blocks: np.ndarray
     """Leading prompt blocks an earlier request already sent (0 for formats without block hashes)."""
+    logged_cached: np.ndarray
+    """Cached prompt tokens the log itself reports (openai-log), -1 where it reports none."""
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -53,29 +61,51 @@ class Trace:
         return float(self.arrival_s[-1] - self.arrival_s[0]) if len(self) else 0.0
 
     def cached_tokens(self, block_tokens: int) -> np.ndarray:
-        """Prompt tokens found in a prefix cache: hit blocks x block size, at most the prompt less one token."""
-        return np.minimum(self.hit_blocks * block_tokens, self.prompt_tokens - 1)
+        """Prompt tokens found in a prefix cache: the log's own count where it has one, else hit blocks x block
+        size; at most the prompt less one token."""
+        hits = np.where(self.logged_cached >= 0, self.logged_cached, self.hit_blocks * block_tokens)
+        return np.minimum(hits, self.prompt_tokens - 1)
 
 
-def read_trace(path: str | Path, fmt: str, *, max_requests: int) -> Trace:
+@dataclass(frozen=True)
+class CsvColumns:
+    """Which columns of a generic CSV trace hold what."""
+
+    timestamp: str
+    input: str
+    output: str
+    timestamp_ms: bool = False
+    """Numeric timestamps are milliseconds (else seconds)."""
+
+
+def read_trace(path: str | Path, fmt: str, *, max_requests: int, columns: CsvColumns | None = None) -> Trace:
     """Read a trace file (a regular file; streamed line by line, refused past `max_requests`). Errors name the file,
     line and column. The last few traces read are kept, keyed by file, format, size and modification time."""
     info = regular_file(path, what="trace")
     if fmt not in TRACE_FORMATS:
         raise InputError(f"unknown trace format '{fmt}'; use one of {', '.join(TRACE_FORMATS)}", path=str(path))
-    return _read_cached(str(path), fmt, max_requests, info.st_mtime_ns, info.st_size)
+    if (fmt == "csv") != (columns is not None):
+        raise InputError("a csv trace needs `columns` (timestamp, input, output), and only a csv trace takes them", path=str(path))
+    return _read_cached(str(path), fmt, max_requests, columns, info.st_mtime_ns, info.st_size)
 
 
 @functools.lru_cache(maxsize=4)
-def _read_cached(name: str, fmt: str, max_requests: int, mtime_ns: int, size: int) -> Trace:
+def _read_cached(name: str, fmt: str, max_requests: int, columns: CsvColumns | None, mtime_ns: int, size: int) -> Trace:
     """The trace at `name`; `mtime_ns` and `size` only key the cache, so a changed file is read again."""
-    rows = _mooncake_rows(name) if fmt == "mooncake" else _azure_rows(name)
+    if fmt == "mooncake":
+        rows = _mooncake_rows(name)
+    elif fmt == "openai-log":
+        rows = _openai_rows(name)
+    else:
+        azure = CsvColumns("TIMESTAMP", "ContextTokens", "GeneratedTokens")
+        rows = _csv_rows(name, columns or azure)
     arrival: list[float] = []
     prompt: list[int] = []
     output: list[int] = []
     hits: list[int] = []
+    logged: list[int] = []
     seen: set[int] = set()
-    for line, t, p, o, hashes in rows:
+    for line, t, p, o, hashes, cached in rows:
         if arrival and t < arrival[-1]:
             raise InputError(f"line {line}: timestamp goes back in time (the trace must be sorted by arrival)", path=name)
         if len(arrival) >= max_requests:
@@ -90,6 +120,7 @@ def _read_cached(name: str, fmt: str, max_requests: int, mtime_ns: int, size: in
         prompt.append(p)
         output.append(o)
         hits.append(lead)
+        logged.append(cached)
     if not arrival:
         raise InputError("the trace has no requests", path=name)
     start = arrival[0]
@@ -98,11 +129,12 @@ def _read_cached(name: str, fmt: str, max_requests: int, mtime_ns: int, size: in
         np.asarray(prompt, dtype=np.int64),
         np.asarray(output, dtype=np.int64),
         np.asarray(hits, dtype=np.int64),
+        np.asarray(logged, dtype=np.int64),
     )
 
 
-Row = tuple[int, float, int, int, list[int]]
-"""(line number, arrival s, prompt tokens, output tokens, prefix block hashes)."""
+Row = tuple[int, float, int, int, list[int], int]
+"""(line number, arrival s, prompt tokens, output tokens, prefix block hashes, cached tokens the log reports or -1)."""
 
 
 def _count(value: object, column: str, line: int, name: str) -> int:
@@ -123,7 +155,8 @@ def _lines(name: str) -> Iterator[tuple[int, str]]:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=name) from exc
 
 
-def _mooncake_rows(name: str) -> Iterator[Row]:
+def _json_records(name: str) -> Iterator[tuple[int, dict[str, object]]]:
+    """(line number, object) of each non-blank line of a JSONL file."""
     for line, text in _lines(name):
         if not text.strip():
             continue
@@ -133,27 +166,55 @@ def _mooncake_rows(name: str) -> Iterator[Row]:
             raise InputError(f"line {line}: not JSON ({exc.msg})", path=name) from exc
         if not isinstance(rec, dict):
             raise InputError(f"line {line}: expected a JSON object per line", path=name)
+        yield line, rec
+
+
+def _seconds(value: object, column: str, line: int, name: str, *, scale: float = 1.0) -> float:
+    """A non-negative finite number of `1/scale` seconds, in seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise InputError(f"line {line}: {column} must be a non-negative number, got {value!r}", path=name)
+    return value / scale
+
+
+def _mooncake_rows(name: str) -> Iterator[Row]:
+    for line, rec in _json_records(name):
         missing = [k for k in ("timestamp", "input_length", "output_length") if k not in rec]
         if missing:
             raise InputError(f"line {line}: missing {', '.join(missing)}", path=name)
-        t = rec["timestamp"]
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
-            raise InputError(f"line {line}: timestamp must be a non-negative number of milliseconds, got {t!r}", path=name)
+        t = _seconds(rec["timestamp"], "timestamp (ms)", line, name, scale=1000.0)
         hashes = rec.get("hash_ids", [])
         if not isinstance(hashes, list) or not all(isinstance(h, int) and not isinstance(h, bool) for h in hashes):
             raise InputError(f"line {line}: hash_ids must be a list of whole numbers", path=name)
         prompt = _count(rec["input_length"], "input_length", line, name)
-        yield line, t / 1000.0, prompt, _count(rec["output_length"], "output_length", line, name), hashes
+        yield line, t, prompt, _count(rec["output_length"], "output_length", line, name), hashes, -1
 
 
-def _azure_rows(name: str) -> Iterator[Row]:
-    lines = _lines(name)
-    reader = csv.reader(text for _, text in lines)
+def _openai_rows(name: str) -> Iterator[Row]:
+    for line, rec in _json_records(name):
+        body = rec.get("response", rec)
+        usage = body.get("usage") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or "created" not in body or not isinstance(usage, dict):
+            raise InputError(f"line {line}: expected a response with `created` and `usage`", path=name)
+        t = _seconds(body["created"], "created", line, name)
+        prompt = _count(usage.get("prompt_tokens"), "usage.prompt_tokens", line, name)
+        output = _count(usage.get("completion_tokens"), "usage.completion_tokens", line, name)
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        if cached is None:
+            cached = -1
+        elif isinstance(cached, bool) or not isinstance(cached, int) or not 0 <= cached <= prompt:
+            raise InputError(f"line {line}: usage.prompt_tokens_details.cached_tokens must be 0..prompt_tokens, got {cached!r}", path=name)
+        yield line, t, prompt, output, [], cached
+
+
+def _csv_rows(name: str, columns: CsvColumns) -> Iterator[Row]:
+    reader = csv.reader(text for _, text in _lines(name))
     header = next(reader, None)
-    columns = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
-    if header is None or any(c not in header for c in columns):
-        raise InputError(f"line 1: the header must name {', '.join(columns)}", path=name)
-    at = [header.index(c) for c in columns]
+    wanted = (columns.timestamp, columns.input, columns.output)
+    missing = [c for c in wanted if header is None or c not in header]
+    if header is None or missing:
+        raise InputError(f"line 1: the header lacks {', '.join(missing)} (it must name {', '.join(wanted)})", path=name)
+    at = [header.index(c) for c in wanted]
     for row in reader:
         line = reader.line_num
         if not row:
@@ -162,11 +223,14 @@ def _azure_rows(name: str) -> Iterator[Row]:
             raise InputError(f"line {line}: {len(row)} columns, the header has {len(header)}", path=name)
         stamp = row[at[0]].strip()
         try:
-            when = datetime.fromisoformat(stamp)
+            t = _seconds(float(stamp), columns.timestamp, line, name, scale=1000.0 if columns.timestamp_ms else 1.0)
+        except ValueError:
+            try:
+                when = datetime.fromisoformat(stamp)
+            except ValueError as exc:
+                raise InputError(f"line {line}: {columns.timestamp} is not a number or a date and time ({stamp!r})", path=name) from exc
             t = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-        except ValueError as exc:
-            raise InputError(f"line {line}: TIMESTAMP is not a date and time ({stamp!r})", path=name) from exc
-        yield line, t, _count(row[at[1]], "ContextTokens", line, name), _count(row[at[2]], "GeneratedTokens", line, name), []
+        yield line, t, _count(row[at[1]], columns.input, line, name), _count(row[at[2]], columns.output, line, name), [], -1
 
 
 def write_mooncake(

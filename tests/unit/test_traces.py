@@ -176,3 +176,54 @@ def test_simulate_exports_a_replayable_day(tmp_path: Path) -> None:
     assert len(back) == len(source) == 2728
     assert back.prompt_tokens.tolist() == source.prompt_tokens.tolist()
     assert np.allclose(back.arrival_s, source.arrival_s, atol=1e-3)
+
+
+def _openai(created: int, prompt: int, output: int, cached: int | None = None, *, wrap: bool = False) -> str:
+    usage: dict[str, object] = {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output}
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": created, "model": "m", "usage": usage}
+    return json.dumps({"response": body} if wrap else body) + "\n"
+
+
+def test_openai_logs_use_the_servers_own_cached_counts(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text(
+        _openai(1_700_000_000, 2000, 100) + _openai(1_700_000_003, 2100, 50, 1920, wrap=True) + _openai(1_700_000_003, 10, 5, 10)
+    )
+    trace = read_trace(path, "openai-log", max_requests=10)
+    assert trace.arrival_s.tolist() == [0.0, 3.0, 3.0]
+    assert trace.prompt_tokens.tolist() == [2000, 2100, 10] and trace.output_tokens.tolist() == [100, 50, 5]
+    assert trace.cached_tokens(512).tolist() == [0, 1920, 9]  # none reported -> 0; reported; at most prompt - 1
+
+
+def test_bad_openai_logs_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "t.jsonl").write_text(_openai(10, 100, 10) + _openai(5, 100, 10))
+    result = invoke("simulate", str(_scenario(tmp_path, "{path: t.jsonl, format: openai-log}")))
+    assert_user_error(result, "t.jsonl", "line 2", "back in time")
+    (tmp_path / "t.jsonl").write_text('{"created": 1, "choices": []}\n')
+    assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: t.jsonl, format: openai-log}"))), "line 1", "usage")
+    (tmp_path / "t.jsonl").write_text(_openai(1, 100, 10, 500))
+    assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: t.jsonl, format: openai-log}"))), "line 1", "cached_tokens")
+
+
+def test_a_generic_csv_with_named_columns(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("when_ms,user_email,in,out\n1000,a@example.com,300,20\n1500,b@example.com,400,30\n")
+    columns = "{timestamp: when_ms, input: in, output: out, timestamp_unit: ms}"
+    scenario = load_scenario(_scenario(tmp_path, f"{{path: t.csv, format: csv, columns: {columns}}}"))
+    trace = scenario.workload.trace
+    assert trace is not None
+    read = trace.read()
+    assert read.arrival_s.tolist() == [0.0, 0.5] and read.prompt_tokens.tolist() == [300, 400]
+    day = simulate_day(ApiServing(ttft_s=1.0, tok_s=50.0), scenario.workload).log
+    assert day is not None and "example.com" not in json.dumps(scenario.model_dump(mode="json"))
+    (tmp_path / "u.csv").write_text("ts,in,out\n2025-01-01T09:00:00,300,20\n2025-01-01T09:00:02.5,400,30\n")
+    iso = load_scenario(_scenario(tmp_path, "{path: u.csv, format: csv, columns: {timestamp: ts, input: in, output: out}}"))
+    assert iso.workload.trace is not None and iso.workload.trace.read().arrival_s.tolist() == [0.0, 2.5]
+
+
+def test_generic_csv_mistakes_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("ts,in\n1,300\n")
+    bad = _scenario(tmp_path, "{path: t.csv, format: csv, columns: {timestamp: ts, input: in, output: out}}")
+    assert_user_error(invoke("simulate", str(bad)), "t.csv", "line 1", "out")
+    assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: t.csv, format: csv}"))), "s.yaml", "columns")

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokenlane.scenario import MAX_INTERACTIVE_REQUESTS_PER_DAY, TokenDistribution, Workload, weibull_shape_for
-from tokenlane.traces import read_trace
+from tokenlane.scenario import TokenDistribution, Workload, weibull_shape_for
 from tokenlane.units import S_PER_HOUR
 
 DEFAULT_DIURNAL = (0.55, 0.95, 1.15, 1.0, 0.55, 0.85, 1.2, 1.15, 0.8)
@@ -146,7 +145,7 @@ def trace_requests(workload: Workload, *, prefix_caching: bool) -> OpenLoopReque
     token counts, prefix-cache hits from its block hashes where the server caches prefixes; users take turns."""
     source = workload.trace
     assert source is not None
-    trace = read_trace(source.path, source.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY)
+    trace = source.read()
     arrival = source.start_hour * S_PER_HOUR + trace.arrival_s / source.rate_multiplier
     cached = trace.cached_tokens(source.block_tokens) if prefix_caching else np.zeros(len(trace), dtype=np.int64)
     user = np.arange(len(trace), dtype=np.int64) % workload.users
