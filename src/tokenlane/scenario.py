@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
-from tokenlane.traces import CsvColumns, Trace, read_trace
+from tokenlane.traces import CsvColumns, Trace, TraceFormat, read_trace
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Most tokens one request may ask for (prompt or output): beyond every model's context."""
@@ -194,7 +194,7 @@ class TraceSource(_Model):
 
     path: Annotated[str, Field(min_length=1)]
     """The trace file, relative to the scenario file."""
-    format: Literal["mooncake", "azure", "openai-log", "csv"]
+    format: TraceFormat
     columns: TraceColumns | None = None
     """csv: which columns hold the timestamp and the input and output token counts."""
     start_hour: Annotated[float, Field(ge=0, lt=24)] = 0.0

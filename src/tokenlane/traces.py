@@ -28,13 +28,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
 from tokenlane.errors import InputError
 from tokenlane.files import regular_file
 
-TRACE_FORMATS = ("mooncake", "azure", "openai-log", "csv")
+TraceFormat = Literal["mooncake", "azure", "openai-log", "csv"]
+TRACE_FORMATS: tuple[str, ...] = get_args(TraceFormat)
 MAX_TOKENS = 10_000_000
 """Largest prompt or output of one request, tokens (as for a scenario)."""
 
