@@ -143,7 +143,7 @@ def _count(value: object, column: str, line: int, name: str) -> int:
     """A token count: a whole number in 1..MAX_TOKENS."""
     if isinstance(value, str):
         text = value.strip()
-        value = int(text) if text.isdigit() else text
+        value = int(text) if text.isascii() and text.isdigit() else text
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TOKENS:
         raise InputError(f"line {line}: {column} must be a whole number of tokens from 1 to {MAX_TOKENS:,}, got {value!r}", path=name)
     return value

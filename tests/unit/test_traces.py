@@ -227,3 +227,8 @@ def test_generic_csv_mistakes_are_one_line(tmp_path: Path) -> None:
     bad = _scenario(tmp_path, "{path: t.csv, format: csv, columns: {timestamp: ts, input: in, output: out}}")
     assert_user_error(invoke("simulate", str(bad)), "t.csv", "line 1", "out")
     assert_user_error(invoke("simulate", str(_scenario(tmp_path, "{path: t.csv, format: csv}"))), "s.yaml", "columns")
+
+
+def test_a_non_ascii_digit_is_a_bad_length_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,\u00b2,44\n", encoding="utf-8")
+    assert_user_error(invoke("plan", str(_scenario(tmp_path, "{path: t.csv, format: azure}")), "--no-report"), "line 2", "ContextTokens")
