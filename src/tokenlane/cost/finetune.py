@@ -83,6 +83,11 @@ def finetune_cost(dep: Deployment, option: Option, finance: Finance, *, usd_per_
     )
 
 
+def finetune_usd_per_month(dep: Deployment, option: Option, finance: Finance, *, usd_per_gpu_hour: float) -> float:
+    """The option's fine-tuning program per month, USD; 0 for an option without one."""
+    return finetune_cost(dep, option, finance, usd_per_gpu_hour=usd_per_gpu_hour).monthly_usd if option.finetune else 0.0
+
+
 def owned_usd_per_gpu_hour(dep: Deployment, finance: Finance) -> float:
     """What one owned device costs per hour of use: its amortisation per hour plus its power at full draw (the
     catalog's price and power are per device)."""

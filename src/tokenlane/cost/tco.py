@@ -8,7 +8,7 @@ from typing import Literal, NoReturn
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import Deployment
-from tokenlane.cost.finetune import finetune_cost, owned_usd_per_gpu_hour
+from tokenlane.cost.finetune import finetune_usd_per_month, owned_usd_per_gpu_hour
 from tokenlane.scenario import Finance, Option
 from tokenlane.units import HOURS_PER_MONTH, W_PER_KW
 
@@ -72,16 +72,14 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
         if rate is None:
             raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no rental price in the catalog")
         hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH
-        finetune = finetune_cost(dep, option, finance, usd_per_gpu_hour=float(rate)).monthly_usd if option.finetune else 0.0
+        finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=float(rate))
         return MonthlyCost(rental_usd=devices * float(rate) * hours, people_usd=people, finetune_usd=finetune)
     if dep.hardware.purchase_usd is None:
         raise_missing(option, "hardware", f"{dep.hardware.id} has no purchase price; use kind: cloud_gpu or a catalog entry with one")
     months = finance.amortization_years * 12.0
     hardware = devices * float(dep.hardware.purchase_usd) * (1.0 - finance.residual_fraction) / months
     kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * HOURS_PER_MONTH / W_PER_KW
-    finetune = (
-        finetune_cost(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance)).monthly_usd if option.finetune else 0.0
-    )
+    finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance))
     return MonthlyCost(
         hardware_usd=hardware,
         power_usd=kwh * finance.electricity_usd_per_kwh,

@@ -108,12 +108,7 @@ def _self_hosted(s: Situation) -> list[OptionAssessment]:
 def fine_tuned_beats_api(s: Situation) -> list[OptionAssessment]:
     """Eligible fine-tuned options with pass rates from the user's evals that cost less per successful task than the
     cheapest eligible API (per successful task too)."""
-    api = s.cheapest_api()
-    return [
-        o
-        for o in _self_hosted(s)
-        if o.finetune_usd > 0 and o.pass_rate is not None and (api is None or _effective_cost(o) < _effective_cost(api))
-    ]
+    return [o for o in _beats_api(s) if o.finetune_usd > 0 and o.pass_rate is not None]
 
 
 def _beats_api(s: Situation) -> list[OptionAssessment]:
