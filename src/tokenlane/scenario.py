@@ -7,10 +7,12 @@ Errors name the file, the line and the dotted field: `team.yaml: line 4: workloa
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import yaml
@@ -19,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
 from tokenlane.traces import CsvColumns, Trace, TraceFormat, read_trace
+from tokenlane.units import S_PER_HOUR
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Most tokens one request may ask for (prompt or output): beyond every model's context."""
@@ -94,21 +97,119 @@ def _check_place(code: str) -> str:
 Place = Annotated[str, AfterValidator(_check_place)]
 
 
+TRACE_QUANTILES = (*(i / 20 for i in range(20)), 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0)
+"""Probabilities of the quantile table a trace's token counts become: every 5%, then ever closer to the largest, so
+the straight-line segment that reaches the maximum carries 0.01% of the requests and the table's mean stays within
+about 1% of the log's. (The simulator replays a trace's own counts; the tables serve `{from: ...}`, `workload fit`
+and the estimates made before simulating.)"""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False, strict=True)
 
 
+class TraceColumns(_Model):
+    """Column names of a generic CSV trace."""
+
+    timestamp: Annotated[str, Field(min_length=1)]
+    input: Annotated[str, Field(min_length=1)]
+    output: Annotated[str, Field(min_length=1)]
+    timestamp_unit: Literal["s", "ms"] = "s"
+    """Unit of numeric timestamps (ISO dates and times are read as such)."""
+    user: Annotated[str, Field(min_length=1)] | None = None
+    """Column naming who sent the request (only counted, never copied)."""
+    session: Annotated[str, Field(min_length=1)] | None = None
+    """Column naming the conversation: a longer prompt in the same session resends the previous turn (cache hits)."""
+    cached: Annotated[str, Field(min_length=1)] | None = None
+    """Column of cached prompt tokens the log reports."""
+
+
+class TraceFile(_Model):
+    """A request log (formats in tokenlane/traces.py)."""
+
+    path: Annotated[str, Field(min_length=1)]
+    """The trace file, relative to the scenario file."""
+    format: TraceFormat
+    columns: TraceColumns | None = None
+    """csv: which columns hold the timestamp and the input and output token counts."""
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> TraceFile:
+        if (self.format == "csv") != (self.columns is not None):
+            raise ValueError("a csv trace needs `columns` {timestamp, input, output}, and only a csv trace takes them")
+        return self
+
+    def read(self) -> Trace:
+        """The trace's requests (read once per process and kept; errors name the file, line and column)."""
+        cols = self.columns
+        csv_columns = (
+            CsvColumns(cols.timestamp, cols.input, cols.output, cols.timestamp_unit == "ms", cols.user, cols.session, cols.cached)
+            if cols
+            else None
+        )
+        return read_trace(self.path, self.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY, columns=csv_columns)
+
+    def relative_to(self, folder: Path) -> Self:
+        """This reference with its path as it is to be opened from `folder` (the scenario file's)."""
+        return self.model_copy(update={"path": str(folder / self.path)})
+
+
+class TraceSource(TraceFile):
+    """A request log replayed as the day's interactive traffic."""
+
+    start_hour: Annotated[float, Field(ge=0, lt=24)] = 0.0
+    """Hour of the simulated day at which the trace's first request arrives."""
+    rate_multiplier: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    """Replay this many times faster (arrival gaps divided by it); token counts are unchanged."""
+    block_tokens: Annotated[int, Field(gt=0, le=1_000_000)] = 512
+    """Prompt tokens per `hash_ids` block (Mooncake: 512)."""
+    recorded_users: Annotated[int, Field(gt=0, le=MAX_USERS)] | None = None
+    """People whose requests the trace holds (default: the distinct users it names, else the workload's `users`).
+    The workload's `users` over this scales the traffic: more people send more copies of the trace's requests."""
+    repeat_hours: Annotated[float, Field(gt=0, le=24)] | None = None
+    """Repeat the trace to fill this many hours, each repetition's rate following the workload's `hourly_weights`
+    (default: the office-day curve); without it the trace is replayed once."""
+
+    def replay_plan(self, trace: Trace, users: int) -> TracePlan:
+        """How the trace fills the day for `users` people: its period, repetitions and traffic scale."""
+        period_s = trace.period_s / self.rate_multiplier
+        tiles = max(1, round(self.repeat_hours * S_PER_HOUR / period_s)) if self.repeat_hours else 1
+        recorded = self.recorded_users or trace.users or users
+        return TracePlan(period_s=period_s, tiles=tiles, scale=users / recorded, recorded_users=recorded)
+
+
+@dataclass(frozen=True)
+class TracePlan:
+    """A trace laid over the day: `tiles` back-to-back repetitions of `period_s` seconds, each request sent by
+    `scale` x its repetition's hourly weight people on average (whole copies, the fraction by thinning)."""
+
+    period_s: float
+    tiles: int
+    scale: float
+    recorded_users: int
+
+    @property
+    def hours(self) -> float:
+        """Hours the replay spans."""
+        return self.tiles * self.period_s / S_PER_HOUR
+
+
 class TokenDistribution(_Model):
-    """Token counts per request: a constant, {mean, p90} (Weibull with that mean and p90), or explicit values with weights."""
+    """Token counts per request: a constant; {mean, p90} (a Weibull with that mean and p90); explicit values with
+    weights; a quantile table {probability: tokens}; or {from: trace file}, the empirical distribution of a log."""
 
     mean: Tokens | None = None
     """Mean tokens."""
     p90: Tokens | None = None
-    """90th-percentile tokens; with `mean` defines a Weibull distribution (heavy tails allowed)."""
+    """90th-percentile tokens; with `mean` defines a Weibull distribution (p90 equal to the mean: a constant)."""
     values: Annotated[list[TokenCount], Field(min_length=1, max_length=10_000)] | None = None
     """Explicit token counts."""
     weights: Annotated[list[Pos], Field(min_length=1, max_length=10_000)] | None = None
     """Relative weights of `values` (default equal)."""
+    quantiles: Annotated[dict[Annotated[float, Field(ge=0, le=1)], TokenCount], Field(min_length=2, max_length=10_000)] | None = None
+    """Quantile table {probability: tokens} from 0 (the smallest) to 1 (the largest), straight lines between."""
+    from_: TraceFile | None = Field(default=None, alias="from")
+    """A request log whose counts of this field are the distribution (read when the scenario is loaded)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -117,17 +218,38 @@ class TokenDistribution(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> TokenDistribution:
-        if self.values is None and self.mean is None:
-            raise ValueError("give a number, {mean, p90} or {values, weights}")
-        if self.values is not None and self.weights is not None and len(self.weights) != len(self.values):
+        given = [k for k, v in (("mean", self.mean), ("values", self.values), ("quantiles", self.quantiles), ("from", self.from_)) if v]
+        if len(given) != 1:
+            raise ValueError("give one of: a number, {mean, p90}, {values, weights}, {quantiles} or {from}")
+        if self.weights is not None and (self.values is None or len(self.weights) != len(self.values)):
             raise ValueError("weights must have one entry per value")
-        if self.p90 is not None and self.mean is not None and not self.mean * 1.001 < self.p90 <= self.mean * MAX_P90_OVER_MEAN:
-            raise ValueError(
-                f"p90 must be above the mean and at most {MAX_P90_OVER_MEAN:.2f} x mean; give values/weights for heavier tails"
-            )
         if self.p90 is not None and self.mean is None:
             raise ValueError("p90 needs a mean")
+        if self.p90 is not None and self.mean is not None and not self.mean <= self.p90 <= self.mean * MAX_P90_OVER_MEAN:
+            raise ValueError(
+                f"p90 must be at least the mean and at most {MAX_P90_OVER_MEAN:.2f} x mean (the heaviest Weibull tail; any "
+                "distribution has p90 < 10 x mean); for a heavier tail give a quantile table, e.g. "
+                "{quantiles: {0: 20, 0.5: 300, 0.9: 4000, 1: 30000}}"
+            )
+        if self.quantiles is not None:
+            probs = sorted(self.quantiles)
+            if probs[0] != 0 or probs[-1] != 1:
+                raise ValueError("quantiles must give the smallest (0) and the largest (1) count")
+            counts = [self.quantiles[p] for p in probs]
+            if any(b < a for a, b in itertools.pairwise(counts)):
+                raise ValueError("quantiles' counts must not decrease as the probability grows")
         return self
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> TokenDistribution:
+        """The quantile table of observed counts at the probabilities `TRACE_QUANTILES`."""
+        values = np.maximum(1, np.rint(np.quantile(counts, TRACE_QUANTILES))).astype(int)
+        return cls(quantiles={round(p, 6): int(v) for p, v in zip(TRACE_QUANTILES, values.tolist(), strict=True)})
+
+    @property
+    def is_constant(self) -> bool:
+        """A fixed count: a number, or p90 equal to the mean."""
+        return self.mean is not None and (self.p90 is None or self.p90 == self.mean)
 
     @property
     def expected(self) -> float:
@@ -135,8 +257,18 @@ class TokenDistribution(_Model):
         if self.values is not None:
             w = self.weights or [1.0] * len(self.values)
             return sum(v * x for v, x in zip(self.values, w, strict=True)) / sum(w)
-        assert self.mean is not None
+        if self.quantiles is not None:
+            probs = sorted(self.quantiles)
+            return sum((b - a) * (self.quantiles[a] + self.quantiles[b]) / 2 for a, b in itertools.pairwise(probs))
+        if self.mean is None:
+            raise ScenarioError("a distribution {from: ...} is read when the scenario is loaded (load_scenario)")
         return self.mean
+
+    def loaded(self, folder: Path, field: Literal["prompt_tokens", "output_tokens"]) -> TokenDistribution:
+        """This distribution with a `from` log (path relative to `folder`) read into its quantile table of `field`."""
+        if self.from_ is None:
+            return self
+        return TokenDistribution.from_counts(getattr(self.from_.relative_to(folder).read(), field))
 
 
 class BatchJob(_Model):
@@ -179,50 +311,10 @@ class Task(_Model):
     """This category's data should stay local: a hybrid runs it on the box and sends the rest to an API."""
 
 
-class TraceColumns(_Model):
-    """Column names of a generic CSV trace."""
-
-    timestamp: Annotated[str, Field(min_length=1)]
-    input: Annotated[str, Field(min_length=1)]
-    output: Annotated[str, Field(min_length=1)]
-    timestamp_unit: Literal["s", "ms"] = "s"
-    """Unit of numeric timestamps (ISO dates and times are read as such)."""
-
-
-class TraceSource(_Model):
-    """A request log replayed as the day's interactive traffic (formats in tokenlane/traces.py)."""
-
-    path: Annotated[str, Field(min_length=1)]
-    """The trace file, relative to the scenario file."""
-    format: TraceFormat
-    columns: TraceColumns | None = None
-    """csv: which columns hold the timestamp and the input and output token counts."""
-    start_hour: Annotated[float, Field(ge=0, lt=24)] = 0.0
-    """Hour of the simulated day at which the trace's first request arrives."""
-    rate_multiplier: Annotated[float, Field(gt=0, le=1000)] = 1.0
-    """Replay this many times faster (arrival gaps divided by it); token counts are unchanged."""
-    block_tokens: Annotated[int, Field(gt=0, le=1_000_000)] = 512
-    """Prompt tokens per `hash_ids` block (Mooncake: 512)."""
-
-    @model_validator(mode="after")
-    def _check(self) -> TraceSource:
-        if (self.format == "csv") != (self.columns is not None):
-            raise ValueError("a csv trace needs `columns` {timestamp, input, output}, and only a csv trace takes them")
-        return self
-
-    def read(self) -> Trace:
-        """The trace's requests (read once per process and kept; errors name the file, line and column)."""
-        cols = self.columns
-        csv_columns = CsvColumns(cols.timestamp, cols.input, cols.output, cols.timestamp_unit == "ms") if cols else None
-        return read_trace(self.path, self.format, max_requests=MAX_INTERACTIVE_REQUESTS_PER_DAY, columns=csv_columns)
-
-
 TRACE_DERIVED_FIELDS = ("active_hours", "requests_per_user_hour", "prompt_tokens", "output_tokens", "arrival", "hourly_weights")
-"""Workload fields a trace determines: giving them as well is an error (think time and turns do not apply)."""
+"""Workload fields a trace determines: giving them as well is an error (think time and turns do not apply);
+`hourly_weights` may be given with `repeat_hours` (they shape the repetitions)."""
 TRACE_EXCLUDED_FIELDS = ("think_time_s", "turns_per_session", "shared_prefix_tokens", "cache_hit_rate")
-TRACE_QUANTILES = 100
-"""Token-count tables derived from a trace: this many equal-weight quantiles (for the paper estimates that need a
-distribution; the simulator replays the trace's own counts)."""
 
 
 class Workload(_Model):
@@ -261,13 +353,16 @@ class Workload(_Model):
     @model_validator(mode="after")
     def _check(self) -> Workload:
         if self.trace is not None:
-            clash = [f for f in (*TRACE_DERIVED_FIELDS, *TRACE_EXCLUDED_FIELDS) if f in self.model_fields_set]
+            derived = [f for f in TRACE_DERIVED_FIELDS if not (f == "hourly_weights" and self.trace.repeat_hours)]
+            clash = [f for f in (*derived, *TRACE_EXCLUDED_FIELDS) if f in self.model_fields_set]
             if clash:
                 raise ValueError(f"{', '.join(clash)} cannot be given with `trace` (the trace's requests are replayed as they are)")
         if self.tasks and abs(sum(t.share for t in self.tasks) - 1.0) > 1e-6:
             raise ValueError("tasks' shares must sum to 1")
         if self.hourly_weights is not None and self.arrival not in (None, "diurnal"):
             raise ValueError("hourly_weights only apply to arrival: diurnal")
+        if self.trace is not None:
+            return self  # the day's size is known once the trace is read: workload_from_trace checks it
         if self.expected_interactive_requests_per_day > MAX_INTERACTIVE_REQUESTS_PER_DAY:
             raise ValueError(
                 f"this workload makes about {self.expected_interactive_requests_per_day:,.0f} interactive requests a day; one simulated "
@@ -729,35 +824,50 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB); a workload `trace` is read now,
-    relative to the file, and the workload fields it determines are derived from it."""
+    """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB); a workload `trace` and token counts
+    `{from: ...}` are read now, relative to the file, and the workload fields a trace determines are derived from it."""
     scenario = parse_scenario(read_text_file(path, what="scenario"), str(path))
-    source = scenario.workload.trace
-    if source is None:
-        return scenario
-    resolved = source.model_copy(update={"path": str(Path(path).parent / source.path)})
-    return scenario.model_copy(update={"workload": workload_from_trace(scenario.workload, resolved)})
+    folder = Path(path).parent
+    workload = scenario.workload
+    workload = workload.model_copy(
+        update={
+            "prompt_tokens": workload.prompt_tokens.loaded(folder, "prompt_tokens"),
+            "output_tokens": workload.output_tokens.loaded(folder, "output_tokens"),
+        }
+    )
+    if workload.trace is not None:
+        workload = workload_from_trace(workload, workload.trace.relative_to(folder))
+    return scenario.model_copy(update={"workload": workload})
 
 
 def workload_from_trace(workload: Workload, source: TraceSource) -> Workload:
     """`workload` with the trace at `source` (path as it is to be opened) and the fields the trace determines: the
-    active hours it spans, its rate per user, and quantile tables of its token counts."""
+    active hours its replay spans, its rate per user, and quantile tables of its token counts."""
     trace = source.read()
-    hours = max(trace.span_s / source.rate_multiplier / 3600.0, 1.0 / 60.0)
+    plan = source.replay_plan(trace, workload.users)
+    hours = max(plan.hours, 1.0 / 60.0)
     if source.start_hour + hours > 24.0:
         raise ScenarioError(f"the trace lasts {hours:.1f} h from hour {source.start_hour:g}: past the end of the day", path=source.path)
-    q = np.linspace(0.0, 1.0, TRACE_QUANTILES)
-
-    def table(counts: np.ndarray) -> TokenDistribution:
-        return TokenDistribution(values=[max(1, round(v)) for v in np.quantile(counts, q).tolist()])
-
+    requests = len(trace) * plan.tiles * plan.scale
+    if requests > MAX_INTERACTIVE_REQUESTS_PER_DAY:
+        raise ScenarioError(
+            f"replayed for {workload.users:,} users ({plan.scale:.3g} x the trace's {plan.recorded_users:,}) over {plan.tiles} "
+            f"repetition(s), the trace makes about {requests:,.0f} requests; one simulated day is limited to "
+            f"{MAX_INTERACTIVE_REQUESTS_PER_DAY:,} (docs/simulate.md)",
+            path=source.path,
+        )
+    if requests + sum(job.requests for job in workload.batch_jobs) > MAX_REQUESTS_PER_DAY:
+        raise ScenarioError(
+            f"the trace's {requests:,.0f} requests and the batch jobs exceed one simulated day's {MAX_REQUESTS_PER_DAY:,} requests",
+            path=source.path,
+        )
     return workload.model_copy(
         update={
             "trace": source,
             "active_hours": hours,
-            "requests_per_user_hour": len(trace) / workload.users / hours,
+            "requests_per_user_hour": requests / workload.users / hours,
             "arrival": "poisson",
-            "prompt_tokens": table(trace.prompt_tokens),
-            "output_tokens": table(trace.output_tokens),
+            "prompt_tokens": TokenDistribution.from_counts(trace.prompt_tokens),
+            "output_tokens": TokenDistribution.from_counts(trace.output_tokens),
         }
     )

@@ -11,11 +11,20 @@ Formats (only timestamps and token counts are read; any other field of a log, pe
   (Unix seconds), `usage.prompt_tokens`, `usage.completion_tokens`, and `usage.prompt_tokens_details.cached_tokens`
   when present — the server's own count of cached prompt tokens, used as the request's hits.
   # Source: OpenAI API reference, chat completion object (platform.openai.com/docs/api-reference/chat/object).
-- `csv`: any CSV with a header; `columns` names the timestamp, input-token and output-token columns. A timestamp is
-  a number (seconds, or milliseconds with `timestamp_unit: ms`) or an ISO date and time.
+- `litellm`: LiteLLM proxy spend logs (the `LiteLLM_SpendLogs` table as JSONL, or the JSON list `/spend/logs`
+  returns): `startTime` (ISO date and time), `prompt_tokens`, `completion_tokens`, and where present `user` /
+  `end_user`, `session_id`, and cached prompt tokens in `metadata.usage_object` (`prompt_tokens_details.cached_tokens`
+  or `cache_read_input_tokens`). Rows with `status: failure` are skipped and counted.
+  # Source: BerriAI/litellm schema.prisma (model LiteLLM_SpendLogs) and docs/proxy/cost_tracking.md.
+- `csv`: any CSV with a header; `columns` names the timestamp, input-token and output-token columns, and optionally
+  the user, session and cached-token columns. A timestamp is a number (seconds, or milliseconds with
+  `timestamp_unit: ms`) or an ISO date and time.
 
-Prefix-cache hits from `hash_ids`: a request's leading blocks that an earlier request of the trace already sent are
-hits (an unbounded cache: an upper bound on what a real engine or API keeps), at most the prompt less one token.
+Prefix-cache hits, in order of trust: the log's own count of cached prompt tokens (openai-log, litellm, a csv
+`cached` column); else the leading `hash_ids` blocks an earlier request of the trace already sent; and, for a request
+of a session (session ids), the previous turn's prompt and output when this prompt is longer (the conversation resent).
+The cache is unbounded: an upper bound on what a real engine or API keeps. Hits are at most the prompt less one token.
+User and session ids are kept as small numbers only; the strings of the log never leave the reader.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import csv
 import functools
 import json
 import math
+import os
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +46,7 @@ import numpy as np
 from tokenlane.errors import InputError
 from tokenlane.files import regular_file
 
-TraceFormat = Literal["mooncake", "azure", "openai-log", "csv"]
+TraceFormat = Literal["mooncake", "azure", "openai-log", "litellm", "csv"]
 TRACE_FORMATS: tuple[str, ...] = get_args(TraceFormat)
 MAX_TOKENS = 10_000_000
 """Largest prompt or output of one request, tokens (as for a scenario)."""
@@ -52,7 +63,15 @@ class Trace:
     hit_blocks: np.ndarray
     """Leading prompt blocks an earlier request already sent (0 for formats without block hashes)."""
     logged_cached: np.ndarray
-    """Cached prompt tokens the log itself reports (openai-log), -1 where it reports none."""
+    """Cached prompt tokens the log itself reports, -1 where it reports none."""
+    session_cached: np.ndarray
+    """Tokens of the same session's previous turn (prompt + output) this prompt resends; 0 without sessions."""
+    user: np.ndarray
+    """Who sent each request, numbered from 0 in order of first appearance; -1 where the log names nobody."""
+    session: np.ndarray
+    """Conversation of each request, numbered from 0; -1 where the log has no sessions."""
+    skipped: int = 0
+    """Rows the log marks as failed requests, left out."""
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -62,10 +81,27 @@ class Trace:
         """Seconds from the first to the last arrival."""
         return float(self.arrival_s[-1] - self.arrival_s[0]) if len(self) else 0.0
 
+    @property
+    def period_s(self) -> float:
+        """Seconds after which a repetition of the trace starts: its span plus one mean gap between arrivals."""
+        n = len(self)
+        return self.span_s * n / (n - 1) if n > 1 and self.span_s > 0 else 1.0
+
+    @property
+    def users(self) -> int:
+        """Distinct users the log names (0 when it names none)."""
+        return int(self.user.max()) + 1 if len(self) else 0
+
+    @property
+    def sessions(self) -> int:
+        """Distinct sessions the log names (0 when it has none)."""
+        return int(self.session.max()) + 1 if len(self) else 0
+
     def cached_tokens(self, block_tokens: int) -> np.ndarray:
-        """Prompt tokens found in a prefix cache: the log's own count where it has one, else hit blocks x block
-        size; at most the prompt less one token."""
-        hits = np.where(self.logged_cached >= 0, self.logged_cached, self.hit_blocks * block_tokens)
+        """Prompt tokens found in a prefix cache: the log's own count where it has one, else the larger of the hit
+        blocks x block size and the session's resent context; at most the prompt less one token."""
+        derived = np.maximum(self.hit_blocks * block_tokens, self.session_cached)
+        hits = np.where(self.logged_cached >= 0, self.logged_cached, derived)
         return np.minimum(hits, self.prompt_tokens - 1)
 
 
@@ -78,36 +114,42 @@ class CsvColumns:
     output: str
     timestamp_ms: bool = False
     """Numeric timestamps are milliseconds (else seconds)."""
+    user: str | None = None
+    session: str | None = None
+    cached: str | None = None
+    """Cached prompt tokens the log reports per request."""
 
 
 def read_trace(path: str | Path, fmt: str, *, max_requests: int, columns: CsvColumns | None = None) -> Trace:
     """Read a trace file (a regular file; streamed line by line, refused past `max_requests`). Errors name the file,
     line and column. The last few traces read are kept, keyed by file, format, size and modification time."""
+    info = check_trace(path, fmt, columns)
+    return _read_cached(str(path), fmt, max_requests, columns, info.st_mtime_ns, info.st_size)
+
+
+def check_trace(path: str | Path, fmt: str, columns: CsvColumns | None) -> os.stat_result:
+    """The trace is a regular file and the format and columns make sense together (else one-line InputError)."""
     info = regular_file(path, what="trace")
     if fmt not in TRACE_FORMATS:
         raise InputError(f"unknown trace format '{fmt}'; use one of {', '.join(TRACE_FORMATS)}", path=str(path))
     if (fmt == "csv") != (columns is not None):
         raise InputError("a csv trace needs `columns` (timestamp, input, output), and only a csv trace takes them", path=str(path))
-    return _read_cached(str(path), fmt, max_requests, columns, info.st_mtime_ns, info.st_size)
+    return info
 
 
 @functools.lru_cache(maxsize=4)
 def _read_cached(name: str, fmt: str, max_requests: int, columns: CsvColumns | None, mtime_ns: int, size: int) -> Trace:
     """The trace at `name`; `mtime_ns` and `size` only key the cache, so a changed file is read again."""
-    if fmt == "mooncake":
-        rows = _mooncake_rows(name)
-    elif fmt == "openai-log":
-        rows = _openai_rows(name)
-    else:
-        azure = CsvColumns("TIMESTAMP", "ContextTokens", "GeneratedTokens")
-        rows = _csv_rows(name, columns or azure)
-    arrival: list[float] = []
-    prompt: list[int] = []
-    output: list[int] = []
-    hits: list[int] = []
-    logged: list[int] = []
+    skipped = [0]
+    arrival, prompt, output = array("d"), array("q"), array("q")
+    hits, logged, resent, user, session = array("q"), array("q"), array("q"), array("q"), array("q")
     seen: set[int] = set()
-    for line, t, p, o, hashes, cached in rows:
+    user_ids: dict[str, int] = {}
+    session_ids: dict[str, int] = {}
+    context: dict[int, int] = {}
+    """session -> its last turn's prompt + output, tokens."""
+    for row in iter_rows(name, fmt, columns, skipped):
+        line, t = row.line, row.arrival_s
         if arrival and t < arrival[-1]:
             raise InputError(f"line {line}: timestamp goes back in time (the trace must be sorted by arrival)", path=name)
         if len(arrival) >= max_requests:
@@ -115,28 +157,67 @@ def _read_cached(name: str, fmt: str, max_requests: int, columns: CsvColumns | N
                 f"line {line}: more than {max_requests:,} requests (one simulated day's limit); replay a shorter period", path=name
             )
         lead = 0
-        while lead < len(hashes) and hashes[lead] in seen:
+        while lead < len(row.hashes) and row.hashes[lead] in seen:
             lead += 1
-        seen.update(hashes)
+        seen.update(row.hashes)
+        s = -1 if row.session is None else session_ids.setdefault(row.session, len(session_ids))
+        previous = context.get(s, 0)
+        if s >= 0:
+            context[s] = row.prompt + row.output
         arrival.append(t)
-        prompt.append(p)
-        output.append(o)
+        prompt.append(row.prompt)
+        output.append(row.output)
         hits.append(lead)
-        logged.append(cached)
+        logged.append(row.cached)
+        resent.append(previous if previous < row.prompt else 0)
+        user.append(-1 if row.user is None else user_ids.setdefault(row.user, len(user_ids)))
+        session.append(s)
     if not arrival:
         raise InputError("the trace has no requests", path=name)
-    start = arrival[0]
+
+    def ints(values: array) -> np.ndarray:
+        return np.frombuffer(values, dtype=np.int64).copy()
+
     return Trace(
-        np.asarray(arrival, dtype=float) - start,
-        np.asarray(prompt, dtype=np.int64),
-        np.asarray(output, dtype=np.int64),
-        np.asarray(hits, dtype=np.int64),
-        np.asarray(logged, dtype=np.int64),
+        np.frombuffer(arrival, dtype=float) - arrival[0],
+        ints(prompt),
+        ints(output),
+        ints(hits),
+        ints(logged),
+        ints(resent),
+        ints(user),
+        ints(session),
+        skipped=skipped[0],
     )
 
 
-Row = tuple[int, float, int, int, list[int], int]
-"""(line number, arrival s, prompt tokens, output tokens, prefix block hashes, cached tokens the log reports or -1)."""
+def iter_rows(name: str, fmt: str, columns: CsvColumns | None = None, skipped: list[int] | None = None) -> Iterator[Row]:
+    """The log's requests as it records them, one at a time (rows a log marks failed are counted in `skipped[0]`)."""
+    if fmt == "mooncake":
+        return _mooncake_rows(name)
+    if fmt == "openai-log":
+        return _openai_rows(name)
+    if fmt == "litellm":
+        return _litellm_rows(name, skipped if skipped is not None else [0])
+    return _csv_rows(
+        name, CsvColumns("TIMESTAMP", "ContextTokens", "GeneratedTokens") if fmt == "azure" else columns or CsvColumns("", "", "")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One request as a log records it."""
+
+    line: int
+    arrival_s: float
+    prompt: int
+    output: int
+    hashes: list[int]
+    """Prefix block hashes (mooncake), else empty."""
+    cached: int = -1
+    """Cached prompt tokens the log reports, -1 where it reports none."""
+    user: str | None = None
+    session: str | None = None
 
 
 def _count(value: object, column: str, line: int, name: str) -> int:
@@ -188,7 +269,30 @@ def _mooncake_rows(name: str) -> Iterator[Row]:
         if not isinstance(hashes, list) or not all(isinstance(h, int) and not isinstance(h, bool) for h in hashes):
             raise InputError(f"line {line}: hash_ids must be a list of whole numbers", path=name)
         prompt = _count(rec["input_length"], "input_length", line, name)
-        yield line, t, prompt, _count(rec["output_length"], "output_length", line, name), hashes, -1
+        yield Row(line, t, prompt, _count(rec["output_length"], "output_length", line, name), hashes)
+
+
+def _cached(value: object, column: str, prompt: int, line: int, name: str) -> int:
+    """Cached prompt tokens a log reports: 0..prompt, or -1 where it reports none."""
+    if value is None:
+        return -1
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return -1
+        value = int(text) if text.isascii() and text.isdigit() else text
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= prompt:
+        raise InputError(f"line {line}: {column} must be a whole number from 0 to the prompt's tokens, got {value!r}", path=name)
+    return value
+
+
+def _field(obj: object, *keys: str) -> object:
+    """obj[k0][k1]... or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 def _openai_rows(name: str) -> Iterator[Row]:
@@ -200,39 +304,94 @@ def _openai_rows(name: str) -> Iterator[Row]:
         t = _seconds(body["created"], "created", line, name)
         prompt = _count(usage.get("prompt_tokens"), "usage.prompt_tokens", line, name)
         output = _count(usage.get("completion_tokens"), "usage.completion_tokens", line, name)
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        if cached is None:
-            cached = -1
-        elif isinstance(cached, bool) or not isinstance(cached, int) or not 0 <= cached <= prompt:
-            raise InputError(f"line {line}: usage.prompt_tokens_details.cached_tokens must be 0..prompt_tokens, got {cached!r}", path=name)
-        yield line, t, prompt, output, [], cached
+        where = "usage.prompt_tokens_details.cached_tokens"
+        yield Row(line, t, prompt, output, [], _cached(_field(usage, "prompt_tokens_details", "cached_tokens"), where, prompt, line, name))
+
+
+def _litellm_records(name: str) -> Iterator[tuple[int, dict[str, object]]]:
+    """Records of a LiteLLM spend-log export: JSONL, or one JSON list (record i reported as line i + 1)."""
+    with open(name, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"["):
+        yield from _json_records(name)
+        return
+    try:
+        with open(name, encoding="utf-8-sig") as fh:
+            doc = json.load(fh, parse_constant=lambda c: None)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path=name) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not JSON ({exc.msg})", path=name) from exc
+    for i, rec in enumerate(doc, start=1):
+        if not isinstance(rec, dict):
+            raise InputError(f"record {i}: expected a JSON object", path=name)
+        yield i, rec
+
+
+def _litellm_rows(name: str, skipped: list[int]) -> Iterator[Row]:
+    for line, rec in _litellm_records(name):
+        if rec.get("status") == "failure":
+            skipped[0] += 1
+            continue
+        if "startTime" not in rec:
+            raise InputError(f"line {line}: missing startTime", path=name)
+        t = _timestamp(rec["startTime"], "startTime", line, name, ms=False)
+        prompt = _count(rec.get("prompt_tokens"), "prompt_tokens", line, name)
+        output = _count(rec.get("completion_tokens"), "completion_tokens", line, name)
+        usage = _field(rec, "metadata", "usage_object")
+        reported = _field(usage, "prompt_tokens_details", "cached_tokens")
+        if reported is None:
+            reported = _field(usage, "cache_read_input_tokens")
+        cached = _cached(reported, "metadata.usage_object cached tokens", prompt, line, name)
+        who = rec.get("end_user") or rec.get("user")
+        session = rec.get("session_id")
+        yield Row(line, t, prompt, output, [], cached, _id(who), _id(session))
+
+
+def _id(value: object) -> str | None:
+    """A user or session id as a dictionary key (None when absent or empty)."""
+    return None if value is None or value == "" else str(value)
+
+
+def _timestamp(value: object, column: str, line: int, name: str, *, ms: bool) -> float:
+    """Seconds from a number (seconds, or milliseconds with `ms`) or an ISO date and time (UTC unless it says)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _seconds(value, column, line, name, scale=1000.0 if ms else 1.0)
+    stamp = str(value).strip()
+    try:
+        return _seconds(float(stamp), column, line, name, scale=1000.0 if ms else 1.0)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError as exc:
+        raise InputError(f"line {line}: {column} is not a number or a date and time ({stamp[:40]!r})", path=name) from exc
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _csv_rows(name: str, columns: CsvColumns) -> Iterator[Row]:
     reader = csv.reader(text for _, text in _lines(name))
     header = next(reader, None)
-    wanted = (columns.timestamp, columns.input, columns.output)
+    optional = {"user": columns.user, "session": columns.session, "cached": columns.cached}
+    wanted = [columns.timestamp, columns.input, columns.output, *(c for c in optional.values() if c)]
     missing = [c for c in wanted if header is None or c not in header]
     if header is None or missing:
         raise InputError(f"line 1: the header lacks {', '.join(missing)} (it must name {', '.join(wanted)})", path=name)
-    at = [header.index(c) for c in wanted]
+    at = {key: header.index(c) for key, c in (("t", columns.timestamp), ("in", columns.input), ("out", columns.output))}
+    at.update({key: header.index(c) for key, c in optional.items() if c})
     for row in reader:
         line = reader.line_num
         if not row:
             continue
         if len(row) < len(header):
             raise InputError(f"line {line}: {len(row)} columns, the header has {len(header)}", path=name)
-        stamp = row[at[0]].strip()
-        try:
-            t = _seconds(float(stamp), columns.timestamp, line, name, scale=1000.0 if columns.timestamp_ms else 1.0)
-        except ValueError:
-            try:
-                when = datetime.fromisoformat(stamp)
-            except ValueError as exc:
-                raise InputError(f"line {line}: {columns.timestamp} is not a number or a date and time ({stamp!r})", path=name) from exc
-            t = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-        yield line, t, _count(row[at[1]], columns.input, line, name), _count(row[at[2]], columns.output, line, name), [], -1
+        t = _timestamp(row[at["t"]], columns.timestamp, line, name, ms=columns.timestamp_ms)
+        prompt = _count(row[at["in"]], columns.input, line, name)
+        output = _count(row[at["out"]], columns.output, line, name)
+        cached = _cached(row[at["cached"]], columns.cached or "", prompt, line, name) if "cached" in at else -1
+        who = _id(row[at["user"]].strip()) if "user" in at else None
+        session = _id(row[at["session"]].strip()) if "session" in at else None
+        yield Row(line, t, prompt, output, [], cached, who, session)
 
 
 def write_mooncake(

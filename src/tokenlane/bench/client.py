@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp.http_exceptions import LineTooLong
 
-from tokenlane.bench.prompts import synthetic_prompt
+from tokenlane.bench.prompts import WORDS, synthetic_prompt
 from tokenlane.bench.timing import RequestRecord
 from tokenlane.errors import EndpointError
 from tokenlane.units import MS_PER_S, NS_PER_S, ns_to_s
@@ -312,14 +312,14 @@ class Probe:
     reports_usage: bool
 
 
-async def probe(cfg: BenchConfig, prompt_tokens: int) -> Probe:
+async def probe(cfg: BenchConfig, prompt_tokens: int, vocabulary: tuple[str, ...] = WORDS) -> Probe:
     """Check the endpoint answers, and size the synthetic prompt from the server's reported usage, else its
     tokenizer endpoint, else the default tokens per word (said so in the summary's warnings).
 
     Raises EndpointError with one clear line.
     """
     words = max(1, prompt_tokens)
-    text = synthetic_prompt(words)
+    text = synthetic_prompt(words, vocabulary=vocabulary)
     async with make_client(cfg, 1) as client:
         record = RequestRecord(level=0, index=-1, intended_ns=time.perf_counter_ns())
         short = BenchConfig(**{**cfg.__dict__, "output_tokens": 1, "ignore_eos": False})

@@ -37,10 +37,16 @@ WORDS = (
 """Common English words, each one token in the GPT and Llama tokenizers."""
 
 
-def synthetic_prompt(words: int, seed: int = 0) -> str:
+EVEN_WORDS = ("time", "year", "life", "hand", "part", "work", "week", "case", "fact", "area", "book", "game", "line", "name")
+"""Common four-letter English words, each one token in the GPT and Llama tokenizers: text of them has the same
+length in bytes and in tokens for any choice of words, so a replayed block of N words is the same size whatever
+words it holds (a server that estimates tokens from bytes counts every block alike)."""
+
+
+def synthetic_prompt(words: int, seed: int = 0, vocabulary: tuple[str, ...] = WORDS) -> str:
     """`words` common words; a seed varies them so prefix caches do not hide prefill."""
     rng = random.Random(seed)
-    return " ".join(rng.choice(WORDS) for _ in range(max(1, words)))
+    return " ".join(rng.choice(vocabulary) for _ in range(max(1, words)))
 
 
 def load_prompts(path: str | Path) -> list[str]:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import importlib.metadata
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from tokenlane.bench.client import BenchConfig, LoopMonitor, Probe, probe, run_closed_loop, run_open_loop
-from tokenlane.bench.prompts import prompt_source
+from tokenlane.bench.prompts import EVEN_WORDS, prompt_source
+from tokenlane.bench.replay import TRACE_LEVEL, replay_requests, run_replay
 from tokenlane.bench.results import ResultsFile, done_indices, load_records
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, pct, summarise_level
+from tokenlane.traces import CsvColumns
 
 SATURATION_GAIN = 1.05
 """A sweep stops when doubling concurrency raises aggregate tok/s by less than 5%."""
@@ -147,6 +150,78 @@ async def run_bench(
     return doc
 
 
+@dataclass(frozen=True)
+class TraceReplay:
+    """What `bench --trace` replays."""
+
+    path: str
+    format: str
+    columns: CsvColumns | None = None
+    speedup: float = 1.0
+    """Arrival gaps are divided by this."""
+    block_tokens: int = 512
+    max_requests: int = 100_000
+
+
+async def run_trace_bench(
+    cfg: BenchConfig,
+    results: ResultsFile,
+    replay: TraceReplay,
+    *,
+    min_tok_s: float = 10.0,
+    max_ttft_s: float = 3.0,
+    on_record: Callable[[RequestRecord], None] = lambda r: None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Replay a log against the endpoint (bench/replay.py) and return the summary document: one level of the log's
+    requests (concurrency null), with the trace it came from. A resumed run sends only the requests not yet done."""
+    requests = list(
+        replay_requests(
+            replay.path,
+            replay.format,
+            columns=replay.columns,
+            block_tokens=replay.block_tokens,
+            speedup=replay.speedup,
+            limit=replay.max_requests,
+        )
+    )
+    mean_prompt = round(sum(r.prompt_tokens for r in requests) / len(requests)) if requests else 1
+    found = await probe(cfg, mean_prompt, EVEN_WORDS)
+    previous = load_records(results.folder) if resume else []
+    done = done_indices(previous).get(TRACE_LEVEL, set())
+    monitor = LoopMonitor()
+    monitor.start()
+    warnings = _probe_warnings(found)
+
+    def record(r: RequestRecord) -> None:
+        results.append(r)
+        on_record(r)
+
+    await run_replay(
+        cfg,
+        [r for r in requests if r.index not in done],
+        tokens_per_word=found.tokens_per_word,
+        block_tokens=replay.block_tokens,
+        on_done=record,
+    )
+    cpu = await monitor.stop()
+    unique = {r.index: r for r in [*previous, *load_records(results.folder)] if r.level == TRACE_LEVEL}
+    level = summarise_level(list(unique.values()), concurrency=None, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s)
+    if level["error_rate"] > ERROR_WARN_RATE:
+        warnings.append(f"{level['error_rate']:.0%} of requests failed: {level['errors_by_class']}")
+    doc = _document(cfg, [level], mean_prompt, found, monitor, cpu, warnings, None, min_tok_s, max_ttft_s)
+    doc["output_tokens"] = "per request, from the trace"
+    doc["trace"] = {
+        "file": replay.path,
+        "format": replay.format,
+        "requests": len(requests),
+        "speedup": replay.speedup,
+        "block_tokens": replay.block_tokens,
+    }
+    results.write_summary(doc)
+    return doc
+
+
 def rate_level_key(rate_per_s: float) -> int:
     """The level id an open-loop rate's records carry (milli-requests per second)."""
     return round(rate_per_s * 1000)
@@ -212,10 +287,15 @@ def event_loop_name() -> str:
     return "uvloop"
 
 
-def run_bench_sync(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    """`run_bench` on a fresh event loop (uvloop where installed)."""
+def run_sync(coroutine: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run a bench coroutine on a fresh event loop (uvloop where installed)."""
     if event_loop_name() == "uvloop":
         import uvloop
 
-        return uvloop.run(run_bench(*args, **kwargs))
-    return asyncio.run(run_bench(*args, **kwargs))
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
+
+
+def run_bench_sync(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """`run_bench` on a fresh event loop (uvloop where installed)."""
+    return run_sync(run_bench(*args, **kwargs))

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tokenlane import InputError
+from tokenlane.traces import CsvColumns
 
 
 def parse_int_list(text: str, *, option: str) -> list[int]:
@@ -62,3 +63,27 @@ def folding_table(*headers: str, title: str | None = None) -> Table:
     for header in headers:
         table.add_column(header, overflow="fold")
     return table
+
+
+COLUMN_KEYS = ("timestamp", "input", "output", "user", "session", "cached")
+
+
+def parse_trace_columns(text: str | None, unit: str) -> CsvColumns | None:
+    """`timestamp=ts,input=in,output=out[,user=..][,session=..][,cached=..]` -> CsvColumns."""
+    if unit not in ("s", "ms"):
+        raise InputError("must be s or ms", field="--timestamp-unit")
+    if text is None:
+        return None
+    named: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or key not in COLUMN_KEYS or not value:
+            raise InputError(f"'{part}' is not KEY=COLUMN with KEY one of {', '.join(COLUMN_KEYS)}", field="--columns")
+        named[key] = value
+    missing = [k for k in COLUMN_KEYS[:3] if k not in named]
+    if missing:
+        raise InputError(f"needs {', '.join(missing)}=COLUMN", field="--columns")
+    return CsvColumns(
+        named["timestamp"], named["input"], named["output"], unit == "ms", named.get("user"), named.get("session"), named.get("cached")
+    )

@@ -51,11 +51,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from tokenlane.cli import bench, capacity, catalog, cost, emulate, plan, simulate
+    from tokenlane.cli import bench, capacity, catalog, cost, emulate, plan, simulate, workload
 
     for module in (plan, capacity, simulate, cost, bench, emulate):
         app.command(name=module.COMMAND_NAME, help=module.command.__doc__)(module.command)
     app.add_typer(catalog.app, name="catalog")
+    app.add_typer(workload.app, name="workload")
 
 
 _register()

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tokenlane import InputError
-from tokenlane.cli._options import parse_int_list
+from tokenlane.cli._options import parse_int_list, parse_trace_columns
 from tokenlane.units import format_number
 
 COMMAND_NAME = "bench"
@@ -49,16 +49,47 @@ def command(
     follow_redirects: Annotated[
         bool, typer.Option("--follow-redirects", help="Follow 3xx redirects to the same host (others are errors).")
     ] = False,
+    trace: Annotated[Path | None, typer.Option(help="Replay this request log: its arrivals, lengths and shared prefixes.")] = None,
+    trace_format: Annotated[str | None, typer.Option(help="Format of --trace: mooncake, azure, openai-log, litellm, csv.")] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="csv trace: timestamp=COL,input=COL,output=COL[,user=COL][,session=COL][,cached=COL].")
+    ] = None,
+    timestamp_unit: Annotated[str, typer.Option(help="csv trace: unit of numeric timestamps, s or ms.")] = "s",
+    speedup: Annotated[float, typer.Option(min=0.001, max=1000.0, help="Replay the trace this many times faster.")] = 1.0,
+    block_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per hash_ids block (Mooncake: 512).")] = 512,
+    max_requests: Annotated[int, typer.Option(min=1, help="Replay at most this many requests of the trace.")] = 100_000,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
 ) -> None:
-    """Stream requests at several concurrencies; per-user tok/s, TTFT, aggregate throughput, errors — saved as they finish."""
-    from tokenlane.bench import BenchConfig, RequestRecord, ResultsFile, load_prompts, normalise_base_url, run_bench_sync
+    """Stream requests at several concurrencies, or replay a request log: per-user tok/s, TTFT, throughput, errors, saved as they finish."""
+    from tokenlane.bench import (
+        BenchConfig,
+        RequestRecord,
+        ResultsFile,
+        TraceReplay,
+        load_prompts,
+        normalise_base_url,
+        run_bench_sync,
+        run_sync,
+        run_trace_bench,
+    )
 
     if endpoint not in ("chat", "completions"):
         raise InputError("must be chat or completions", field="--endpoint")
     if not url.startswith(("http://", "https://")):
         raise InputError(f"'{url}' is not an http(s) URL", field="URL")
     levels = parse_int_list(concurrency, option="--concurrency")
+    replay = None
+    if trace is not None:
+        clash = [
+            name for name, given in (("--rate", rate), ("--sweep", sweep), ("--dataset", dataset), ("--think-time", think_time)) if given
+        ]
+        if clash:
+            raise InputError(f"cannot be given with {', '.join(clash)} (the trace decides arrivals and prompts)", field="--trace")
+        if trace_format is None:
+            raise InputError("give the trace's format", field="--trace-format")
+        replay = TraceReplay(str(trace), trace_format, parse_trace_columns(columns, timestamp_unit), speedup, block_tokens, max_requests)
+    elif trace_format is not None or columns is not None:
+        raise InputError("only applies with --trace", field="--trace-format" if trace_format is not None else "--columns")
     prompts = load_prompts(dataset) if dataset is not None else None
     cfg = BenchConfig(
         base_url=normalise_base_url(url),
@@ -76,7 +107,7 @@ def command(
     console = Console(stderr=True)
     speeds: list[float] = []
     errors = 0
-    total = requests_per_level * (1 if rate or sweep else len(levels))
+    total = None if replay else requests_per_level * (1 if rate or sweep else len(levels))
     with (
         ResultsFile(folder) as results,
         Progress(
@@ -94,24 +125,31 @@ def command(
             progress.update(task, advance=1, description=f"level {r.level}: errors {errors}, p50 {p50:.1f} tok/s")
 
         try:
-            summary = run_bench_sync(
-                cfg,
-                results,
-                concurrencies=levels,
-                requests_per_level=requests_per_level,
-                prompt_tokens=prompt_tokens,
-                rate_per_s=rate,
-                sweep=sweep,
-                max_concurrency=max_concurrency,
-                min_tok_s=min_tok_s,
-                max_ttft_s=max_ttft,
-                seed=seed,
-                dataset=prompts,
-                on_record=on_record,
-                resume=resume is not None,
-                ramp_up_s=ramp_up,
-                jitter_s=jitter,
-            )
+            if replay is not None:
+                summary = run_sync(
+                    run_trace_bench(
+                        cfg, results, replay, min_tok_s=min_tok_s, max_ttft_s=max_ttft, on_record=on_record, resume=resume is not None
+                    )
+                )
+            else:
+                summary = run_bench_sync(
+                    cfg,
+                    results,
+                    concurrencies=levels,
+                    requests_per_level=requests_per_level,
+                    prompt_tokens=prompt_tokens,
+                    rate_per_s=rate,
+                    sweep=sweep,
+                    max_concurrency=max_concurrency,
+                    min_tok_s=min_tok_s,
+                    max_ttft_s=max_ttft,
+                    seed=seed,
+                    dataset=prompts,
+                    on_record=on_record,
+                    resume=resume is not None,
+                    ramp_up_s=ramp_up,
+                    jitter_s=jitter,
+                )
         except KeyboardInterrupt:
             console.print(f"interrupted: every finished request is in {folder / 'requests.jsonl'}; continue with --resume {folder}")
             raise typer.Exit(130) from None
@@ -132,7 +170,7 @@ def command(
     for lv in summary["levels"]:
         tok, ttft = lv["per_user_tok_s"], lv["ttft_s"]
         table.add_row(
-            f"{lv['rate_per_s']:g} req/s" if lv.get("concurrency") is None else f"{lv['concurrency']} users",
+            _level_name(lv, summary.get("trace")),
             str(lv["requests"]),
             str(lv["errors"]),
             f"{format_number(tok['p50'])} / {format_number(tok['p95'])}",
@@ -148,3 +186,9 @@ def command(
     if summary["stopped"]:
         out_console.print(f"sweep stopped: {summary['stopped']}")
     out_console.print(f"results: {folder}/requests.jsonl, {folder}/summary.json")
+
+
+def _level_name(level: dict[str, object], trace: dict[str, object] | None) -> str:
+    if trace is not None:
+        return f"trace x{trace['speedup']:g}"
+    return f"{level['rate_per_s']:g} req/s" if level.get("concurrency") is None else f"{level['concurrency']} users"

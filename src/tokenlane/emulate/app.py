@@ -3,7 +3,9 @@
 Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming SSE or not), GET /v1/models, GET /health,
 GET /metrics (Prometheus). Prompt length is estimated at 4 bytes per token (OpenAI's rule of thumb); output is
 filler text, one token per chunk; `max_tokens` is honoured (generation runs to it, as with `ignore_eos`), and
-`usage` is reported (in the last chunk when `stream_options.include_usage` is set). Malformed requests get
+`usage` is reported (in the last chunk when `stream_options.include_usage` is set), with
+`prompt_tokens_details.cached_tokens` where the engine caches prefixes (emulate/pacing.py: PrefixCache; the cached
+part of a prompt costs no prefill, as in the simulator). Malformed requests get
 OpenAI-style error JSON; beyond `max_streams` concurrent requests the server answers 429.
 """
 
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tokenlane.capacity import Deployment
-from tokenlane.emulate.pacing import PacedEngine
+from tokenlane.emulate.pacing import PacedEngine, PrefixCache
 
 MAX_BODY_BYTES = 4 << 20
 """Largest request body accepted, bytes (413 beyond)."""
@@ -124,6 +126,7 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
     """The ASGI app for one emulated replica of `dep`."""
     name = model_name or dep.model.id
     engine: PacedEngine | None = None
+    prefix_cache = PrefixCache(BYTES_PER_TOKEN, dep.engine.kv_block_tokens) if dep.engine.supports_prefix_caching else None
     registry = CollectorRegistry()
     requests_total = Counter("tokenlane_requests", "Requests by endpoint and outcome", ["endpoint", "outcome"], registry=registry)
     tokens_total = Counter("tokenlane_generated_tokens", "Output tokens streamed", registry=registry)
@@ -194,7 +197,8 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
                 param="max_tokens",
                 code="context_length_exceeded",
             )
-        stream = engine.submit(prompt_tokens, max_tokens)
+        cached = prefix_cache.lookup(prompt_text) if prefix_cache is not None else 0
+        stream = engine.submit(prompt_tokens, max_tokens, cached)
         if stream.rejected:
             requests_total.labels(endpoint, "too_long").inc()
             return _error(
@@ -210,8 +214,11 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
         def piece(i: int) -> str:
             return " " + FILLER[i % len(FILLER)]
 
-        def usage(n: int) -> dict[str, int]:
-            return {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+        def usage(n: int) -> dict[str, Any]:
+            counts: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
+            if prefix_cache is not None:
+                counts["prompt_tokens_details"] = {"cached_tokens": cached}
+            return counts
 
         if not body.stream:
             n = 0

@@ -20,6 +20,37 @@ from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.schedulers import scheduler_for
 
 
+MAX_CACHED_BLOCKS = 1_000_000
+"""Block hashes the emulated prefix cache keeps (about 100 MB); the oldest go first."""
+
+
+class PrefixCache:
+    """Which leading blocks of a prompt the server has seen, by hash of the text up to each block's end (a prompt's
+    i-th block is cached when an earlier prompt had the same first i blocks), as vLLM's automatic prefix caching
+    does with token blocks. Text is cut at `bytes_per_token` x `block_tokens` bytes per block (the engine's KV block).
+    """
+
+    def __init__(self, bytes_per_token: int, block_tokens: int) -> None:
+        self._block_tokens = block_tokens
+        self._block_bytes = bytes_per_token * block_tokens
+        self._seen: dict[int, None] = {}
+
+    def lookup(self, text: str) -> int:
+        """Prompt tokens of `text` found in the cache (whole blocks); the prompt's blocks are then remembered."""
+        data = text.encode()
+        hits, chain, found = 0, 0, True
+        for end in range(self._block_bytes, len(data) + 1, self._block_bytes):
+            chain = hash((chain, data[end - self._block_bytes : end]))
+            if found and chain in self._seen:
+                hits += 1
+            else:
+                found = False
+                self._seen[chain] = None
+        while len(self._seen) > MAX_CACHED_BLOCKS:
+            del self._seen[next(iter(self._seen))]
+        return hits * self._block_tokens
+
+
 @dataclass
 class Stream:
     """One request's token queue; `None` ends it."""
@@ -64,11 +95,13 @@ class PacedEngine:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    def submit(self, prompt_tokens: int, max_tokens: int) -> Stream:
-        """Queue a request; the returned stream yields one int per generated token, then None."""
+    def submit(self, prompt_tokens: int, max_tokens: int, cached_tokens: int = 0) -> Stream:
+        """Queue a request (`cached_tokens` of its prompt already in the prefix cache); the returned stream yields one
+        int per generated token, then None."""
         prompt, output = max(1, prompt_tokens), max(1, max_tokens)
         code, fits = self.engine.check(prompt, output)
-        seq = Seq(next(self._ids), prompt=prompt, output=max(1, fits), cached=0, arrival_s=0.0, job=-1)
+        cached = min(cached_tokens, prompt - 1)
+        seq = Seq(next(self._ids), prompt=prompt, output=max(1, fits), cached=cached, arrival_s=0.0, job=-1)
         stream = Stream(seq)
         if code in REJECTED:
             stream.rejected = True

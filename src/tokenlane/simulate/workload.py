@@ -22,12 +22,18 @@ Shape after the hourly load of enterprise chat assistants reported in Microsoft'
 
 
 def sample_tokens(dist: TokenDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` token counts (>= 1) from a constant, a Weibull fitted to {mean, p90}, or explicit values/weights."""
+    """`n` token counts (>= 1) from a constant, a Weibull fitted to {mean, p90}, explicit values/weights, or a
+    quantile table (inverse transform: straight lines between the given quantiles)."""
     if dist.values is not None:
         w = np.asarray(dist.weights or [1.0] * len(dist.values), dtype=float)
         return rng.choice(np.asarray(dist.values), size=n, p=w / w.sum())
-    assert dist.mean is not None
-    if dist.p90 is None:
+    if dist.quantiles is not None:
+        probs = sorted(dist.quantiles)
+        counts = [dist.quantiles[p] for p in probs]
+        return np.maximum(1, np.rint(np.interp(rng.random(n), probs, counts))).astype(np.int64)
+    if dist.mean is None:
+        raise ValueError("a {from: ...} distribution must be read first (load_scenario)")
+    if dist.is_constant or dist.p90 is None:
         return np.full(n, max(1, round(dist.mean)), dtype=np.int64)
     k = weibull_shape_for(dist.p90 / dist.mean)
     scale = dist.mean / math.gamma(1 + 1 / k)
@@ -117,7 +123,7 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     """
     empty = np.zeros(0, dtype=np.int64)
     if workload.trace is not None:
-        return trace_requests(workload, prefix_caching=sessions.prefix_caching)
+        return trace_requests(workload, prefix_caching=sessions.prefix_caching, rng=rng)
     if workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour == 0:
         return OpenLoopRequests(np.zeros(0), empty, empty, empty, empty)
     flat = workload.arrival_pattern == "poisson"
@@ -140,16 +146,47 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     return OpenLoopRequests(arrival.astype(float), user, sent, cached, output.astype(np.int64))
 
 
-def trace_requests(workload: Workload, *, prefix_caching: bool) -> OpenLoopRequests:
-    """The trace's requests as they happened: arrivals from `start_hour`, gaps / `rate_multiplier`, the trace's own
-    token counts, prefix-cache hits from its block hashes where the server caches prefixes; users take turns."""
+def trace_requests(workload: Workload, *, prefix_caching: bool, rng: np.random.Generator) -> OpenLoopRequests:
+    """The trace's requests laid over the day (`TraceSource.replay_plan`): from `start_hour`, gaps / `rate_multiplier`,
+    its own token counts and prefix-cache hits (where the server caches prefixes).
+
+    Scaled or repeated, repetition t carries scale x weight_t copies of every request (weights: the hourly profile
+    at the repetition's hour, mean 1): whole copies, then a copy thinned to the fraction. Every copy but the first
+    is shifted by a random phase of the period (wrapped into it), so copies interleave as other people's requests
+    would rather than arrive together; copy c is sent by other people than copy 0 (users offset by c x the trace's
+    users) and keeps its original's token counts and hits.
+    Replayed once for its own users, the trace is reproduced exactly.
+    """
     source = workload.trace
     assert source is not None
     trace = source.read()
-    arrival = source.start_hour * S_PER_HOUR + trace.arrival_s / source.rate_multiplier
+    plan = source.replay_plan(trace, workload.users)
+    if plan.tiles > 1:
+        mid_hours = (np.arange(plan.tiles) + 0.5) * plan.period_s / S_PER_HOUR
+        profile = hourly_profile(workload)
+        weights = profile[np.minimum(mid_hours.astype(int), len(profile) - 1)]
+        weights = weights / weights.mean()
+    else:
+        weights = np.ones(1)
+    offset = trace.arrival_s / source.rate_multiplier
     cached = trace.cached_tokens(source.block_tokens) if prefix_caching else np.zeros(len(trace), dtype=np.int64)
-    user = np.arange(len(trace), dtype=np.int64) % workload.users
-    return OpenLoopRequests(arrival, user, trace.prompt_tokens.copy(), cached, trace.output_tokens.copy())
+    people = trace.users or len(trace)
+    who = trace.user if trace.users else np.arange(len(trace), dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for t, weight in enumerate(weights.tolist()):
+        copies = plan.scale * weight
+        whole = math.floor(copies)
+        m = math.ceil(copies)
+        for c in range(m):
+            keep = slice(None) if c < whole else np.flatnonzero(rng.random(len(trace)) < copies - whole)
+            shifted = offset if c == 0 else (offset + rng.uniform(0.0, plan.period_s)) % plan.period_s
+            parts.append((t * plan.period_s + shifted[keep], np.arange(len(trace))[keep], who[keep] + c * people))
+    arrival = np.concatenate([p[0] for p in parts]) + source.start_hour * S_PER_HOUR
+    index = np.concatenate([p[1] for p in parts])
+    user = np.concatenate([p[2] for p in parts]) % workload.users
+    order = np.argsort(arrival, kind="stable")
+    index = index[order]
+    return OpenLoopRequests(arrival[order], user[order], trace.prompt_tokens[index], cached[index], trace.output_tokens[index])
 
 
 @dataclass(frozen=True)

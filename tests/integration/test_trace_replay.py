@@ -1,0 +1,89 @@
+"""`bench --trace` against `emulate` matches `simulate` of the same trace, per request and at the median."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli.helpers import assert_user_error, invoke
+from tests.integration.servers import serve_in_thread
+from tokenlane import build_deployment, builtin_catalog
+from tokenlane.bench.replay import prompt_text, replay_requests
+from tokenlane.emulate import create_app
+from tokenlane.scenario import load_scenario
+from tokenlane.simulate import simulate_day
+
+DEP = build_deployment(builtin_catalog(), hardware="dgx-spark", model="qwen3-8b", quant="int4-awq", engine="vllm")
+SPEEDUP = 2.0
+
+
+def _trace(tmp_path: Path) -> Path:
+    """40 requests over 16 s of log time: a shared 512-token system block on most, then their own blocks."""
+    rng = np.random.default_rng(7)
+    arrival_ms = np.cumsum(rng.exponential(400, 40)).astype(int)
+    lines, fresh = [], 100
+    for t in arrival_ms.tolist():
+        prompt = int(rng.integers(700, 1500))
+        blocks = -(-prompt // 512)
+        shared = [0] if rng.random() < 0.7 else []
+        ids = shared + list(range(fresh, fresh + blocks - len(shared)))
+        fresh += blocks
+        lines.append(json.dumps({"timestamp": t, "input_length": prompt, "output_length": int(rng.integers(24, 48)), "hash_ids": ids}))
+    path = tmp_path / "trace.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_replayed_blocks_share_text_exactly_where_the_log_shares_hashes(tmp_path: Path) -> None:
+    requests = list(replay_requests(str(_trace(tmp_path)), "mooncake", columns=None, block_tokens=512, speedup=1.0, limit=100))
+    texts = [prompt_text(r, tokens_per_word=1.25, block_tokens=512) for r in requests]
+    block = math.ceil(512 / 1.25)
+    heads = {tuple(t.split(" ")[:block]) for r, t in zip(requests, texts, strict=True) if r.keys[0] == 0}
+    assert len(heads) == 1  # every request carrying hash 0 starts with the same 410 words
+    others = [t.split(" ")[:block] for r, t in zip(requests, texts, strict=True) if r.keys[0] != 0]
+    assert all(o != list(next(iter(heads))) for o in others)
+    assert [len(t.split(" ")) for t in texts] == [round(r.prompt_tokens / 1.25) for r in requests]
+
+
+def test_bench_replay_against_emulate_matches_simulate_of_the_same_trace(tmp_path: Path) -> None:
+    trace = _trace(tmp_path)
+    with serve_in_thread(create_app(DEP, max_streams=64)) as url:
+        result = invoke(
+            "bench", url, "--model", "qwen3-8b", "--trace", str(trace), "--trace-format", "mooncake", "--speedup", str(SPEEDUP),
+            "--out", str(tmp_path / "out"), "--json",
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["trace"]["requests"] == 40 and doc["levels"][0]["errors"] == 0
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        f"name: t\nworkload: {{users: 1, trace: {{path: {trace.name}, format: mooncake, rate_multiplier: {SPEEDUP}}}}}\n"
+        "options:\n  - {name: spark, kind: self_host, hardware: dgx-spark, model: qwen3-8b, quant: int4-awq, engine: vllm}\n"
+    )
+    day = simulate_day(DEP, load_scenario(scenario).workload)
+    log = day.log
+    assert log is not None
+    ttft = log.first_token_s - log.arrival_s
+    tok_s = (log.generated_tokens - 1) / (log.finished_s - log.first_token_s)
+    measured = doc["levels"][0]
+    assert measured["ttft_s"]["p50"] == pytest.approx(float(np.median(ttft)), rel=0.05)
+    assert measured["per_user_tok_s"]["p50"] == pytest.approx(float(np.median(tok_s)), rel=0.05)
+    records = {r["index"]: r for r in map(json.loads, (tmp_path / "out" / "requests.jsonl").read_text().splitlines())}
+    assert sorted(records) == list(range(40))
+    # Request by request (the record's index is its place in the log, the simulator's request id): the client and
+    # HTTP add a few milliseconds, nothing more.
+    per_request = np.array([(records[i]["first_token_ns"] - records[i]["intended_ns"]) / 1e9 for i in range(40)])
+    assert np.abs(per_request - ttft).max() < 0.03 + 0.05 * ttft.max()
+
+
+def test_trace_bench_mistakes_are_one_line(tmp_path: Path) -> None:
+    trace = str(_trace(tmp_path))
+    url = "http://127.0.0.1:9"
+    assert_user_error(invoke("bench", url, "--model", "m", "--trace", trace), "--trace-format")
+    assert_user_error(invoke("bench", url, "--model", "m", "--trace", trace, "--trace-format", "mooncake", "--rate", "2"), "--rate")
+    assert_user_error(invoke("bench", url, "--model", "m", "--trace", trace, "--trace-format", "nope"), "nope")
+    assert_user_error(invoke("bench", url, "--model", "m", "--trace-format", "mooncake"), "--trace-format", "--trace")
