@@ -87,3 +87,6 @@ def test_eighty_columns_cut_no_number(path: Path, monkeypatch: pytest.MonkeyPatc
     for option in doc["options"]:
         if option["monthly_usd"] is not None:
             assert f"${option['monthly_usd']:,.0f}" in plan.stdout, option["name"]
+    verdict = doc["verdict"]
+    if verdict["option"] is not None:  # the verdict and its option are whole on the first line, whatever the name's length
+        assert verdict["option"] in plan.stdout.splitlines()[0]

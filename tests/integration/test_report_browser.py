@@ -56,10 +56,14 @@ INTERACTIVE_CHARTS = {"latency_cdf", "speed_at_peak", "cost_vs_speed"}
 """Charts of interactive requests: drawn when the day has them, left out (not drawn empty) when it has none."""
 
 
+TRACE_CHARTS = {"trace_arrivals", "trace_lengths"}
+"""Charts of a replayed trace: drawn only when the workload is one."""
+
+
 @pytest.mark.parametrize(
     ("scenario", "interactive"),
-    [(None, True), ("nightly-batch.yaml", True), ("finetuned-extraction.yaml", False)],
-    ids=["built-in", "nightly-batch", "batch-only"],
+    [(None, True), ("nightly-batch.yaml", True), ("finetuned-extraction.yaml", False), ("mooncake-conversation-trace.yaml", True)],
+    ids=["built-in", "nightly-batch", "batch-only", "trace"],
 )
 def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Path, scenario: str | None, interactive: bool) -> None:
     from playwright.sync_api import sync_playwright
@@ -73,7 +77,12 @@ def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Pa
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto((tmp_path / "report.html").as_uri())
         page.wait_for_selector("#cost_breakdown .main-svg", timeout=30000)
-        expected = [f.__name__ for f in FIGURES if interactive or f.__name__ not in INTERACTIVE_CHARTS]
+        trace = scenario is not None and "trace" in scenario
+        expected = [
+            f.__name__
+            for f in FIGURES
+            if (interactive or f.__name__ not in INTERACTIVE_CHARTS) and (trace or f.__name__ not in TRACE_CHARTS)
+        ]
         assert page.locator(".js-plotly-plot").count() == len(expected)
         for chart in expected:
             assert page.locator(f"#{chart} .scatterlayer .trace, #{chart} .barlayer .trace").count() > 0, chart

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from tokenlane import check_scenario, load_catalog, load_scenario, plan_scenario, write_report
@@ -47,11 +48,12 @@ def command(
         return
     console = Console()
     v = plan.verdict
-    body = "\n".join(f"• {r}" for r in v.reasons)
+    body = f"[dim]{escape(spec.name)}[/]\n" + "\n".join(f"• {r}" for r in v.reasons)
     title = (
         "no option qualifies" if v.recommendation == "none" else v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
     )
-    console.print(Panel(body, title=f"[bold]{spec.name}: {title}[/]", subtitle=f"rule {v.rule}"))
+    # The verdict is the title (it always fits 80 columns); the scenario's name, however long, wraps in the body.
+    console.print(Panel(body, title=f"[bold]Recommendation: {title}[/]", subtitle=f"rule {v.rule}"))
     columns = [
         ("option", 0, True),
         ("kind", 4, False),

@@ -19,7 +19,6 @@ from tokenlane.simulate.log import REJECTED, DiscardLog
 from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.schedulers import scheduler_for
 
-
 MAX_CACHED_BLOCKS = 1_000_000
 """Block hashes the emulated prefix cache keeps (about 100 MB); the oldest go first."""
 

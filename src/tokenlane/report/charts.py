@@ -6,9 +6,11 @@ thresholds drawn), never from Plotly's defaults; every threshold line is labelle
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import plotly.graph_objects as go
 
 from tokenlane.plan import PlanReport
@@ -256,6 +258,94 @@ def cost_breakdown(plan: PlanReport) -> go.Figure:
     return fig
 
 
+def trace_arrivals(plan: PlanReport) -> go.Figure | None:
+    """A replayed trace's requests per minute over the day, and each option's p95 TTFT over the same bins, so a user
+    sees where their traffic peaks and what it does to latency; None unless the workload is a trace."""
+    days = [d for d in _days(plan) if d.timeline.arrivals]
+    if plan.scenario.workload.trace is None or not days:
+        return None
+    colours = option_colours(plan)
+    line = days[0].timeline
+    width_min = line.bin_s / 60.0
+    per_minute = [n / width_min for n in line.arrivals]
+    fig = go.Figure(
+        go.Bar(
+            x=[_clock(t + line.bin_s / 2) for t in line.start_s],
+            y=per_minute,
+            width=line.bin_s * 1000.0,
+            name=f"requests per minute (trace, per {width_min:g} min)",
+            marker={"color": "#c8c8c8"},
+        )
+    )
+    slo = plan.scenario.workload.slo.max_ttft_s
+    shown: list[float | None] = [slo]
+    for day in days:
+        t = day.timeline
+        shown += t.ttft_p95_s
+        fig.add_trace(
+            go.Scatter(
+                x=[_clock(s + t.bin_s / 2) for s in t.start_s],
+                y=t.ttft_p95_s,
+                yaxis="y2",
+                mode="lines+markers",
+                name=f"{day.option}: p95 TTFT",
+                line={"color": colours[day.option]},
+            )
+        )
+    fig.add_hline(y=slo, yref="y2", line={"color": SLO_COLOUR, "dash": "dash"})
+    fig.add_annotation(
+        x=1, xref="paper", y=math.log10(slo), yref="y2", text=f"SLO {slo:g} s", showarrow=False, xanchor="right", yanchor="bottom"
+    )
+    fig.update_layout(
+        title=f"Your traffic, replayed: requests per minute and p95 TTFT, per {width_min:g} min of arrivals",
+        xaxis={"title": "time of day", "tickformat": "%H:%M", "range": [_clock(line.start_s[0]), _clock(line.start_s[-1] + line.bin_s)]},
+        yaxis={"title": "requests per minute", "range": _linear_range(per_minute)},
+        yaxis2={
+            "title": "p95 TTFT (s)",
+            "overlaying": "y",
+            "side": "right",
+            "type": "log",
+            "range": _log_range(shown),
+            "tickformat": ".2~g",
+        },
+        **_LAYOUT,
+    )
+    return fig
+
+
+def _clock(seconds: float) -> dt.datetime:
+    """A time of the simulated day as a datetime (on an arbitrary date), for a clock-time axis."""
+    return dt.datetime(2000, 1, 1) + dt.timedelta(seconds=seconds)
+
+
+def trace_lengths(plan: PlanReport) -> go.Figure | None:
+    """The replayed trace's prompt and output lengths (share of requests per length bin, log axis); None unless the
+    workload is a trace."""
+    days = [d for d in _days(plan) if d.log is not None and len(d.log)]
+    if plan.scenario.workload.trace is None or not days:
+        return None
+    log = days[0].log
+    assert log is not None
+    interactive = log.job < 0
+    fig = go.Figure()
+    highest = 1.0
+    for label, counts, colour in (
+        ("prompt tokens", log.prompt_tokens[interactive], PALETTE[0]),
+        ("output tokens", log.output_tokens[interactive], PALETTE[1]),
+    ):
+        edges = np.unique(np.geomspace(1, max(2, int(counts.max()) + 1), 41).round())
+        share = np.histogram(counts, bins=edges)[0] / len(counts)
+        highest = max(highest, float(edges[-1]))
+        fig.add_trace(go.Scatter(x=edges[1:].tolist(), y=share.tolist(), mode="lines", name=label, line={"color": colour, "shape": "hv"}))
+    fig.update_layout(
+        title="Your traffic, replayed: prompt and output lengths",
+        xaxis={"title": "tokens per request", "type": "log", "range": _log_range([1.0, highest])},
+        yaxis={"title": "share of requests", "tickformat": ".0%", "rangemode": "tozero"},
+        **_LAYOUT,
+    )
+    return fig
+
+
 def figures(plan: PlanReport) -> list[tuple[str, go.Figure]]:
     """(name, figure) for each chart that has something to show for this plan (a day without interactive traffic has
     no latency or per-user speed to draw)."""
@@ -263,6 +353,6 @@ def figures(plan: PlanReport) -> list[tuple[str, go.Figure]]:
     return [(name, figure) for name, figure in drawn if figure is not None]
 
 
-FIGURES = (speed_vs_users, latency_cdf, speed_at_peak, cost_vs_volume, cost_vs_speed, cost_breakdown)
-THRESHOLD_CHARTS = ("speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")
+FIGURES = (trace_arrivals, trace_lengths, speed_vs_users, latency_cdf, speed_at_peak, cost_vs_volume, cost_vs_speed, cost_breakdown)
+THRESHOLD_CHARTS = ("trace_arrivals", "speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")
 """Charts that must carry their SLO line (checked by the browser test)."""

@@ -61,6 +61,43 @@ def log_histogram(values: np.ndarray, *, low: float, bins: int = 30) -> Histogra
     return Histogram(edges=edges.tolist(), counts=counts.tolist())
 
 
+TIMELINE_BIN_S = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+"""Bin widths a day's timeline may use, s: the narrowest that gives at most TIMELINE_MAX_BINS bins."""
+TIMELINE_MAX_BINS = 48
+
+
+class Timeline(BaseModel):
+    """Interactive requests over the day by arrival time: how many arrived in each bin and the p95 TTFT of those
+    served (None where none was)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bin_s: float
+    start_s: list[float]
+    """Start of each bin with arrivals, s from the start of the day."""
+    arrivals: list[int]
+    ttft_p95_s: list[float | None]
+
+
+def timeline(log: RequestLog, ttft_s: np.ndarray, served: np.ndarray) -> Timeline:
+    """The timeline of a day's interactive requests (`ttft_s` per request, `served` mask)."""
+    inter = log.interactive
+    arrival = log.arrival_s[inter]
+    if not len(arrival):
+        return Timeline(bin_s=TIMELINE_BIN_S[0], start_s=[], arrivals=[], ttft_p95_s=[])
+    span = float(arrival.max() - arrival.min())
+    width = next((w for w in TIMELINE_BIN_S if span / w < TIMELINE_MAX_BINS), TIMELINE_BIN_S[-1])
+    bins = np.floor(arrival / width)
+    keys, counts = np.unique(bins, return_counts=True)
+    ok = served[inter]
+    ttft = ttft_s[inter]
+    p95 = []
+    for k in keys.tolist():
+        in_bin = ok & (bins == k)
+        p95.append(float(np.percentile(ttft[in_bin], 95)) if in_bin.any() else None)
+    return Timeline(bin_s=width, start_s=(keys * width).tolist(), arrivals=counts.tolist(), ttft_p95_s=p95)
+
+
 class BatchJobResult(BaseModel):
     """How a batch job fared."""
 
@@ -117,6 +154,8 @@ class SimulationResult(BaseModel):
     """Distribution of TTFT over interactive requests, s."""
     tok_s_histogram: Histogram
     """Distribution of per-stream decode speed over interactive requests, tok/s."""
+    timeline: Timeline
+    """Interactive arrivals and p95 TTFT over the day."""
     slo_attainment: float
     """Fraction of interactive requests made that met both the TTFT and the tok/s objective (rejected and unfinished
     requests count as missed)."""
@@ -234,6 +273,7 @@ def summarise(
         batch_ttft_s=percentiles(ttft[batch_ok]),
         ttft_histogram=log_histogram(ttft[ok], low=0.01),
         tok_s_histogram=log_histogram(speeds, low=0.1),
+        timeline=timeline(log, ttft, served),
         slo_attainment=attainment,
         meets_slo=attainment >= workload.slo.percentile / 100.0 and stopped is None,
         goodput_rps=float(met.sum()) / (workload.active_hours * S_PER_HOUR),
