@@ -14,7 +14,7 @@ import itertools
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -375,6 +375,23 @@ async def run_closed_loop(
     return records
 
 
+async def send_on_schedule(
+    cfg: BenchConfig, sends: Iterable[tuple[float, Callable[[aiohttp.ClientSession, int], Awaitable[None]]]], *, pool: int
+) -> None:
+    """Start each send at its offset (s from now; offsets in order) on one client of `pool` connections, and wait for
+    all: a send's intended time (ns) is start + offset, however late the client gets it out."""
+    start = time.perf_counter_ns()
+    async with make_client(cfg, pool) as client:
+        tasks = []
+        for offset_s, send in sends:
+            intended = start + int(offset_s * NS_PER_S)
+            delay = ns_to_s(intended - time.perf_counter_ns())
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(client, intended)))
+        await asyncio.gather(*tasks)
+
+
 async def run_open_loop(
     cfg: BenchConfig,
     *,
@@ -390,22 +407,20 @@ async def run_open_loop(
     (plus a uniform [0, jitter_s) jitter), however late it goes out."""
     rng = random.Random(seed)
     records: list[RequestRecord] = []
-    start = time.perf_counter_ns()
     offsets: list[float] = list(itertools.accumulate(rng.expovariate(rate_per_s) for _ in indices))
 
-    async def send(client: aiohttp.ClientSession, index: int, intended_ns: int) -> None:
-        record = RequestRecord(level=level, index=index, intended_ns=intended_ns)
-        await stream_one(client, cfg, prompt_of(index), record)
-        records.append(record)
-        on_done(record)
+    def sender(index: int) -> Callable[[aiohttp.ClientSession, int], Awaitable[None]]:
+        async def send(client: aiohttp.ClientSession, intended_ns: int) -> None:
+            record = RequestRecord(level=level, index=index, intended_ns=intended_ns)
+            await stream_one(client, cfg, prompt_of(index), record)
+            records.append(record)
+            on_done(record)
 
-    async with make_client(cfg, max(16, int(rate_per_s * 30))) as client:
-        tasks = []
-        for index, offset in zip(indices, offsets, strict=True):
-            intended = start + int((offset + (rng.uniform(0, jitter_s) if jitter_s > 0 else 0.0)) * NS_PER_S)
-            delay = ns_to_s(intended - time.perf_counter_ns())
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(client, index, intended)))
-        await asyncio.gather(*tasks)
+        return send
+
+    schedule = (
+        (offset + (rng.uniform(0, jitter_s) if jitter_s > 0 else 0.0), sender(index))
+        for index, offset in zip(indices, offsets, strict=True)
+    )
+    await send_on_schedule(cfg, schedule, pool=max(16, int(rate_per_s * 30)))
     return records

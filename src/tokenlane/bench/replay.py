@@ -13,20 +13,19 @@ line up with `tokenlane simulate --per-request` of the same trace.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import itertools
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from tokenlane.bench.client import BenchConfig, make_client, stream_one
+import aiohttp
+
+from tokenlane.bench.client import BenchConfig, send_on_schedule, stream_one
 from tokenlane.bench.prompts import EVEN_WORDS, synthetic_prompt
 from tokenlane.bench.timing import RequestRecord
 from tokenlane.traces import CsvColumns, check_trace, iter_rows
-from tokenlane.units import NS_PER_S, ns_to_s
 
 TRACE_LEVEL = 0
 """The level id a trace replay's records carry."""
@@ -107,26 +106,18 @@ async def run_replay(
 ) -> list[RequestRecord]:
     """Send every request at its time (intended send = its arrival, however late it goes out) and wait for all."""
     records: list[RequestRecord] = []
-    start = time.perf_counter_ns()
 
-    async def send(client: object, request: ReplayRequest, intended_ns: int) -> None:
-        record = RequestRecord(level=TRACE_LEVEL, index=request.index, intended_ns=intended_ns)
-        one = dataclasses.replace(cfg, output_tokens=request.output_tokens)
-        text = prompt_text(request, tokens_per_word=tokens_per_word, block_tokens=block_tokens)
-        await stream_one(client, one, text, record)  # type: ignore[arg-type]
-        records.append(record)
-        on_done(record)
+    def sender(request: ReplayRequest) -> Callable[[aiohttp.ClientSession, int], Awaitable[None]]:
+        async def send(client: aiohttp.ClientSession, intended_ns: int) -> None:
+            record = RequestRecord(level=TRACE_LEVEL, index=request.index, intended_ns=intended_ns)
+            one = dataclasses.replace(cfg, output_tokens=request.output_tokens)
+            await stream_one(client, one, prompt_text(request, tokens_per_word=tokens_per_word, block_tokens=block_tokens), record)
+            records.append(record)
+            on_done(record)
 
-    peak = _peak_in_flight(requests)
-    async with make_client(cfg, peak) as client:
-        tasks = []
-        for request in requests:
-            intended = start + int(request.at_s * NS_PER_S)
-            delay = ns_to_s(intended - time.perf_counter_ns())
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(client, request, intended)))
-        await asyncio.gather(*tasks)
+        return send
+
+    await send_on_schedule(cfg, ((r.at_s, sender(r)) for r in requests), pool=_peak_in_flight(requests))
     return records
 
 
