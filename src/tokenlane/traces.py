@@ -14,7 +14,8 @@ Formats (only timestamps and token counts are read; any other field of a log, pe
 - `litellm`: LiteLLM proxy spend logs (the `LiteLLM_SpendLogs` table as JSONL, or the JSON list `/spend/logs`
   returns): `startTime` (ISO date and time), `prompt_tokens`, `completion_tokens`, and where present `user` /
   `end_user`, `session_id`, and cached prompt tokens in `metadata.usage_object` (`prompt_tokens_details.cached_tokens`
-  or `cache_read_input_tokens`). Rows with `status: failure` are skipped and counted.
+  or `cache_read_input_tokens`; `cache_creation_input_tokens`, the tokens written to the provider's cache). Rows with
+  `status: failure` are skipped and counted.
   # Source: BerriAI/litellm schema.prisma (model LiteLLM_SpendLogs) and docs/proxy/cost_tracking.md.
 - `csv`: any CSV with a header; `columns` names the timestamp, input-token and output-token columns, and optionally
   the user, session and cached-token columns. A timestamp is a number (seconds, or milliseconds with
@@ -24,6 +25,8 @@ Prefix-cache hits, in order of trust: the log's own count of cached prompt token
 `cached` column); else the leading `hash_ids` blocks an earlier request of the trace already sent; and, for a request
 of a session (session ids), the previous turn's prompt and output when this prompt is longer (the conversation resent).
 The cache is unbounded: an upper bound on what a real engine or API keeps. Hits are at most the prompt less one token.
+Cache writes (which APIs bill): the log's own count where it has one, else the blocks a request was first to send
+that a later request hit, or the prompt a session's next turn resent.
 User and session ids are kept as small numbers only; the strings of the log never leave the reader.
 """
 
@@ -70,6 +73,12 @@ class Trace:
     """Who sent each request, numbered from 0 in order of first appearance; -1 where the log names nobody."""
     session: np.ndarray
     """Conversation of each request, numbered from 0; -1 where the log has no sessions."""
+    write_blocks: np.ndarray
+    """Prompt blocks this request was the first to send and a later request hit (it wrote them to the cache)."""
+    logged_write: np.ndarray
+    """Prompt tokens the log reports written to the provider's cache, -1 where it reports none."""
+    session_write: np.ndarray
+    """Tokens of this request's prompt (less its hits) that the session's next turn resends: written for it."""
     skipped: int = 0
     """Rows the log marks as failed requests, left out."""
 
@@ -96,6 +105,13 @@ class Trace:
     def sessions(self) -> int:
         """Distinct sessions the log names (0 when it has none)."""
         return int(self.session.max()) + 1 if len(self) else 0
+
+    def write_tokens(self, block_tokens: int) -> np.ndarray:
+        """Prompt tokens written to a prompt cache for later requests: the log's own count where it has one, else the
+        blocks first sent here that a later request hit, or the part of this prompt the session's next turn resent;
+        at most the prompt."""
+        derived = np.maximum(self.write_blocks * block_tokens, self.session_write)
+        return np.minimum(np.where(self.logged_write >= 0, self.logged_write, derived), self.prompt_tokens)
 
     def cached_tokens(self, block_tokens: int) -> np.ndarray:
         """Prompt tokens found in a prefix cache: the log's own count where it has one, else the larger of the hit
@@ -143,35 +159,48 @@ def _read_cached(name: str, fmt: str, max_requests: int, columns: CsvColumns | N
     skipped = [0]
     arrival, prompt, output = array("d"), array("q"), array("q")
     hits, logged, resent, user, session = array("q"), array("q"), array("q"), array("q"), array("q")
-    seen: set[int] = set()
+    written, logged_write, resent_write = array("q"), array("q"), array("q")
+    first: dict[int, int] = {}
+    """block hash -> the request that first sent it, until a later request hits it (then -1: its write is counted)."""
     user_ids: dict[str, int] = {}
     session_ids: dict[str, int] = {}
-    context: dict[int, int] = {}
-    """session -> its last turn's prompt + output, tokens."""
+    context: dict[int, tuple[int, int]] = {}
+    """session -> (its last turn's prompt + output tokens, that turn's request)."""
     for row in iter_rows(name, fmt, columns, skipped):
-        line, t = row.line, row.arrival_s
+        line, t, j = row.line, row.arrival_s, len(arrival)
         if arrival and t < arrival[-1]:
             raise InputError(f"line {line}: timestamp goes back in time (the trace must be sorted by arrival)", path=name)
-        if len(arrival) >= max_requests:
+        if j >= max_requests:
             raise InputError(
                 f"line {line}: more than {max_requests:,} requests (one simulated day's limit); replay a shorter period", path=name
             )
         lead = 0
-        while lead < len(row.hashes) and row.hashes[lead] in seen:
+        while lead < len(row.hashes) and (sender := first.get(row.hashes[lead])) is not None:
+            if sender >= 0:
+                written[sender] += 1
+                first[row.hashes[lead]] = -1
             lead += 1
-        seen.update(row.hashes)
+        for h in row.hashes[lead:]:
+            first.setdefault(h, j)
         s = -1 if row.session is None else session_ids.setdefault(row.session, len(session_ids))
-        previous = context.get(s, 0)
+        previous, turn = context.get(s, (0, -1))
+        carried = previous if previous < row.prompt else 0
+        if carried and turn >= 0:  # this turn reads the previous one's prompt, which that turn wrote
+            hit = logged[turn] if logged[turn] >= 0 else resent[turn]
+            resent_write[turn] = max(0, prompt[turn] - hit)
         if s >= 0:
-            context[s] = row.prompt + row.output
+            context[s] = (row.prompt + row.output, j)
         arrival.append(t)
         prompt.append(row.prompt)
         output.append(row.output)
         hits.append(lead)
         logged.append(row.cached)
-        resent.append(previous if previous < row.prompt else 0)
+        resent.append(carried)
         user.append(-1 if row.user is None else user_ids.setdefault(row.user, len(user_ids)))
         session.append(s)
+        written.append(0)
+        logged_write.append(row.written)
+        resent_write.append(0)
     if not arrival:
         raise InputError("the trace has no requests", path=name)
 
@@ -187,6 +216,9 @@ def _read_cached(name: str, fmt: str, max_requests: int, columns: CsvColumns | N
         ints(resent),
         ints(user),
         ints(session),
+        ints(written),
+        ints(logged_write),
+        ints(resent_write),
         skipped=skipped[0],
     )
 
@@ -218,6 +250,8 @@ class Row:
     """Cached prompt tokens the log reports, -1 where it reports none."""
     user: str | None = None
     session: str | None = None
+    written: int = -1
+    """Prompt tokens the log reports written to the provider's prompt cache, -1 where it reports none."""
 
 
 def _count(value: object, column: str, line: int, name: str) -> int:
@@ -343,9 +377,12 @@ def _litellm_rows(name: str, skipped: list[int]) -> Iterator[Row]:
         if reported is None:
             reported = _field(usage, "cache_read_input_tokens")
         cached = _cached(reported, "metadata.usage_object cached tokens", prompt, line, name)
+        written = _cached(
+            _field(usage, "cache_creation_input_tokens"), "metadata.usage_object.cache_creation_input_tokens", prompt, line, name
+        )
         who = rec.get("end_user") or rec.get("user")
         session = rec.get("session_id")
-        yield Row(line, t, prompt, output, [], cached, _id(who), _id(session))
+        yield Row(line, t, prompt, output, [], cached, _id(who), _id(session), written)
 
 
 def _id(value: object) -> str | None:

@@ -113,7 +113,7 @@ def test_closed_and_open_loop_with_the_same_rate_bill_within_five_percent() -> N
     for workload in (closed, opened):
         log = simulate_day(api, workload, seed=2).log
         assert log is not None
-        bills.append(price_requests(option, api_tokens(workload, log, caching=True), prices_at=PRICES_AT_DEFAULT).total_usd)
+        bills.append(price_requests(option, api_tokens(log, caching=True), prices_at=PRICES_AT_DEFAULT).total_usd)
     assert bills[0] == pytest.approx(bills[1], rel=0.05)
 
 

@@ -43,7 +43,7 @@ LITELLM = [
         40,
         user="bob@example.com",
         session_id="s2",
-        metadata={"usage_object": {"prompt_tokens_details": {"cached_tokens": 512}}},
+        metadata={"usage_object": {"prompt_tokens_details": {"cached_tokens": 512}, "cache_creation_input_tokens": 300}},
     ),  # the log's own cached count
     _litellm("2025-05-01T09:00:09Z", 800, 30, user="alice@example.com", session_id="s1"),  # shorter: context cut, 0
 ]
@@ -59,6 +59,8 @@ def test_litellm_spend_logs_give_users_sessions_and_cached_tokens(tmp_path: Path
     assert trace.user.tolist() == [0, 0, 1, 0] and trace.users == 2
     assert trace.session.tolist() == [0, 0, 1, 0] and trace.sessions == 2
     assert trace.cached_tokens(512).tolist() == [0, 1100, 512, 0]
+    # Turn 1 of s1 wrote its 1,000-token prompt for turn 2 to read; turn 2 was not resent (turn 3 is shorter).
+    assert trace.write_tokens(512).tolist() == [1000, 0, 300, 0]  # bob's row reports its own write
 
 
 def test_csv_user_session_and_cached_columns_and_personal_data_stays_out(tmp_path: Path) -> None:

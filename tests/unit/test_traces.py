@@ -232,3 +232,24 @@ def test_generic_csv_mistakes_are_one_line(tmp_path: Path) -> None:
 def test_a_non_ascii_digit_is_a_bad_length_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,\u00b2,44\n", encoding="utf-8")
     assert_user_error(invoke("plan", str(_scenario(tmp_path, "{path: t.csv, format: azure}")), "--no-report"), "line 2", "ContextTokens")
+
+
+def test_cache_writes_from_block_hashes_by_hand(tmp_path: Path) -> None:
+    trace = read_trace(_mooncake(tmp_path, MOONCAKE), "mooncake", max_requests=10)
+    # Request 0 first sent blocks 1, 2 (hit by request 1) and 3 (hit by request 3): it wrote three blocks, capped at
+    # its 1,500-token prompt; blocks 4, 5, 6 were never hit again, so nobody paid to write them.
+    assert trace.write_blocks.tolist() == [3, 0, 0, 0, 0]
+    assert trace.write_tokens(512).tolist() == [1500, 0, 0, 0, 0]
+
+
+def test_an_api_bills_a_traces_cache_writes_and_reads(tmp_path: Path) -> None:
+    from tokenlane.cost import api_tokens
+
+    _mooncake(tmp_path, MOONCAKE)
+    scenario = _scenario(tmp_path, "{path: t.jsonl, format: mooncake}")
+    log = simulate_day(ApiServing(ttft_s=1.0, tok_s=50.0), load_scenario(scenario).workload).log
+    assert log is not None
+    tokens = api_tokens(log, caching=True)
+    assert tokens.cache_write_tokens.tolist() == [1500, 0, 0, 0, 0]
+    assert tokens.cache_read_tokens.tolist() == [0, 1024, 0, 1536, 299]
+    assert not api_tokens(log, caching=False).cache_write_tokens.any()

@@ -20,7 +20,7 @@ from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import TieredPrices
 
 from tokenlane.errors import InputError, UnknownIdError
-from tokenlane.scenario import CustomPrice, Option, Workload
+from tokenlane.scenario import CustomPrice, Option
 from tokenlane.simulate import RequestLog
 from tokenlane.units import TOKENS_PER_MTOK
 
@@ -174,11 +174,10 @@ def price_requests(option: Option, tokens: TokenBatch, *, prices_at: date) -> Ap
     )
 
 
-def api_tokens(workload: Workload, log: RequestLog, *, caching: bool) -> TokenBatch:
-    """An API's view of a day's requests: cached prefix hits are cache reads; interactive misses write the shared
-    prefix to the provider's cache."""
+def api_tokens(log: RequestLog, *, caching: bool) -> TokenBatch:
+    """An API's view of a day's requests: cached prefix hits are cache reads, and the prefixes the day's producer
+    wrote for later requests (a shared prefix missed, a trace's first sending of a reused block) are cache writes."""
     prompt = log.prompt_tokens.astype(np.int64)
     read = log.cached_tokens.astype(np.int64) if caching else np.zeros_like(prompt)
-    prefix = min(workload.shared_prefix_tokens, int(prompt.min()) - 1) if len(prompt) and workload.shared_prefix_tokens else 0
-    write = np.where((read == 0) & (log.job < 0), np.minimum(prefix, prompt - 1), 0) if caching and prefix > 0 else np.zeros_like(prompt)
-    return TokenBatch(prompt, log.output_tokens.astype(np.int64), read, np.maximum(write, 0), log.job >= 0)
+    write = log.cache_write_tokens.astype(np.int64) if caching else np.zeros_like(prompt)
+    return TokenBatch(prompt, log.output_tokens.astype(np.int64), read, write, log.job >= 0)

@@ -215,7 +215,7 @@ def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: O
 def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tuple[OptionCost, ApiBill]:
     assert day.log is not None, "cost needs the day's request log"
     finance = scenario.finance
-    bill = price_requests(option, api_tokens(scenario.workload, day.log, caching=True), prices_at=finance.prices_at)
+    bill = price_requests(option, api_tokens(day.log, caching=True), prices_at=finance.prices_at)
     breakdown = MonthlyCost(api_usd=bill.total_usd * finance.workdays_per_month, people_usd=people_usd_per_month(option, finance))
     return (
         OptionCost(

@@ -75,7 +75,7 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
         log = days.priced[api.name].day.log
         assert log is not None
         interactive = log.job < 0
-        tokens = api_tokens(scenario.workload, log, caching=True)
+        tokens = api_tokens(log, caching=True)
         rest = TokenBatch(*(np.asarray(a)[interactive] for a in vars(tokens).values()))
         bill = price_requests(api, rest, prices_at=finance.prices_at).total_usd * (1.0 - share) * finance.workdays_per_month
         api_usd = bill + people_usd_per_month(api, finance)

@@ -27,6 +27,7 @@ _COLUMNS = {
     "arrival_s": np.float64,
     "prompt_tokens": np.int32,
     "cached_tokens": np.int32,
+    "cache_write_tokens": np.int32,
     "output_tokens": np.int32,
     "generated_tokens": np.int32,
     "job": np.int32,
@@ -43,6 +44,7 @@ class RequestLog:
     """Parallel arrays, one entry per request, indexed by request id (the order requests were made).
 
     `prompt_tokens` is the whole prompt sent (cached part included); `cached_tokens` of it were prefix-cache hits;
+    `cache_write_tokens` of it are written to a provider's prompt cache for later requests to read (APIs bill them);
     `output_tokens` the tokens asked for; `generated_tokens` those produced (less when truncated, 0 when rejected,
     partial when unfinished). `job` is the batch job's index (-1 interactive); `user` the user (-1 batch).
     """
@@ -50,6 +52,7 @@ class RequestLog:
     arrival_s: np.ndarray
     prompt_tokens: np.ndarray
     cached_tokens: np.ndarray
+    cache_write_tokens: np.ndarray
     output_tokens: np.ndarray
     generated_tokens: np.ndarray
     job: np.ndarray
@@ -100,6 +103,7 @@ class LogBuilder:
         self._cap = max(16, capacity)
         self.cols = {name: np.full(self._cap, -1, dtype=dtype) for name, dtype in _COLUMNS.items()}
         self.cols["generated_tokens"][:] = 0
+        self.cols["cache_write_tokens"][:] = 0
         self.cols["outcome"][:] = UNFINISHED
 
     def add(self, n: int, **values: np.ndarray | float | int) -> int:
@@ -108,7 +112,7 @@ class LogBuilder:
         if first + n > self._cap:
             grow = max(first + n, 2 * self._cap)
             for name, col in self.cols.items():
-                fill = 0 if name == "generated_tokens" else (UNFINISHED if name == "outcome" else -1)
+                fill = 0 if name in ("generated_tokens", "cache_write_tokens") else (UNFINISHED if name == "outcome" else -1)
                 extra = np.full(grow - self._cap, fill, dtype=col.dtype)
                 self.cols[name] = np.concatenate([col, extra])
             self._cap = grow

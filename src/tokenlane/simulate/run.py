@@ -96,6 +96,7 @@ def simulate_day(
         arrival_s=opened.arrival_s,
         prompt_tokens=opened.prompt_tokens,
         cached_tokens=opened.cached_tokens,
+        cache_write_tokens=opened.write_tokens,
         output_tokens=opened.output_tokens,
         job=-1,
         user=opened.user,
@@ -277,9 +278,16 @@ class _Day:
                     if version == self.version[-1 - payload]:
                         self._finish(-1 - payload, dirty)
                 else:
-                    prompt, cached, output = self.sessions.one(payload)
+                    prompt, cached, write, output = self.sessions.one(payload)
                     rid = self.log.add(
-                        1, arrival_s=self.now, prompt_tokens=prompt, cached_tokens=cached, output_tokens=output, job=-1, user=payload
+                        1,
+                        arrival_s=self.now,
+                        prompt_tokens=prompt,
+                        cached_tokens=cached,
+                        cache_write_tokens=write,
+                        output_tokens=output,
+                        job=-1,
+                        user=payload,
                     )
                     self._arrive(rid, prompt, output, cached, payload, dirty)
             elif t_open <= t_block:

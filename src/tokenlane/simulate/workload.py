@@ -67,14 +67,18 @@ class Sessions:
         self._state: dict[int, tuple[int, int]] = {}
         """user -> (turn index of the next request, context tokens carried into it)."""
 
-    def apply(self, user: np.ndarray, prompt: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(prompt tokens sent, tokens found in the cache) of requests in the order they are sent."""
+    def apply(self, user: np.ndarray, prompt: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(prompt tokens sent, tokens found in the cache, tokens written to it) of requests in the order they are
+        sent: a request that misses the shared prefix writes it (an API bills the write; later requests read it)."""
         w = self._workload
         sent = prompt.astype(np.int64).copy()
         cached = np.zeros_like(sent)
+        write = np.zeros_like(sent)
         if w.shared_prefix_tokens and self.prefix_caching:
             hits = self._rng.random(len(sent)) < w.cache_hit_rate
-            cached = np.where(hits, np.minimum(w.shared_prefix_tokens, sent - 1), 0)
+            prefix = np.minimum(w.shared_prefix_tokens, sent - 1)
+            cached = np.where(hits, prefix, 0)
+            write = np.where(hits, 0, prefix)
         if w.turns_per_session > 1:
             state = self._state
             for i, u in enumerate(user.tolist()):
@@ -83,17 +87,18 @@ class Sessions:
                     sent[i] += context
                     if self.prefix_caching:
                         cached[i] = max(cached[i], context)
+                        write[i] = 0 if cached[i] else write[i]
                 turn = (turn + 1) % w.turns_per_session
                 state[u] = (turn, int(sent[i] + output[i]) if turn else 0)
-        return sent, cached
+        return sent, cached, write
 
-    def one(self, user: int) -> tuple[int, int, int]:
-        """(prompt sent, cached, output) of one closed-loop request of `user`, drawn now."""
+    def one(self, user: int) -> tuple[int, int, int, int]:
+        """(prompt sent, cached, cache write, output) of one closed-loop request of `user`, drawn now."""
         w = self._workload
         prompt = sample_tokens(w.prompt_tokens, 1, self._rng)
         output = sample_tokens(w.output_tokens, 1, self._rng)
-        sent, cached = self.apply(np.array([user]), prompt, output)
-        return int(sent[0]), int(cached[0]), int(output[0])
+        sent, cached, write = self.apply(np.array([user]), prompt, output)
+        return int(sent[0]), int(cached[0]), int(write[0]), int(output[0])
 
     def reset(self, user: int) -> None:
         """The user's conversation ends (its last request was rejected): the next request starts a new one."""
@@ -109,6 +114,8 @@ class OpenLoopRequests:
     prompt_tokens: np.ndarray
     cached_tokens: np.ndarray
     """Prompt tokens already in the prefix cache when the request arrives."""
+    write_tokens: np.ndarray
+    """Prompt tokens the request writes to a provider's prompt cache (for later requests to read)."""
     output_tokens: np.ndarray
 
     def __len__(self) -> int:
@@ -125,7 +132,7 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     if workload.trace is not None:
         return trace_requests(workload, prefix_caching=sessions.prefix_caching, rng=rng)
     if workload.arrival_pattern == "closed_loop" or workload.requests_per_user_hour == 0:
-        return OpenLoopRequests(np.zeros(0), empty, empty, empty, empty)
+        return OpenLoopRequests(np.zeros(0), empty, empty, empty, empty, empty)
     flat = workload.arrival_pattern == "poisson"
     profile = np.ones(max(1, math.ceil(workload.active_hours))) if flat else hourly_profile(workload)
     lengths_h = np.minimum(1.0, workload.active_hours - np.arange(len(profile)))
@@ -142,19 +149,19 @@ def open_loop_requests(workload: Workload, users: int, sessions: Sessions, rng: 
     arrival, user, prompt, output = (np.concatenate([p[i] for p in parts]) if parts else empty for i in range(4))
     order = np.argsort(arrival, kind="stable")
     arrival, user, prompt, output = arrival[order], user[order], prompt[order], output[order]
-    sent, cached = sessions.apply(user, prompt, output)
-    return OpenLoopRequests(arrival.astype(float), user, sent, cached, output.astype(np.int64))
+    sent, cached, write = sessions.apply(user, prompt, output)
+    return OpenLoopRequests(arrival.astype(float), user, sent, cached, write, output.astype(np.int64))
 
 
 def trace_requests(workload: Workload, *, prefix_caching: bool, rng: np.random.Generator) -> OpenLoopRequests:
     """The trace's requests laid over the day (`TraceSource.replay_plan`): from `start_hour`, gaps / `rate_multiplier`,
-    its own token counts and prefix-cache hits (where the server caches prefixes).
+    its own token counts, prefix-cache hits and cache writes (where the server caches prefixes).
 
     Scaled or repeated, repetition t carries scale x weight_t copies of every request (weights: the hourly profile
     at the repetition's hour, mean 1): whole copies, then a copy thinned to the fraction. Every copy but the first
     is shifted by a random phase of the period (wrapped into it), so copies interleave as other people's requests
     would rather than arrive together; copy c is sent by other people than copy 0 (users offset by c x the trace's
-    users) and keeps its original's token counts and hits.
+    users) and keeps its original's token counts, hits and writes.
     Replayed once for its own users, the trace is reproduced exactly.
     """
     source = workload.trace
@@ -169,7 +176,9 @@ def trace_requests(workload: Workload, *, prefix_caching: bool, rng: np.random.G
     else:
         weights = np.ones(1)
     offset = trace.arrival_s / source.rate_multiplier
-    cached = trace.cached_tokens(source.block_tokens) if prefix_caching else np.zeros(len(trace), dtype=np.int64)
+    none = np.zeros(len(trace), dtype=np.int64)
+    cached = trace.cached_tokens(source.block_tokens) if prefix_caching else none
+    write = trace.write_tokens(source.block_tokens) if prefix_caching else none
     people = trace.users or len(trace)
     who = trace.user if trace.users else np.arange(len(trace), dtype=np.int64)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -186,7 +195,9 @@ def trace_requests(workload: Workload, *, prefix_caching: bool, rng: np.random.G
     user = np.concatenate([p[2] for p in parts]) % workload.users
     order = np.argsort(arrival, kind="stable")
     index = index[order]
-    return OpenLoopRequests(arrival[order], user[order], trace.prompt_tokens[index], cached[index], trace.output_tokens[index])
+    return OpenLoopRequests(
+        arrival[order], user[order], trace.prompt_tokens[index], cached[index], write[index], trace.output_tokens[index]
+    )
 
 
 @dataclass(frozen=True)

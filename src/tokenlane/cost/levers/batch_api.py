@@ -15,7 +15,7 @@ def evaluate(data: LeverInput) -> LeverResult | None:
     for name, log in data.api_logs.items():
         option = scenario.option(name)
         if not option.batch_api:
-            tokens = api_tokens(scenario.workload, log, caching=True)
+            tokens = api_tokens(log, caching=True)
             saved[name] = monthly_bill(data, option, tokens) - monthly_bill(data, option.model_copy(update={"batch_api": True}), tokens)
     if not saved:
         return None

@@ -8,14 +8,13 @@ from tokenlane.cost.levers.base import LeverInput, LeverResult, best_saving, mon
 
 def evaluate(data: LeverInput) -> LeverResult | None:
     """Savings per API option; None when no request hits a cache."""
-    workload = data.scenario.workload
     cached = int(data.reference.cached_tokens.sum())
     prompt = int(data.reference.prompt_tokens.sum())
     if not cached or not data.api_logs:
         return None
     saved = {
-        name: monthly_bill(data, data.scenario.option(name), api_tokens(workload, log, caching=False))
-        - monthly_bill(data, data.scenario.option(name), api_tokens(workload, log, caching=True))
+        name: monthly_bill(data, data.scenario.option(name), api_tokens(log, caching=False))
+        - monthly_bill(data, data.scenario.option(name), api_tokens(log, caching=True))
         for name, log in data.api_logs.items()
     }
     return best_saving(
