@@ -826,8 +826,19 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB); a workload `trace` and token counts
     `{from: ...}` are read now, relative to the file, and the workload fields a trace determines are derived from it."""
-    scenario = parse_scenario(read_text_file(path, what="scenario"), str(path))
-    folder = Path(path).parent
+    return read_referenced_files(parse_scenario(read_text_file(path, what="scenario"), str(path)), Path(path).parent)
+
+
+def referenced_files(scenario: Scenario) -> list[TraceFile]:
+    """The request logs a scenario names (its `trace`, token counts `{from: ...}`), paths as written."""
+    workload = scenario.workload
+    found = [d.from_ for d in (workload.prompt_tokens, workload.output_tokens) if d.from_ is not None]
+    return found + ([workload.trace] if workload.trace is not None else [])
+
+
+def read_referenced_files(scenario: Scenario, folder: Path) -> Scenario:
+    """`scenario` with the logs it names read (paths relative to `folder`): `{from: ...}` counts become quantile
+    tables and a `trace` sets the workload fields it determines."""
     workload = scenario.workload
     workload = workload.model_copy(
         update={

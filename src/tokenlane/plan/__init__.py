@@ -4,7 +4,7 @@ from tokenlane.plan.checks import check_scenario
 from tokenlane.plan.claims import Claim
 from tokenlane.plan.days import ScenarioDays, price_scenario, simulate_options
 from tokenlane.plan.facts import OptionAssessment
-from tokenlane.plan.planner import Assumption, PlanReport, plan_scenario
+from tokenlane.plan.planner import Assumption, PlanReport, option_curve, plan_scenario
 from tokenlane.plan.rules import RULES, Rule
 from tokenlane.plan.verdict import Verdict
 
@@ -18,6 +18,7 @@ __all__ = [
     "ScenarioDays",
     "Verdict",
     "check_scenario",
+    "option_curve",
     "plan_scenario",
     "price_scenario",
     "simulate_options",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import CapacityReport, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
+from tokenlane.capacity import CapacityReport, Deployment, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
@@ -15,7 +16,7 @@ from tokenlane.plan.facts import OptionAssessment, assess_option
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.verdict import Verdict, decide
-from tokenlane.scenario import FINANCE_SOURCES, Scenario
+from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, Workload
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -111,6 +112,22 @@ def _lever_sentence(lever: LeverResult, eligible: set[str]) -> str | None:
     return lever.summary_by_option[max(saving, key=lambda n: saving[n])] if saving else None
 
 
+def _curve_lengths(dep: Deployment, workload: Workload) -> tuple[int, int]:
+    """(context, prompt) tokens of the workload's mean request on `dep`: the prompt plus half the output while decoding."""
+    mean_context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
+    return min(mean_context, dep.model.max_context_tokens), min(round(workload.prompt_tokens.expected), dep.model.max_context_tokens)
+
+
+def option_curve(catalog: Catalog, option: Option, workload: Workload, users: Iterable[int] = CURVE_USERS) -> CapacityReport | None:
+    """A self-hosted option's concurrency curve (one replica) for the workload's mean request at `users` concurrent
+    users, on paper; None when the model does not fit the hardware."""
+    dep = option_deployment(catalog, option)
+    if not plan_memory(dep).fits:
+        return None
+    context, prompt = _curve_lengths(dep, workload)
+    return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt)
+
+
 def plan_scenario(
     scenario: Scenario,
     catalog: Catalog,
@@ -128,25 +145,23 @@ def plan_scenario(
     cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
     by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     workload = scenario.workload
-    mean_context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
     curves: dict[str, CapacityReport] = {}
     measured_vs_model: dict[str, list[tuple[int, float, float]]] = {}
     assessments: list[OptionAssessment] = []
     for option, option_cost in zip(scenario.options, cost.options, strict=True):
         single = None
-        if option.kind != "api":
-            dep = option_deployment(catalog, option)
-            context = min(mean_context, dep.model.max_context_tokens)
-            prompt = min(round(workload.prompt_tokens.expected), dep.model.max_context_tokens)
-            if plan_memory(dep).fits:
-                curves[option.name] = concurrency_curve(dep, CURVE_USERS, context_tokens=context, prompt_tokens=prompt)
-                single = curves[option.name].single_stream_tok_s
-                points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
-                if points:
-                    model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
-                    measured_vs_model[option.name] = [
-                        (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
-                    ]
+        curve = option_curve(catalog, option, workload) if option.kind != "api" else None
+        if curve is not None:
+            curves[option.name] = curve
+            single = curve.single_stream_tok_s
+            points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
+            if points:
+                dep = option_deployment(catalog, option)
+                context, prompt = _curve_lengths(dep, workload)
+                model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
+                measured_vs_model[option.name] = [
+                    (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
+                ]
         assessments.append(
             assess_option(option, scenario, option_cost, catalog, as_configured=by_sim.get(option.name), single_stream_tok_s=single)
         )

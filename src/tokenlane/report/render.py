@@ -44,6 +44,12 @@ def render_html(plan: PlanReport) -> str:
     return _ENV.get_template("report.html.j2").render(**_context(plan), charts=charts, plotly_js=get_plotlyjs())
 
 
+def render_body(plan: PlanReport, chart_divs: list[str]) -> str:
+    """The report's body (verdict, tables, the given chart placeholders) as an HTML fragment, for a page that draws
+    the charts itself (`tokenlane serve`)."""
+    return _ENV.get_template("report_body.html.j2").render(**_context(plan), charts=chart_divs)
+
+
 def render_markdown(plan: PlanReport) -> str:
     """The report as Markdown tables, for pasting into documents."""
     return _ENV.get_template("report.md.j2").render(**_context(plan))

@@ -1,0 +1,158 @@
+"""`tokenlane serve`: the planner as a local web page (FastAPI, server-rendered, a little plain JavaScript).
+
+Routes: GET / (the page; `?s=` opens a shared scenario), GET /plotly.js, and JSON endpoints the page calls with the
+scenario it holds: /api/check (validation and the paper capacity preview, no simulation), /api/plan (the simulated
+day and the verdict), /api/parse (YAML text to the scenario), /api/share, /api/download/{yaml,html,md,json} and
+/api/upload (a trace). Problems come back as 422 with one {field, message} per problem: the CLI's own lines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from plotly.offline import get_plotlyjs
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.asgi import BodyLimit
+from tokenlane.catalog import Catalog
+from tokenlane.errors import TokenlaneError
+from tokenlane.scenario import Scenario, parse_scenario
+from tokenlane.serve.workspace import (
+    MAX_UPLOAD_BYTES,
+    Workspace,
+    finance_fields,
+    from_share_token,
+    plan_view,
+    problems_of,
+    report_file,
+    share_token,
+)
+
+MAX_BODY_BYTES = 1 << 20
+"""Largest JSON request, bytes (uploads have their own limit)."""
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("tokenlane.serve", "templates"), autoescape=jinja2.select_autoescape(["html"]))
+
+
+class ScenarioBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: dict[str, Any]
+
+
+class YamlBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    yaml: str
+
+
+def _problems(exc: TokenlaneError) -> JSONResponse:
+    return JSONResponse({"problems": problems_of(exc)}, status_code=422)
+
+
+def _yaml(raw: dict[str, Any]) -> str:
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+
+
+def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
+    """The app for one workspace: `initial_yaml` is the scenario the page opens on, `folder` the folder its relative
+    paths are read from."""
+    space = Workspace(catalog, initial_yaml, folder)
+    app = FastAPI(title="tokenlane serve", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, max_bytes=MAX_UPLOAD_BYTES)
+    plotly_js = get_plotlyjs()
+
+    def scenario_of(raw: dict[str, Any]) -> Scenario:
+        return space.scenario(raw)
+
+    @app.middleware("http")
+    async def json_limit(request: Request, call_next: Any) -> Response:
+        declared = request.headers.get("content-length")
+        if request.url.path != "/api/upload" and declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"problems": [{"field": "", "message": f"the request is larger than {MAX_BODY_BYTES:,} bytes"}]}, 413)
+        return await call_next(request)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page(s: str | None = None) -> HTMLResponse:
+        text, note = space.initial_yaml, ""
+        if s is not None:
+            try:
+                text = from_share_token(s)
+                parse_scenario(text, "shared scenario")
+            except TokenlaneError as exc:
+                text, note = space.initial_yaml, f"The shared link could not be opened ({exc.one_line()}); showing the opening scenario."
+        state = yaml.safe_load(text)
+        boot = {
+            "scenario": state,
+            "catalog": {
+                "hardware": sorted(catalog.hardware),
+                "models": sorted(catalog.models),
+                "quants": sorted(catalog.quants),
+                "engines": sorted(catalog.engines),
+                "api_models": sorted({(m.provider, m.model) for m in catalog.api_models.values()}),
+            },
+            "finance": finance_fields(),
+            "note": note,
+        }
+        html = _ENV.get_template("serve.html.j2").render(boot=json.dumps(boot, default=str).replace("</", "<\\/"))
+        return HTMLResponse(html)
+
+    @app.get("/plotly.js")
+    async def plotly() -> Response:
+        return Response(plotly_js, media_type="application/javascript", headers={"Cache-Control": "max-age=86400"})
+
+    @app.post("/api/check")
+    async def check(body: ScenarioBody) -> JSONResponse:
+        try:
+            scenario = scenario_of(body.scenario)
+        except TokenlaneError as exc:
+            return _problems(exc)
+        return JSONResponse({"preview": space.preview(scenario), "yaml": _yaml(body.scenario)})
+
+    @app.post("/api/plan")
+    async def plan(body: ScenarioBody) -> JSONResponse:
+        try:
+            scenario = scenario_of(body.scenario)
+            report = await run_in_threadpool(space.plan, scenario)
+        except TokenlaneError as exc:
+            return _problems(exc)
+        return JSONResponse(json.loads(json.dumps(plan_view(report), default=str)))
+
+    @app.post("/api/parse")
+    async def parse(body: YamlBody) -> JSONResponse:
+        try:
+            parse_scenario(body.yaml, "scenario")
+        except TokenlaneError as exc:
+            return _problems(exc)
+        return JSONResponse({"scenario": json.loads(json.dumps(yaml.safe_load(body.yaml), default=str))})
+
+    @app.post("/api/share")
+    async def share(body: ScenarioBody) -> JSONResponse:
+        return JSONResponse({"query": "?s=" + share_token(_yaml(body.scenario))})
+
+    @app.post("/api/download/{fmt}")
+    async def download(fmt: Literal["yaml", "html", "md", "json"], body: ScenarioBody) -> Response:
+        try:
+            scenario = scenario_of(body.scenario)
+            if fmt == "yaml":
+                content, media = _yaml(body.scenario), "application/yaml"
+            else:
+                content, media = report_file(await run_in_threadpool(space.plan, scenario), fmt)
+        except TokenlaneError as exc:
+            return _problems(exc)
+        name = "scenario.yaml" if fmt == "yaml" else f"report.{fmt}"
+        return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.post("/api/upload")
+    async def upload(request: Request, name: str) -> JSONResponse:
+        try:
+            path = space.upload(name, await request.body())
+        except TokenlaneError as exc:
+            return _problems(exc)
+        return JSONResponse({"path": path})
+
+    return app

@@ -1,0 +1,143 @@
+"""`tokenlane serve` as a person uses it (Playwright and the system Chromium), and its endpoints' contract."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.cli.helpers import invoke
+from tests.integration.servers import serve_in_thread
+from tokenlane import builtin_catalog
+from tokenlane.serve import create_app
+from tokenlane.serve.workspace import MAX_REQUESTS_PER_DAY
+
+BUILT_IN = Path(__file__).resolve().parents[2] / "src" / "tokenlane" / "scenarios" / "team-assistant.yaml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def page_url() -> Iterator[str]:
+    with serve_in_thread(create_app(builtin_catalog(), BUILT_IN.read_text(), BUILT_IN.parent)) as url:
+        yield url
+
+
+def _scenario() -> dict:
+    return yaml.safe_load(BUILT_IN.read_text())
+
+
+@pytest.mark.browser
+def test_changing_users_and_residency_moves_the_verdict_and_the_charts(page_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("TOKENLANE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is required for this test: apt-get install chromium (.ci/run does this)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(page_url)
+
+        def settled(after: str | None) -> str:
+            page.wait_for_function(
+                "(v) => document.body.dataset.version && document.body.dataset.version !== v && "
+                "document.querySelector('#status').dataset.state === 'ready'",
+                arg=after,
+                timeout=60000,
+            )
+            return page.evaluate("document.body.dataset.version")
+
+        def api_bill() -> list[float]:
+            return page.evaluate("document.getElementById('cost_breakdown').data.flatMap(t => t.y)")
+
+        version = settled(None)
+        assert page.locator("#result").get_attribute("data-recommendation") == "cloud_api"
+        assert "Recommendation: cloud api" in page.locator("#verdict").inner_text()
+        assert page.locator("#preview").inner_text().count("GB") == 2  # the two boxes' weights, on paper
+        bill_50 = api_bill()
+
+        page.fill('[data-path="workload.users"]', "200")
+        version = settled(version)
+        bill_200 = api_bill()
+        assert sum(bill_200) > sum(bill_50)  # four times the people: the API bills grow
+        assert "200 users" in page.locator("#result").inner_text()
+
+        page.select_option('[data-path="constraints.data_residency"]', "on_prem")
+        settled(version)
+        assert page.locator("#result").get_attribute("data-recommendation") == "none"
+        assert "Data must not leave the building" in page.locator("#verdict").inner_text()
+
+        page.fill('[data-path="workload.users"]', "0")
+        page.wait_for_function("document.querySelector('#status').dataset.state === 'error'", timeout=30000)
+        assert "greater than 0" in page.locator('[data-path="workload.users"]').locator("xpath=..").inner_text()
+        page.screenshot(path=str(tmp_path / "serve.png"), full_page=False)
+        browser.close()
+    assert not errors
+
+
+def test_a_problem_is_the_clis_own_line_with_its_field(page_url: str) -> None:
+    raw = _scenario()
+    raw["workload"]["users"] = 0
+    r = httpx.post(f"{page_url}/api/check", json={"scenario": raw})
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["field"] == "workload.users"
+    raw = _scenario()
+    raw["options"][0]["hardware"] = "no-such-box"
+    problems = httpx.post(f"{page_url}/api/plan", json={"scenario": raw}).json()["problems"]
+    assert problems[0]["field"] == "options[box].hardware" and "no-such-box" in problems[0]["message"]
+
+
+def test_a_day_too_long_for_the_page_is_refused_with_the_limit_named(page_url: str) -> None:
+    raw = _scenario()
+    raw["workload"]["users"] = 10_000
+    problems = httpx.post(f"{page_url}/api/plan", json={"scenario": raw}).json()["problems"]
+    assert f"{MAX_REQUESTS_PER_DAY:,}" in problems[0]["message"] and "tokenlane plan" in problems[0]["message"]
+
+
+def test_the_page_reads_no_file_it_was_not_given(page_url: str, tmp_path: Path) -> None:
+    raw = _scenario()
+    for key in ("requests_per_user_hour", "active_hours", "prompt_tokens", "output_tokens", "shared_prefix_tokens", "cache_hit_rate"):
+        raw["workload"].pop(key, None)
+    raw["workload"]["trace"] = {"path": "/etc/passwd", "format": "azure"}
+    problems = httpx.post(f"{page_url}/api/check", json={"scenario": raw}).json()["problems"]
+    assert "reads only" in problems[0]["message"]
+    sample = (EXAMPLES / "data" / "azure-llm-inference-2023-conv.csv").read_bytes()
+    path = httpx.post(f"{page_url}/api/upload", params={"name": "../../azure.csv"}, content=sample).json()["path"]
+    assert Path(path).name == "azure.csv"  # the name only: an upload cannot climb out of its folder
+    raw["workload"]["trace"] = {"path": path, "format": "azure", "start_hour": 10}
+    r = httpx.post(f"{page_url}/api/check", json={"scenario": raw})
+    assert r.status_code == 200, r.text
+
+
+def test_the_downloaded_yaml_plans_to_the_same_verdict_and_a_share_link_reopens_it(page_url: str, tmp_path: Path) -> None:
+    raw = _scenario()
+    raw["workload"]["users"] = 120
+    raw["constraints"]["data_residency"] = "region"
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(httpx.post(f"{page_url}/api/download/yaml", json={"scenario": raw}).text)
+    page = httpx.post(f"{page_url}/api/plan", json={"scenario": raw}, timeout=60).json()
+    cli = invoke("plan", str(scenario), "--json", "--no-report").json()["verdict"]
+    assert (page["recommendation"], page["option"]) == (cli["recommendation"], cli["option"])
+    query = httpx.post(f"{page_url}/api/share", json={"scenario": raw}).json()["query"]
+    html = httpx.get(f"{page_url}/{query}").text
+    assert '"users": 120' in html and "could not be opened" not in html
+    assert "could not be opened" in httpx.get(f"{page_url}/?s=garbage").text
+
+
+def test_oversized_requests_are_refused(page_url: str) -> None:
+    r = httpx.post(f"{page_url}/api/check", content=b"{" + b" " * (2 << 20) + b"}", headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_serve_binds_loopback_by_default() -> None:
+    import inspect
+
+    from tokenlane.cli import serve
+
+    assert inspect.signature(serve.command).parameters["host"].default == "127.0.0.1"
