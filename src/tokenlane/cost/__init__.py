@@ -1,6 +1,6 @@
 """Cost: API bills (genai-prices), TCO, fleet sizing, break-even, levers — priced on simulated days. Pure."""
 
-from tokenlane.cost.api_bill import ApiBill, TokenBatch, api_tokens, price_requests
+from tokenlane.cost.api_bill import ApiBill, TokenBatch, api_tokens, price_requests, priced_models
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.fleet import carries, size_fleet
 from tokenlane.cost.levers import LEVERS, LeverResult
@@ -21,6 +21,7 @@ __all__ = [
     "SensitivityRow",
     "TokenBatch",
     "api_tokens",
+    "priced_models",
     "break_even_volume",
     "carries",
     "cost_per_success",

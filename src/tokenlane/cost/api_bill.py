@@ -174,6 +174,11 @@ def price_requests(option: Option, tokens: TokenBatch, *, prices_at: date) -> Ap
     )
 
 
+def priced_models() -> list[tuple[str, str]]:
+    """(provider, model) of every model the price library prices, for pickers."""
+    return [(p.id, m.id) for p in get_snapshot().providers for m in p.models]
+
+
 def api_tokens(log: RequestLog, *, caching: bool) -> TokenBatch:
     """An API's view of a day's requests: cached prefix hits are cache reads, and the prefixes the day's producer
     wrote for later requests (a shared prefix missed, a trace's first sending of a reused block) are cache writes."""

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.asgi import BodyLimit
 from tokenlane.catalog import Catalog
+from tokenlane.cost import priced_models
 from tokenlane.errors import TokenlaneError
 from tokenlane.scenario import Scenario, parse_scenario
 from tokenlane.serve.workspace import (
@@ -93,7 +94,7 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
                 "models": sorted(catalog.models),
                 "quants": sorted(catalog.quants),
                 "engines": sorted(catalog.engines),
-                "api_models": sorted({(m.provider, m.model) for m in catalog.api_models.values()}),
+                "api_models": sorted({(m.provider, m.model) for m in catalog.api_models.values()}) + priced_models(),
             },
             "finance": finance_fields(),
             "note": note,
