@@ -13,6 +13,8 @@ from rich.panel import Panel
 
 from tokenlane import check_scenario, load_catalog, load_scenario, plan_scenario, write_report
 from tokenlane.cli._options import fitted_table
+from tokenlane.report import report_json
+from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
 COMMAND_NAME = "plan"
@@ -26,6 +28,9 @@ def command(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated day.")] = 0,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON document.")] = False,
+    search: Annotated[
+        bool, typer.Option("--search", help="First search the catalog for the cheapest configuration (`tokenlane search`) and add it.")
+    ] = False,
 ) -> None:
     """Run capacity, simulation and cost for every option; print the verdict and write the report."""
     if scenario is None:
@@ -41,12 +46,22 @@ def command(
         from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
 
         measured = {o.name: load_measured_curve(base / o.measured) for o in spec.options if o.measured}
-    plan = plan_scenario(spec, catalog, seed=seed, measured=measured)
-    paths = {} if no_report else write_report(plan, out)
+    found = None
+    if search:
+        from tokenlane.cli.search import bounds_for, plan_with_found, print_search, search_with_progress
+
+        bounds = bounds_for(spec, catalog.models, models=None, hardware=None, max_gpus=8, kinds="self_host,cloud_gpu")
+        found = search_with_progress(spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None)
+        plan = plan_with_found(spec, catalog, found, seed=seed)
+    else:
+        plan = plan_scenario(spec, catalog, seed=seed, measured=measured)
+    paths = {} if no_report else write_report(plan, out, search=found)
     if json_out:
-        typer.echo(plan.model_dump_json(indent=2))
+        typer.echo(report_json(plan, found))
         return
     console = Console()
+    if found is not None:
+        print_search(console, found)
     v = plan.verdict
     body = f"[dim]{escape(spec.name)}[/]\n" + "\n".join(f"• {r}" for r in v.reasons)
     title = (

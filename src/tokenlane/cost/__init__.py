@@ -5,7 +5,7 @@ from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd
 from tokenlane.cost.fleet import carries, size_fleet
 from tokenlane.cost.levers import LEVERS, LeverResult
 from tokenlane.cost.routing import RoutingTable, cost_per_success, route_tasks
-from tokenlane.cost.scenario_cost import CostReport, OptionCost, OptionDays, SensitivityRow, cost_scenario
+from tokenlane.cost.scenario_cost import CostReport, OptionCost, OptionDays, SensitivityRow, cost_scenario, self_host_cost
 from tokenlane.cost.tco import MonthlyCost, hardware_cost
 
 __all__ = [
@@ -21,14 +21,15 @@ __all__ = [
     "SensitivityRow",
     "TokenBatch",
     "api_tokens",
-    "priced_models",
     "break_even_volume",
     "carries",
     "cost_per_success",
     "cost_scenario",
     "hardware_cost",
     "price_requests",
+    "priced_models",
     "route_tasks",
+    "self_host_cost",
     "self_host_usd_per_day",
     "size_fleet",
 ]

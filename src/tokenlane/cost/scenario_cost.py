@@ -145,7 +145,7 @@ def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, day: Si
     return 24 * S_PER_HOUR / per_request_s * (prompt + output), prefill_s / per_request_s
 
 
-def _self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
+def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
     finance = scenario.finance
     plan = plan_memory(dep)
     if not plan.fits or days is None:
@@ -265,7 +265,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             api_bills[option.name] = bill
         else:
             dep = option_deployment(catalog, option)
-            oc, capacity, _ = _self_host_cost(option, dep, scenario, days.get(option.name))
+            oc, capacity, _ = self_host_cost(option, dep, scenario, days.get(option.name))
             if oc.fits:
                 self_hosts[option.name] = (option, dep, capacity)
         costs.append(oc)

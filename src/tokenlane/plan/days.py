@@ -30,7 +30,7 @@ class ScenarioDays:
 
 
 @dataclass(frozen=True)
-class _Job:
+class SizingJob:
     scenario: Scenario
     catalog: Catalog
     option: str
@@ -38,7 +38,7 @@ class _Job:
     exact: bool
 
 
-def _size_option(job: _Job) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
+def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
     """One self-hosted option's fleet-sizing search (which starts at the option's own count), summaries only."""
     runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact, keep_logs=False)
     option = job.scenario.option(job.option)
@@ -63,8 +63,8 @@ def simulate_options(
     key."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
     priced = {o.name: OptionDays(day=runs.day(o.name), replicas=0, carries=True) for o in scenario.options if o.kind == "api"}
-    jobs = [_Job(scenario, catalog, o.name, seed, exact) for o in scenario.options if o.kind != "api"]
-    for name, days, option_runs in parallel_map(_size_option, jobs, workers=workers_available() if workers is None else workers):
+    jobs = [SizingJob(scenario, catalog, o.name, seed, exact) for o in scenario.options if o.kind != "api"]
+    for name, days, option_runs in parallel_map(size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
         if days is not None:
             priced[name] = days

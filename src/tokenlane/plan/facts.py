@@ -32,7 +32,7 @@ def processing_place(option: Option, catalog: Catalog) -> tuple[str | None, str 
     return processes, provider.retains_in if provider else processes
 
 
-def _residency_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
+def residency_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
     """Why the option's data location breaks the scenario's residency constraint (None when it does not)."""
     rule = scenario.constraints.data_residency
     if isinstance(rule, str):
@@ -140,7 +140,7 @@ def assess_option(
     """Judge one option: SLO, residency, budget, quality risk, each issue stated with its number."""
     constraints = scenario.constraints
     issues: list[str] = []
-    residency = _residency_issue(option, scenario, catalog)
+    residency = residency_issue(option, scenario, catalog)
     residency_ok = residency is None
     if residency:
         entry = catalog.api_model(option.provider, option.model) if option.kind == "api" else None

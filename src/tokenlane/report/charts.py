@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from tokenlane.plan import PlanReport
+from tokenlane.search import SearchReport
 from tokenlane.simulate import SimulationResult
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -346,10 +347,44 @@ def trace_lengths(plan: PlanReport) -> go.Figure | None:
     return fig
 
 
-def figures(plan: PlanReport) -> list[tuple[str, go.Figure]]:
+def search_pareto(search: SearchReport) -> go.Figure | None:
+    """Every configuration the search found meeting the SLO: monthly cost against the per-user speed 95% of requests
+    reach, the Pareto front joined, the SLO's speed drawn; None when none met it."""
+    meeting = search.pareto
+    if not meeting:
+        return None
+    fig = go.Figure(
+        go.Scatter(
+            x=[r.monthly_usd for r in meeting],
+            y=[r.tok_s_p95 for r in meeting],
+            mode="lines+markers",
+            line={"shape": "hv", "color": PALETTE[0]},
+            text=[f"{r.key}<br>{r.replicas} replica(s), TTFT p95 {r.ttft_p95_s:.2f} s" for r in meeting],
+            hovertemplate="%{text}<br>$%{x:,.0f}/month, %{y:.1f} tok/s p95<extra></extra>",
+            name="Pareto front (cost, p95 tok/s, p95 TTFT)",
+        )
+    )
+    if search.best_api is not None:
+        fig.add_vline(x=search.best_api.monthly_usd, line={"color": PALETTE[1], "dash": "dot"}, annotation_text=f"{search.best_api.name}")
+    fig.update_layout(
+        title="Search: the configurations no other beats on cost, speed and first-token time",
+        xaxis={
+            "title": "monthly cost (USD)",
+            "type": "log",
+            "range": _log_range([r.monthly_usd for r in meeting] + ([search.best_api.monthly_usd] if search.best_api else [])),
+        },
+        yaxis={"title": "tok/s per user, 95% of requests", "type": "log", "range": _log_range([r.tok_s_p95 for r in meeting])},
+        **_LAYOUT,
+    )
+    return fig
+
+
+def figures(plan: PlanReport, search: SearchReport | None = None) -> list[tuple[str, go.Figure]]:
     """(name, figure) for each chart that has something to show for this plan (a day without interactive traffic has
-    no latency or per-user speed to draw)."""
-    drawn = ((fig.__name__, fig(plan)) for fig in FIGURES)
+    no latency or per-user speed to draw), and the search's Pareto front when a search found the plan's option."""
+    drawn = [(fig.__name__, fig(plan)) for fig in FIGURES]
+    if search is not None:
+        drawn.append(("search_pareto", search_pareto(search)))
     return [(name, figure) for name, figure in drawn if figure is not None]
 
 

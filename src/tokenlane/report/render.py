@@ -13,6 +13,7 @@ from plotly.offline import get_plotlyjs
 from tokenlane.errors import InputError
 from tokenlane.plan import PlanReport
 from tokenlane.report.charts import figures, option_colours
+from tokenlane.search import SearchReport
 from tokenlane.simulate import OUTCOMES, RequestLog, ScenarioSimulation
 from tokenlane.units import MS_PER_S, TOKENS_PER_MTOK, format_tokens, format_usd, plural
 
@@ -25,9 +26,10 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
 
 
-def _context(plan: PlanReport) -> dict[str, object]:
+def _context(plan: PlanReport, search: SearchReport | None = None) -> dict[str, object]:
     return {
         "plan": plan,
+        "search": search,
         "usd": format_usd,
         "plural": plural,
         "colours": option_colours(plan),
@@ -38,10 +40,10 @@ def _context(plan: PlanReport) -> dict[str, object]:
     }
 
 
-def render_html(plan: PlanReport) -> str:
+def render_html(plan: PlanReport, search: SearchReport | None = None) -> str:
     """One self-contained HTML page: plotly.js inline, every chart interactive, no network needed."""
-    charts = [figure.to_html(full_html=False, include_plotlyjs=False, div_id=name) for name, figure in figures(plan)]
-    return _ENV.get_template("report.html.j2").render(**_context(plan), charts=charts, plotly_js=get_plotlyjs())
+    charts = [figure.to_html(full_html=False, include_plotlyjs=False, div_id=name) for name, figure in figures(plan, search)]
+    return _ENV.get_template("report.html.j2").render(**_context(plan, search), charts=charts, plotly_js=get_plotlyjs())
 
 
 def render_body(plan: PlanReport, chart_divs: list[str]) -> str:
@@ -50,9 +52,9 @@ def render_body(plan: PlanReport, chart_divs: list[str]) -> str:
     return _ENV.get_template("report_body.html.j2").render(**_context(plan), charts=chart_divs)
 
 
-def render_markdown(plan: PlanReport) -> str:
+def render_markdown(plan: PlanReport, search: SearchReport | None = None) -> str:
     """The report as Markdown tables, for pasting into documents."""
-    return _ENV.get_template("report.md.j2").render(**_context(plan))
+    return _ENV.get_template("report.md.j2").render(**_context(plan, search))
 
 
 def write_outcomes(path: str | Path, sim: ScenarioSimulation) -> Path:
@@ -109,15 +111,23 @@ def request_rows(log: RequestLog) -> Iterator[dict[str, object]]:
         }
 
 
-def write_report(plan: PlanReport, out_dir: str | Path) -> dict[str, Path]:
+def report_json(plan: PlanReport, search: SearchReport | None = None) -> str:
+    """The plan (and the search that found its best configuration, under `search`) as one JSON document."""
+    doc = json.loads(plan.model_dump_json())
+    if search is not None:
+        doc["search"] = json.loads(search.model_dump_json())
+    return json.dumps(doc, indent=2)
+
+
+def write_report(plan: PlanReport, out_dir: str | Path, search: SearchReport | None = None) -> dict[str, Path]:
     """Write report.html, report.md and report.json into `out_dir` (created if missing); returns their paths."""
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
         paths = {"html": out / "report.html", "markdown": out / "report.md", "json": out / "report.json"}
-        paths["html"].write_text(render_html(plan), encoding="utf-8")
-        paths["markdown"].write_text(render_markdown(plan), encoding="utf-8")
-        paths["json"].write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+        paths["html"].write_text(render_html(plan, search), encoding="utf-8")
+        paths["markdown"].write_text(render_markdown(plan, search), encoding="utf-8")
+        paths["json"].write_text(report_json(plan, search), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the report ({exc.strerror})", path=str(out)) from exc
     return paths

@@ -52,6 +52,15 @@ def hourly_profile(workload: Workload) -> np.ndarray:
     return w / w.mean()
 
 
+def busiest_hour_requests(workload: Workload) -> float:
+    """Interactive requests expected in the busiest active hour (open loop: the rate x the hourly profile's peak;
+    closed loop: 0, as its rate follows the service's own speed)."""
+    if workload.arrival_pattern == "closed_loop":
+        return 0.0
+    peak = 1.0 if workload.arrival_pattern == "poisson" else float(hourly_profile(workload).max())
+    return workload.users * workload.requests_per_user_hour * peak
+
+
 class Sessions:
     """Multi-turn sessions and shared-prefix caching, per user.
 

@@ -1,0 +1,201 @@
+"""`tokenlane search`: "on what?" — search the catalog for the cheapest deployment that meets the SLO."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tokenlane import InputError, check_scenario, load_catalog, load_scenario, plan_scenario
+from tokenlane.catalog import Catalog
+from tokenlane.cli._options import fitted_table
+from tokenlane.plan import PlanReport
+from tokenlane.report import write_report
+from tokenlane.scenario import Scenario
+from tokenlane.search import Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
+from tokenlane.simulate import workers_available
+from tokenlane.units import format_number, format_usd
+
+COMMAND_NAME = "search"
+FOUND = "search-best"
+PARETO_SHOWN = 12
+"""Rows of the Pareto front printed (the report's JSON holds all)."""
+"""The option name the configuration a search found takes in the plan."""
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def bounds_for(
+    scenario: Scenario,
+    catalog_models: Iterable[str],
+    *,
+    models: str | None,
+    hardware: str | None,
+    max_gpus: int,
+    kinds: str,
+    quants: str | None = None,
+    engines: str | None = None,
+) -> Bounds:
+    """The search bounds the options give (models default: the scenario's self-hosted ones; `all`: every catalog
+    model)."""
+    chosen = _names(models) or tuple(dict.fromkeys(o.model for o in scenario.options if o.kind != "api" and o.model))
+    if chosen == ("all",):
+        chosen = tuple(sorted(catalog_models))
+    if not chosen:
+        raise InputError("the scenario has no self-hosted option: name the models to search", field="--models")
+    kind_list = _names(kinds) or ()
+    bad = [k for k in kind_list if k not in ("self_host", "cloud_gpu")]
+    if bad or not kind_list:
+        raise InputError(f"must be self_host and/or cloud_gpu, got {', '.join(bad) or 'nothing'}", field="--kinds")
+    return Bounds(
+        models=chosen, hardware=_names(hardware), max_gpus=max_gpus, kinds=kind_list, quants=_names(quants), engines=_names(engines)
+    )
+
+
+def search_with_progress(
+    scenario: Scenario,
+    catalog: Catalog,
+    bounds: Bounds,
+    *,
+    seed: int,
+    workers: int,
+    ray: str | None,
+    results: Path | None,
+    limit: int | None,
+) -> SearchReport:
+    """`run_search` with a progress bar on stderr: configurations done, pruned on paper, failing the SLO."""
+    total = len(list(enumerate_configs(catalog, bounds))[:limit])
+    counts = {"pruned": 0, "fails_slo": 0, "meets": 0}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("searching", total=total)
+
+        def on_result(r: ConfigResult) -> None:
+            counts["pruned" if r.status == "pruned" else "fails_slo" if r.status == "fails_slo" else "meets"] += 1
+            progress.update(
+                task, advance=1, description=f"pruned {counts['pruned']}, failing SLO {counts['fails_slo']}, meeting it {counts['meets']}"
+            )
+
+        return run_search(
+            scenario,
+            catalog,
+            bounds,
+            seed=seed,
+            backend="ray" if ray else "pool",
+            workers=workers,
+            address=ray,
+            results_path=results,
+            limit=limit,
+            on_result=on_result,
+        )
+
+
+def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *, seed: int) -> PlanReport:
+    """The plan of the scenario with the configuration the search found added as option `search-best`."""
+    pick = found.cheapest or found.cheapest_meeting_slo
+    if pick is None:
+        return plan_scenario(scenario, catalog, seed=seed)
+    option = Config(**pick.config).option(scenario, name=FOUND).model_copy(update={"count": pick.replicas or 1})  # type: ignore[arg-type]
+    return plan_scenario(scenario.model_copy(update={"options": [*scenario.options, option]}), catalog, seed=seed)
+
+
+def command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    models: Annotated[
+        str | None, typer.Option(help="Catalog models to search, comma-separated, or `all` (default: the scenario's own).")
+    ] = None,
+    hardware: Annotated[str | None, typer.Option(help="Catalog hardware to search, comma-separated (default: all).")] = None,
+    quants: Annotated[
+        str | None, typer.Option(help="Quants to search, comma-separated (default: all; their quality loss is not modelled).")
+    ] = None,
+    engines: Annotated[str | None, typer.Option(help="Engines to search, comma-separated (default: all).")] = None,
+    max_gpus: Annotated[int, typer.Option(min=1, max=8, help="Most devices per replica.")] = 8,
+    kinds: Annotated[str, typer.Option(help="self_host (bought) and/or cloud_gpu (rented).")] = "self_host,cloud_gpu",
+    workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: the cores available).")] = None,
+    ray: Annotated[str | None, typer.Option(help="Run as Ray tasks on this cluster (ray://host:10001, auto, or local).")] = None,
+    results: Annotated[Path | None, typer.Option(help="Append every result here as JSONL; an existing file resumes the search.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N configurations.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated days.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("tokenlane-search"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the search as one JSON document.")] = False,
+    catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
+) -> None:
+    """Search the catalog for the cheapest deployment that meets the SLO: Pareto front, the recipe, the best API beside it."""
+    spec = load_scenario(scenario)
+    catalog = load_catalog(catalog_file or [])
+    check_scenario(spec, catalog, base_dir=scenario.parent)
+    bounds = bounds_for(
+        spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines
+    )
+    found = search_with_progress(
+        spec, catalog, bounds, seed=seed, workers=workers or workers_available(), ray=ray, results=results, limit=limit
+    )
+    if json_out:
+        typer.echo(found.model_dump_json(indent=2))
+        return
+    console = Console()
+    print_search(console, found)
+    if not no_report:
+        paths = write_report(plan_with_found(spec, catalog, found, seed=seed), out, search=found)
+        console.print(f"report: {paths['html']}")
+
+
+def print_search(console: Console, found: SearchReport) -> None:
+    """The search at a glance: what it judged, why the rest fell out, the front, the pick and its recipe."""
+    console.print(
+        f"{found.configurations:,} configurations, {found.simulated:,} simulated after the paper checks "
+        f"({found.seconds:.0f} s, {found.backend}, {found.workers} worker(s))"
+    )
+    reasons = [[reason, f"{n:,}"] for reason, n in found.reasons.items()]
+    if reasons:
+        console.print(fitted_table(console.width, [("why configurations fell out", 0, True), ("count", 0, False)], reasons))
+    rows = [
+        [
+            r.key,
+            str(r.replicas),
+            format_usd(r.monthly_usd),
+            format_number(r.tok_s_p95, 1),
+            format_number(r.ttft_p95_s, 2),
+            "yes" if r.status == "eligible" else "no",
+        ]
+        for r in found.pareto[:PARETO_SHOWN]
+    ]
+    if rows:
+        columns = [
+            ("configuration", 0, True),
+            ("replicas", 2, False),
+            ("monthly", 0, False),
+            ("tok/s p95", 1, False),
+            ("TTFT p95 s", 1, False),
+            ("eligible", 0, False),
+        ]
+        console.print(fitted_table(console.width, columns, rows, title="Pareto front: cost, p95 tok/s, p95 TTFT"))
+        if len(found.pareto) > PARETO_SHOWN:
+            console.print(f"(the {PARETO_SHOWN} cheapest of {len(found.pareto)} on the front; all are in report.json)")
+    pick = found.cheapest or found.cheapest_meeting_slo
+    cost = format_usd(pick.monthly_usd) if pick is not None else ""
+    if found.cheapest is not None:
+        console.print(f"[bold]Cheapest meeting the SLO and every constraint[/]: {pick.key}, {pick.replicas} replica(s), {cost}/month")
+    elif pick is not None:
+        console.print(f"[bold]Nothing meets the SLO and every constraint[/]; cheapest meeting it: {pick.key}, {cost}/month ({pick.reason})")
+    else:
+        console.print("[bold]No configuration meets the SLO[/] (see why above).")
+    if found.best_api is not None:
+        console.print(f"Best API beside it: {found.best_api.name}, {format_usd(found.best_api.monthly_usd)}/month")
+    if found.recipe is not None:
+        console.print(f"Recipe ({found.recipe.engine}):", style="bold")
+        console.print(found.recipe.command, soft_wrap=True)
+        console.print(f"Check it: {found.recipe.bench}", soft_wrap=True)

@@ -1,0 +1,23 @@
+"""`tokenlane search`: "on what?" — the cheapest deployment in the catalog that meets the SLO, and its recipe."""
+
+from tokenlane.search.backends import BACKENDS
+from tokenlane.search.evaluate import ConfigResult, evaluate
+from tokenlane.search.recipe import Recipe, recipe
+from tokenlane.search.run import SearchReport, load_results, pareto_front, run_search
+from tokenlane.search.space import Bounds, Config, enumerate_configs, paper_check
+
+__all__ = [
+    "BACKENDS",
+    "Bounds",
+    "Config",
+    "ConfigResult",
+    "Recipe",
+    "SearchReport",
+    "enumerate_configs",
+    "evaluate",
+    "load_results",
+    "paper_check",
+    "pareto_front",
+    "recipe",
+    "run_search",
+]

@@ -1,0 +1,182 @@
+"""A search: configurations enumerated, judged by a backend, appended to a JSONL results file as they come (a
+resumed search skips what the file holds), and summed up: the cheapest eligible configuration, the best API beside
+it, the Pareto front of cost against per-user speed and first-token time, and why the rest fell out."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from tokenlane.catalog import Catalog
+from tokenlane.cost import cost_scenario
+from tokenlane.errors import InputError
+from tokenlane.plan.days import simulate_options
+from tokenlane.plan.facts import residency_issue
+from tokenlane.scenario import Scenario
+from tokenlane.search.backends import BACKENDS
+from tokenlane.search.evaluate import ConfigResult
+from tokenlane.search.recipe import Recipe, recipe
+from tokenlane.search.space import Bounds, Config, enumerate_configs
+
+
+class ApiPick(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    monthly_usd: float
+
+
+class SearchReport(BaseModel):
+    """What a search found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    configurations: int
+    simulated: int
+    """Configurations that survived the paper checks and were simulated."""
+    outcomes: dict[str, int]
+    """How many configurations ended each way (pruned, fails_slo, ineligible, eligible)."""
+    reasons: dict[str, int]
+    """Why configurations fell out, counted (most common first)."""
+    cheapest: ConfigResult | None
+    """The cheapest configuration that meets the SLO and every constraint."""
+    cheapest_meeting_slo: ConfigResult | None
+    """The cheapest that meets the SLO, whatever its other issues (when it is not `cheapest`)."""
+    pareto: list[ConfigResult]
+    """Configurations meeting the SLO that no other beats on monthly cost, p95 tok/s and p95 TTFT at once, cheapest
+    first."""
+    best_api: ApiPick | None
+    """The scenario's cheapest API option its residency rule allows, with its monthly cost."""
+    recipe: Recipe | None
+    """How to run `cheapest` (else `cheapest_meeting_slo`)."""
+    backend: str
+    workers: int
+    seconds: float
+
+
+def _reason(result: ConfigResult) -> str:
+    """A result's reason as a countable category (numbers dropped from the simulated ones)."""
+    if result.status == "fails_slo":
+        return "cannot carry the load within max_units" if "max_units" in (result.reason or "") else "SLO out of reach at any fleet size"
+    if result.status == "ineligible":
+        return (result.reason or "").split(":")[0]
+    return result.reason or ""
+
+
+def _cheapest_first(r: ConfigResult) -> tuple[float, float, float, str]:
+    """Cost, then the faster p95 stream, then the quicker p95 first token, then the key (a stable tie-break)."""
+    return (r.monthly_usd or 0.0, -(r.tok_s_p95 or 0.0), r.ttft_p95_s or 0.0, r.key)
+
+
+def pareto_front(results: list[ConfigResult]) -> list[ConfigResult]:
+    """The configurations no other beats on cost (lower), p95 tok/s (higher) and p95 TTFT (lower) at once."""
+
+    def beats(a: ConfigResult, b: ConfigResult) -> bool:
+        ka = (a.monthly_usd or 0.0, -(a.tok_s_p95 or 0.0), a.ttft_p95_s or 0.0)
+        kb = (b.monthly_usd or 0.0, -(b.tok_s_p95 or 0.0), b.ttft_p95_s or 0.0)
+        return all(x <= y for x, y in zip(ka, kb, strict=True)) and ka != kb
+
+    front = [r for r in results if not any(beats(o, r) for o in results)]
+    return sorted(front, key=_cheapest_first)
+
+
+def load_results(path: Path) -> dict[str, ConfigResult]:
+    """The results a file already holds, by key (a truncated last line, from an interrupted run, is ignored)."""
+    found: dict[str, ConfigResult] = {}
+    if not path.exists():
+        return found
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            result = ConfigResult.model_validate_json(line)
+        except ValueError as exc:
+            if number == len(path.read_text(encoding="utf-8").splitlines()):
+                continue
+            raise InputError(f"line {number}: not a search result ({str(exc).splitlines()[0]})", path=str(path)) from exc
+        found[result.key] = result
+    return found
+
+
+def best_api(scenario: Scenario, catalog: Catalog, *, seed: int) -> ApiPick | None:
+    """The cheapest API option of the scenario that its residency rule allows, priced on the simulated day."""
+    apis = [o for o in scenario.options if o.kind == "api" and residency_issue(o, scenario, catalog) is None]
+    if not apis:
+        return None
+    only = scenario.model_copy(update={"options": apis})
+    days = simulate_options(only, catalog, seed=seed, workers=1)
+    costs = cost_scenario(only, catalog, days=days.priced, demand=days.demand).options
+    pick = min((c for c in costs if c.monthly_usd is not None), key=lambda c: c.monthly_usd or 0.0, default=None)
+    return ApiPick(name=pick.name, monthly_usd=pick.monthly_usd or 0.0) if pick else None
+
+
+def run_search(
+    scenario: Scenario,
+    catalog: Catalog,
+    bounds: Bounds,
+    *,
+    seed: int = 0,
+    backend: str = "pool",
+    workers: int = 1,
+    address: str | None = None,
+    results_path: Path | None = None,
+    limit: int | None = None,
+    on_result: Callable[[ConfigResult], None] = lambda r: None,
+) -> SearchReport:
+    """Search (see the module docstring); `limit` keeps the first configurations in enumeration order."""
+    start = time.perf_counter()
+    configs: list[Config] = list(enumerate_configs(catalog, bounds))[:limit]
+    done = load_results(results_path) if results_path is not None else {}
+    todo = [c for c in configs if c.key not in done]
+    results = dict(done)
+    sink = results_path.open("a", encoding="utf-8") if results_path is not None else None
+    try:
+        search = uuid.uuid4().hex
+        for result in BACKENDS[backend](scenario, catalog, todo, seed=seed, search=search, workers=workers, address=address):
+            results[result.key] = result
+            if sink is not None:
+                sink.write(result.model_dump_json() + "\n")
+                sink.flush()
+            on_result(result)
+    finally:
+        if sink is not None:
+            sink.close()
+    ordered = [results[c.key] for c in configs if c.key in results]
+    _check_possible(ordered, bounds)
+    meeting = [r for r in ordered if r.status in ("eligible", "ineligible")]
+    eligible = [r for r in meeting if r.status == "eligible"]
+    cheapest = min(eligible, key=_cheapest_first, default=None)
+    cheapest_any = min(meeting, key=_cheapest_first, default=None)
+    chosen = cheapest or cheapest_any
+    how = None
+    if chosen is not None:
+        how = recipe(Config(**chosen.config), scenario, catalog, replicas=chosen.replicas or 1)  # type: ignore[arg-type]
+    reasons = Counter(_reason(r) for r in ordered if r.status != "eligible")
+    return SearchReport(
+        configurations=len(configs),
+        simulated=sum(r.status != "pruned" for r in ordered),
+        outcomes=dict(Counter(r.status for r in ordered)),
+        reasons=dict(reasons.most_common()),
+        cheapest=cheapest,
+        cheapest_meeting_slo=cheapest_any if cheapest_any is not cheapest else None,
+        pareto=pareto_front(meeting),
+        best_api=best_api(scenario, catalog, seed=seed),
+        recipe=how,
+        backend=backend,
+        workers=workers,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _check_possible(results: list[ConfigResult], bounds: Bounds) -> None:
+    """A model that no searched hardware can hold is an impossible request: one line naming it."""
+    for model in bounds.models:
+        mine = [r for r in results if r.config["model"] == model]
+        if mine and all(r.reason == "does not fit in memory" for r in mine):
+            raise InputError(
+                f"{model} fits no configuration searched (every one short of memory): add larger hardware or more GPUs", field="--models"
+            )

@@ -1,0 +1,155 @@
+"""The search space: every configuration the catalog can run for the scenario, and the paper checks that rule most
+of them out before anything is simulated.
+
+A configuration is (hardware, model, quant, engine, devices per replica, bought or rented, KV dtype); how many
+replicas it needs is not enumerated but found by simulation for each survivor (`cost.size_fleet`, doubling then
+bisection), which is what enumerating replicas would find, with far fewer days simulated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tokenlane.capacity import build_deployment, plan_memory
+from tokenlane.catalog import Catalog
+from tokenlane.cost import hardware_cost
+from tokenlane.errors import InputError
+from tokenlane.plan import option_curve
+from tokenlane.plan.facts import residency_issue
+from tokenlane.scenario import Option, Scenario
+from tokenlane.simulate.workload import busiest_hour_requests
+from tokenlane.units import S_PER_HOUR
+
+DEVICE_COUNTS = (1, 2, 4, 8)
+"""Devices per replica tried (tensor parallel), up to what one server of the hardware holds."""
+
+
+@dataclass(frozen=True, order=True)
+class Config:
+    """One deployment the search may propose."""
+
+    hardware: str
+    model: str
+    quant: str
+    engine: str
+    gpus: int
+    kind: str
+    """self_host (bought) or cloud_gpu (rented)."""
+    kv_dtype: str = "bf16"
+
+    @property
+    def key(self) -> str:
+        """A stable id: the same configuration has the same key in every run (results files, resume)."""
+        kv = f" kv {self.kv_dtype}" if self.kv_dtype != "bf16" else ""
+        return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{kv}"
+
+    def option(self, scenario: Scenario, name: str | None = None) -> Option:
+        """The scenario option this configuration is (one replica; the fleet is sized later)."""
+        return Option(
+            name=name or self.key,
+            kind=self.kind,  # type: ignore[arg-type]
+            hardware=self.hardware,
+            model=self.model,
+            quant=self.quant,
+            engine=self.engine,
+            gpus=self.gpus,
+            kv_dtype=self.kv_dtype,
+        )
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the search may use: models, hardware, devices per replica."""
+
+    models: tuple[str, ...]
+    hardware: tuple[str, ...] | None = None
+    """None: every catalog hardware."""
+    max_gpus: int = 8
+    kinds: tuple[str, ...] = ("self_host", "cloud_gpu")
+    quants: tuple[str, ...] | None = None
+    """None: every quant an engine loads (their quality cost is not modelled: name the ones you accept)."""
+    engines: tuple[str, ...] | None = None
+    """None: every catalog engine."""
+
+
+def enumerate_configs(catalog: Catalog, bounds: Bounds) -> Iterator[Config]:
+    """Every configuration the catalog's engines can run, in a fixed order: the engine runs on the hardware's
+    vendor and loads the quant's format, the hardware is sold (self_host) or rented (cloud_gpu), and a server of
+    it holds that many devices."""
+    for name in bounds.models:
+        if name not in catalog.models:
+            raise InputError(f"'{name}' is not a catalog model (see `tokenlane catalog list models`)", field="--models")
+    hardware = bounds.hardware if bounds.hardware is not None else tuple(sorted(catalog.hardware))
+    for section, names, option in (
+        ("hardware", hardware, "--hardware"),
+        ("quants", bounds.quants, "--quants"),
+        ("engines", bounds.engines, "--engines"),
+    ):
+        for name in names or ():
+            if name not in getattr(catalog, section):
+                raise InputError(f"'{name}' is not in the catalog's {section} (see `tokenlane catalog list {section}`)", field=option)
+    for model in bounds.models:
+        for hw_id in hardware:
+            hw = catalog.hardware[hw_id]
+            for engine in sorted(catalog.engines.values(), key=lambda e: e.id):
+                if hw.vendor not in engine.vendors or (bounds.engines is not None and engine.id not in bounds.engines):
+                    continue
+                for quant in sorted(catalog.quants.values(), key=lambda q: q.id):
+                    if quant.format not in engine.quant_formats or (bounds.quants is not None and quant.id not in bounds.quants):
+                        continue
+                    for gpus in DEVICE_COUNTS:
+                        if gpus > min(hw.max_devices, bounds.max_gpus):
+                            continue
+                        for kind in bounds.kinds:
+                            price = hw.purchase_usd if kind == "self_host" else hw.cloud_usd_per_gpu_hour
+                            if price is not None:
+                                yield Config(hw_id, model, quant.id, engine.id, gpus, kind)
+
+
+@dataclass(frozen=True)
+class PaperCheck:
+    """A configuration on paper: why it cannot serve the scenario (None: worth simulating), and the fewest replicas
+    that could carry the busiest hour's output at the replica's best throughput (where the fleet search starts)."""
+
+    reason: str | None
+    min_replicas: int = 1
+
+
+def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCheck:
+    """Checked in order of cost: residency, memory fit, one stream's decode speed and one prompt's first token against
+    the SLO, the busiest hour's output against the most replicas allowed, and the budget at that many replicas."""
+    option = config.option(scenario)
+    if issue := residency_issue(option, scenario, catalog):
+        return PaperCheck(f"residency: {issue.split('; ')[0]}")
+    try:
+        dep = build_deployment(
+            catalog, hardware=config.hardware, model=config.model, quant=config.quant, engine=config.engine, gpus=config.gpus
+        )
+    except InputError as exc:
+        return PaperCheck(f"not buildable: {exc.message}")
+    memory = plan_memory(dep)
+    if not memory.fits:
+        return PaperCheck("does not fit in memory")
+    workload = scenario.workload
+    slo = workload.slo
+    curve = option_curve(catalog, option, workload, (1,))
+    assert curve is not None
+    one = curve.points[0]
+    full = option_curve(catalog, option, workload, (max(1, curve.max_concurrent_sequences),))
+    assert full is not None
+    best_tok_s = full.points[0].aggregate_tok_s
+    interactive = workload.expected_interactive_requests_per_day > 0
+    if interactive and one.stream_tok_s < slo.min_tok_s_per_user:
+        return PaperCheck(f"one stream decodes under the SLO's {slo.min_tok_s_per_user:g} tok/s")
+    if interactive and one.ttft_ms / 1000.0 > slo.max_ttft_s:
+        return PaperCheck(f"one mean prompt's first token takes over the SLO's {slo.max_ttft_s:g} s")
+    peak_tok_s = busiest_hour_requests(workload) * workload.output_tokens.expected / S_PER_HOUR
+    replicas = max(1, math.ceil(peak_tok_s / best_tok_s)) if best_tok_s > 0 else option.max_units + 1
+    if replicas > option.max_units:
+        return PaperCheck(f"the busiest hour needs over {option.max_units} replicas")
+    budget = scenario.constraints.max_budget_usd_per_month
+    if budget is not None and hardware_cost(dep, option, scenario.finance, replicas=replicas).total_usd > budget:
+        return PaperCheck("over the budget at the fewest replicas that carry the busiest hour")
+    return PaperCheck(None, replicas)

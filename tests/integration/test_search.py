@@ -1,0 +1,129 @@
+"""`tokenlane search`: the same results serial, pooled and on Ray; resumable; paper pruning and the Pareto front
+hold their definitions; recipes carry the numbers that chose them; bad requests are one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import assert_user_error, invoke
+from tokenlane import builtin_catalog, load_scenario
+from tokenlane.capacity import build_deployment, plan_memory
+from tokenlane.plan import option_curve
+from tokenlane.search import Bounds, Config, SearchReport, recipe, run_search
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DESK = EXAMPLES / "desk-box.yaml"
+BOUNDS = Bounds(models=("qwen3-30b-a3b", "qwen3-8b"), hardware=("dgx-spark", "rtx-4090", "ryzen-ai-max-395-128gb"), max_gpus=2)
+CATALOG = builtin_catalog()
+
+
+def _same(a: SearchReport, b: SearchReport) -> None:
+    left, right = (r.model_dump(exclude={"seconds", "backend", "workers"}) for r in (a, b))
+    assert left == right
+
+
+@pytest.fixture(scope="module")
+def serial() -> SearchReport:
+    return run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="serial")
+
+
+def test_pooled_and_serial_searches_agree(serial: SearchReport) -> None:
+    assert serial.configurations > 50 and serial.simulated > 10
+    _same(serial, run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="pool", workers=2))
+
+
+def test_a_ray_search_on_a_local_two_cpu_instance_agrees(serial: SearchReport) -> None:
+    pytest.importorskip("ray")
+    _same(serial, run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="ray", workers=2, address="local"))
+
+
+def test_an_interrupted_search_resumes_where_it_stopped(serial: SearchReport, tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    scenario = load_scenario(DESK)
+    run_search(scenario, CATALOG, BOUNDS, backend="serial", results_path=results, limit=20)
+    with results.open("a") as fh:
+        fh.write('{"key": "half a line')  # the interruption cut the last line short
+    judged: list[str] = []
+    resumed = run_search(scenario, CATALOG, BOUNDS, backend="serial", results_path=results, on_result=lambda r: judged.append(r.key))
+    assert len(judged) == serial.configurations - 20
+    _same(serial, resumed)
+
+
+def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport, tmp_path: Path) -> None:
+    results = tmp_path / "r.jsonl"
+    run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="serial", results_path=results)
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    for row in rows:
+        c = Config(**row["config"])
+        dep = build_deployment(CATALOG, hardware=c.hardware, model=c.model, quant=c.quant, engine=c.engine, gpus=c.gpus)
+        assert plan_memory(dep).fits == (row["reason"] != "does not fit in memory"), row["key"]
+    front = {r.key for r in serial.pareto}
+    meeting = [r for r in rows if r["status"] in ("eligible", "ineligible")]
+
+    def vec(r: dict) -> tuple[float, float, float]:
+        return (r["monthly_usd"], -r["tok_s_p95"], r["ttft_p95_s"])
+
+    def beats(a: dict, b: dict) -> bool:
+        return all(x <= y for x, y in zip(vec(a), vec(b), strict=True)) and vec(a) != vec(b)
+
+    for r in meeting:
+        dominated = any(beats(o, r) for o in meeting)
+        assert dominated != (r["key"] in front), r["key"]
+    cheapest = serial.cheapest
+    assert cheapest is not None and cheapest.monthly_usd == min(r["monthly_usd"] for r in rows if r["status"] == "eligible")
+    assert sum(serial.outcomes.values()) == serial.configurations == len(rows)
+
+
+def test_a_recipe_traces_each_setting_to_the_capacity_model() -> None:
+    scenario = load_scenario(EXAMPLES / "team-assistant.yaml")
+    config = Config("h100-sxm", "llama-3.3-70b", "fp8", "vllm", 2, "cloud_gpu")
+    found = recipe(config, scenario, CATALOG, replicas=3)
+    curve = option_curve(CATALOG, config.option(scenario), scenario.workload, (1,))
+    assert curve is not None
+    flags = {s.flag: s for s in found.settings}
+    assert flags["--tensor-parallel-size"].value == "2"
+    assert flags["--max-num-seqs"].value == str(curve.max_concurrent_sequences)
+    assert "KV cache" in flags["--max-num-seqs"].why and "--enable-prefix-caching" in flags  # the scenario shares a prefix
+    assert found.command.startswith("vllm serve meta-llama/Llama-3.3-70B-Instruct") and "--quantization fp8" in found.command
+    assert found.replicas == 3 and found.bench.startswith("tokenlane bench http://127.0.0.1:8000/v1")
+    llama = recipe(Config("rtx-4090", "qwen3-8b", "q4_k_m", "llama.cpp", 1, "self_host"), scenario, CATALOG, replicas=1)
+    slots, context = (int({s.flag: s for s in llama.settings}[f].value) for f in ("-np", "-c"))
+    assert context % slots == 0 and context // slots >= 4000  # every slot holds the p99 request
+
+
+def test_search_cli_prints_the_pick_and_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    args = ["search", str(DESK), "--models", "qwen3-8b", "--hardware", "rtx-4090,dgx-spark", "--max-gpus", "1", "--workers", "1"]
+    result = invoke(*args, "--out", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert "Cheapest meeting the SLO" in result.stdout and "Recipe" in result.stdout and "…" not in result.stdout
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["search"]["cheapest"]["key"] and any(o["name"] == "search-best" for o in doc["options"])
+    assert 'id="search-pareto"' in (tmp_path / "report.html").read_text()
+
+
+def test_a_space_emptied_by_constraints_says_why_and_exits_zero(tmp_path: Path) -> None:
+    scenario = tmp_path / "onprem.yaml"
+    assert "constraints" not in DESK.read_text()
+    scenario.write_text(DESK.read_text() + "constraints: {data_residency: on_prem}\n")  # rented GPUs are not on premises
+    result = invoke(
+        "search", str(scenario), "--kinds", "cloud_gpu", "--models", "qwen3-8b", "--hardware", "h100-sxm", "--out", str(tmp_path / "r")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "residency" in result.stdout and "No configuration meets the SLO" in result.stdout
+
+
+def test_search_mistakes_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = ["search", str(DESK), "--models", "qwen3-8b", "--hardware", "rtx-4090", "--max-gpus", "1", "--no-report"]
+    assert_user_error(
+        invoke("search", str(DESK), "--models", "llama-3.1-405b", "--hardware", "rtx-4090", "--max-gpus", "1"), "--models", "llama-3.1-405b"
+    )
+    assert_user_error(invoke(*base[:3], "no-such-model"), "--models", "no-such-model")
+    assert_user_error(invoke(*base, "--kinds", "leased"), "--kinds")
+    assert_user_error(invoke(*base, "--ray", "127.0.0.1:1"), "--ray", "cannot reach")
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert_user_error(invoke(*base, "--ray", "local"), "--ray", "pip install")
