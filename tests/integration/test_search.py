@@ -82,7 +82,7 @@ def test_a_recipe_traces_each_setting_to_the_capacity_model() -> None:
     scenario = load_scenario(EXAMPLES / "team-assistant.yaml")
     config = Config("h100-sxm", "llama-3.3-70b", "fp8", "vllm", 2, "cloud_gpu")
     found = recipe(config, scenario, CATALOG, replicas=3)
-    curve = option_curve(CATALOG, config.option(scenario), scenario.workload, (1,))
+    curve = option_curve(CATALOG, config.option(), scenario.workload, (1,))
     assert curve is not None
     flags = {s.flag: s for s in found.settings}
     assert flags["--tensor-parallel-size"].value == "2"

@@ -107,7 +107,7 @@ def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *
     pick = found.cheapest or found.cheapest_meeting_slo
     if pick is None:
         return plan_scenario(scenario, catalog, seed=seed)
-    option = Config(**pick.config).option(scenario, name=FOUND).model_copy(update={"count": pick.replicas or 1})  # type: ignore[arg-type]
+    option = Config(**pick.config).option(name=FOUND).model_copy(update={"count": pick.replicas or 1})  # type: ignore[arg-type]
     return plan_scenario(scenario.model_copy(update={"options": [*scenario.options, option]}), catalog, seed=seed)
 
 

@@ -81,7 +81,7 @@ def evaluate(job: EvalJob) -> ConfigResult:
     paper = paper_check(config, scenario, catalog)
     if paper.reason is not None:
         return ConfigResult(**base, status="pruned", reason=paper.reason)
-    option = config.option(scenario, name=CANDIDATE).model_copy(update={"count": paper.min_replicas})
+    option = config.option(name=CANDIDATE).model_copy(update={"count": paper.min_replicas})
     alone = scenario.model_copy(update={"options": [option]})
     days = _sized(job, option, alone)
     cost, _, _ = self_host_cost(option, option_deployment(catalog, option), alone, days)

@@ -68,7 +68,7 @@ def _context(scenario: Scenario, dep: Deployment) -> tuple[int, int, int]:
 
 def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: int, port: int = 8000) -> Recipe:
     """The command for `config` with `replicas` replicas (see the module docstring)."""
-    option = config.option(scenario)
+    option = config.option()
     dep = option_deployment(catalog, option)
     memory = plan_memory(dep)
     curve = option_curve(catalog, option, scenario.workload, (1,))

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tokenlane.capacity import build_deployment, plan_memory
+from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import hardware_cost
 from tokenlane.errors import InputError
@@ -45,7 +45,7 @@ class Config:
         kv = f" kv {self.kv_dtype}" if self.kv_dtype != "bf16" else ""
         return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{kv}"
 
-    def option(self, scenario: Scenario, name: str | None = None) -> Option:
+    def option(self, name: str | None = None) -> Option:
         """The scenario option this configuration is (one replica; the fleet is sized later)."""
         return Option(
             name=name or self.key,
@@ -120,13 +120,11 @@ class PaperCheck:
 def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCheck:
     """Checked in order of cost: residency, memory fit, one stream's decode speed and one prompt's first token against
     the SLO, the busiest hour's output against the most replicas allowed, and the budget at that many replicas."""
-    option = config.option(scenario)
+    option = config.option()
     if issue := residency_issue(option, scenario, catalog):
         return PaperCheck(f"residency: {issue.split('; ')[0]}")
     try:
-        dep = build_deployment(
-            catalog, hardware=config.hardware, model=config.model, quant=config.quant, engine=config.engine, gpus=config.gpus
-        )
+        dep = option_deployment(catalog, option)
     except InputError as exc:
         return PaperCheck(f"not buildable: {exc.message}")
     memory = plan_memory(dep)
