@@ -413,7 +413,8 @@ def _csv_rows(name: str, columns: CsvColumns) -> Iterator[Row]:
     wanted = [columns.timestamp, columns.input, columns.output, *(c for c in optional.values() if c)]
     missing = [c for c in wanted if header is None or c not in header]
     if header is None or missing:
-        raise InputError(f"line 1: the header lacks {', '.join(missing)} (it must name {', '.join(wanted)})", path=name)
+        found = ", ".join(h[:30] for h in (header or [])[:6]) or "nothing"
+        raise InputError(f"line 1: the header lacks {', '.join(missing)} (it names {found})", path=name)
     at = {key: header.index(c) for key, c in (("t", columns.timestamp), ("in", columns.input), ("out", columns.output))}
     at.update({key: header.index(c) for key, c in optional.items() if c})
     for row in reader:
