@@ -1,7 +1,9 @@
 """Compare the capacity model's predictions with public measurements and print the error table.
 
-Reads ../shared/data/reference-measurements.csv (when present) and benchmarks/data/*.csv (same columns).
-Run: python benchmarks/validate_capacity.py [--rows]   (--rows also prints every row)
+Reads ../shared/data/reference-measurements.csv and benchmarks/data/*.csv (same columns); a missing shared file is an
+error (exit 2, one line) unless --without-shared says to validate on benchmarks/data alone. Every row read is either
+compared or listed at the end with why it was skipped.
+Run: python benchmarks/validate_capacity.py [--rows] [--without-shared]   (--rows also prints every row)
 Where a row gives the weights file size (GGUF mixes), bits/weight = file bytes x 8 / parameters, applied
 uniformly; otherwise the row's quant maps to a catalog quant. Nothing here is fitted to these rows.
 """
@@ -29,7 +31,8 @@ from tokenlane.catalog.models import Quant
 from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
 
 HERE = Path(__file__).resolve().parent
-SOURCES = [HERE.parent.parent / "shared" / "data" / "reference-measurements.csv", *sorted((HERE / "data").glob("*.csv"))]
+SHARED = HERE.parent.parent / "shared" / "data" / "reference-measurements.csv"
+LOCAL = sorted((HERE / "data").glob("*.csv"))
 
 HARDWARE = {
     "apple-m1-ultra-48gpu-800gbs": "apple-m1-ultra-64gb",
@@ -82,6 +85,10 @@ def _engine(name: str) -> str:
     return "llama.cpp"
 
 
+class Unmapped(Exception):
+    """A row the comparison cannot use, with why."""
+
+
 def _deployment(rec: dict[str, str]):
     catalog = builtin_catalog()
     hw_text = rec["hardware"].strip()
@@ -90,7 +97,9 @@ def _deployment(rec: dict[str, str]):
     hw_id = HARDWARE.get(hw_id, hw_id)
     model_id = MODELS.get(rec["model"].strip().lower())
     if model_id is None:
-        return None
+        raise Unmapped(f"model '{rec['model']}' maps to no catalog model")
+    if hw_id not in catalog.hardware:
+        raise Unmapped(f"hardware '{hw_text}' maps to no catalog hardware")
     quant_text = rec["quant"].strip().lower()
     engine = _engine(rec["engine"])
     if rec.get("model_file_gib"):
@@ -109,7 +118,7 @@ def _deployment(rec: dict[str, str]):
     else:
         quant_id = QUANTS.get(quant_text)
         if quant_id is None:
-            return None
+            raise Unmapped(f"quant '{rec['quant']}' maps to no catalog quant and the row gives no file size")
     if engine == "pytorch":
         # A bare CUDA-graph decode loop: vLLM's kernels' efficiency, no scheduler or launch overhead.
         bare = catalog.engine_by_id("vllm").model_copy(update={"id": "pytorch", "step_overhead_ms": 0.0, "layer_overhead_us": 0.0})
@@ -117,7 +126,7 @@ def _deployment(rec: dict[str, str]):
     return build_deployment(catalog, hardware=hw_id, model=model_id, quant=quant_id, engine=engine, gpus=gpus)
 
 
-def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
+def _predict(rec: dict[str, str]) -> tuple[str, float]:
     if rec["test"] == "moe_distinct_experts":
         model = builtin_catalog().model_by_id(MODELS[rec["model"].strip().lower()])
         assert model.moe is not None
@@ -128,8 +137,6 @@ def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
             return "hardware streaming GB/s", hw.memory_bandwidth_gbps * hw.memory_efficiency
         return "hardware bf16 TFLOP/s", hw.bf16_tflops
     dep = _deployment(rec)
-    if dep is None:
-        return None
     test, metric = rec["test"], rec["metric"]
     batch = int(rec["batch"] or 1)
     prompt = int(rec["prompt_tokens"] or 0)
@@ -169,37 +176,40 @@ def _predict(rec: dict[str, str]) -> tuple[str, float] | None:
         step = step_seconds(replica, decode_load(replica, b, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS / 2))
         per_batch_s = MLPERF_OUTPUT_TOKENS * step + b * prefill_seconds(replica, MLPERF_PROMPT_TOKENS)
         return "batched aggregate", dep.num_devices // tp * b * MLPERF_OUTPUT_TOKENS / per_batch_s
-    return None
+    raise Unmapped(f"test '{test}' has no prediction")
 
 
-def collect() -> list[Row]:
+def collect(sources: list[Path]) -> tuple[list[Row], list[tuple[str, str]]]:
+    """(compared rows, (row, why skipped) for every row that could not be compared)."""
     rows: list[Row] = []
-    for path in SOURCES:
-        if not path.exists():
-            print(f"(skipping missing {path})", file=sys.stderr)
-            continue
+    skipped: list[tuple[str, str]] = []
+    for path in sources:
         with path.open(newline="") as fh:
-            for rec in csv.DictReader(fh):
-                predicted = _predict(rec)
-                if predicted is None:
-                    print(f"(no mapping for {rec['hardware']} / {rec['model']} / {rec['quant']})", file=sys.stderr)
-                    continue
-                kind, value = predicted
-                dataset = f"{rec['source'].split()[0]}"
+            for number, rec in enumerate(csv.DictReader(fh), start=2):
                 label = (
                     f"{rec['hardware']} {rec['model']} {rec['quant']} {rec['test']} b={rec['batch'] or '-'} d={rec['context_depth'] or 0}"
                 )
+                try:
+                    kind, value = _predict(rec)
+                except Unmapped as why:
+                    skipped.append((f"{path.name}:{number} {label}", str(why)))
+                    continue
+                dataset = f"{rec['source'].split()[0]}"
                 rows.append(
                     Row(dataset=f"{kind} | {dataset}", label=label, metric=rec["metric"], measured=float(rec["value"]), predicted=value)
                 )
-    return rows
+    return rows, skipped
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", action="store_true", help="print every row")
+    parser.add_argument("--without-shared", action="store_true", help="validate on benchmarks/data alone")
     args = parser.parse_args()
-    rows = collect()
+    if not SHARED.exists() and not args.without_shared:
+        print(f"validate_capacity: {SHARED} is missing (the public reference set); pass --without-shared to use benchmarks/data alone")
+        sys.exit(2)
+    rows, skipped = collect(([SHARED] if SHARED.exists() else []) + LOCAL)
     if args.rows:
         print(f"{'row':90} {'metric':16} {'measured':>10} {'predicted':>10} {'err%':>7}")
         for r in rows:
@@ -217,6 +227,9 @@ def main() -> None:
         if g:
             apes = [r.ape for r in g]
             print(f"| {name:70} | {len(g):3d} | {statistics.median(apes):12.1f} | {max(apes):9.1f} |")
+    print(f"\n{len(rows) + len(skipped)} rows read: {len(rows)} compared, {len(skipped)} skipped")
+    for where, why in skipped:
+        print(f"  skipped {where}: {why}")
 
 
 if __name__ == "__main__":
