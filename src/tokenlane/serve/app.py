@@ -24,7 +24,7 @@ from tokenlane.asgi import BodyLimit
 from tokenlane.catalog import Catalog
 from tokenlane.cost import priced_models
 from tokenlane.errors import TokenlaneError
-from tokenlane.scenario import Scenario, parse_scenario
+from tokenlane.scenario import parse_scenario
 from tokenlane.serve.workspace import (
     MAX_UPLOAD_BYTES,
     Workspace,
@@ -67,9 +67,6 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_UPLOAD_BYTES)
     plotly_js = get_plotlyjs()
 
-    def scenario_of(raw: dict[str, Any]) -> Scenario:
-        return space.scenario(raw)
-
     @app.middleware("http")
     async def json_limit(request: Request, call_next: Any) -> Response:
         declared = request.headers.get("content-length")
@@ -109,7 +106,7 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
     @app.post("/api/check")
     async def check(body: ScenarioBody) -> JSONResponse:
         try:
-            scenario = scenario_of(body.scenario)
+            scenario = space.scenario(body.scenario)
         except TokenlaneError as exc:
             return _problems(exc)
         return JSONResponse({"preview": space.preview(scenario), "yaml": _yaml(body.scenario)})
@@ -117,7 +114,7 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
     @app.post("/api/plan")
     async def plan(body: ScenarioBody) -> JSONResponse:
         try:
-            scenario = scenario_of(body.scenario)
+            scenario = space.scenario(body.scenario)
             report = await run_in_threadpool(space.plan, scenario)
         except TokenlaneError as exc:
             return _problems(exc)
@@ -138,7 +135,7 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
     @app.post("/api/download/{fmt}")
     async def download(fmt: Literal["yaml", "html", "md", "json"], body: ScenarioBody) -> Response:
         try:
-            scenario = scenario_of(body.scenario)
+            scenario = space.scenario(body.scenario)
             if fmt == "yaml":
                 content, media = _yaml(body.scenario), "application/yaml"
             else:

@@ -13,7 +13,6 @@ import re
 import tempfile
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,6 @@ PREVIEW_USERS = (1, 8, 32)
 """Concurrent users the capacity preview shows per-user speed for."""
 KEPT_PLANS = 8
 _WHERE = re.compile(r"^(?:line \d+: )?(?P<field>[A-Za-z_][\w.\[\]\-]*): (?P<message>.*)$")
-
-
-@dataclass
-class Answer:
-    """A problem list (field, message) or a value."""
-
-    problems: list[dict[str, str]] = field(default_factory=list)
-    value: Any = None
 
 
 def problems_of(exc: TokenlaneError) -> list[dict[str, str]]:
