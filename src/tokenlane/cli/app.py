@@ -51,9 +51,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from tokenlane.cli import bench, capacity, catalog, cost, emulate, plan, search, serve, simulate, workload
+    from tokenlane.cli import bench, calibrate, capacity, catalog, cost, emulate, plan, search, serve, simulate, workload
 
-    for module in (plan, search, capacity, simulate, cost, bench, emulate, serve):
+    for module in (plan, search, capacity, simulate, cost, bench, emulate, calibrate, serve):
         app.command(name=module.COMMAND_NAME, help=module.command.__doc__)(module.command)
     app.add_typer(catalog.app, name="catalog")
     app.add_typer(workload.app, name="workload")

@@ -1,0 +1,158 @@
+"""Benchmark outputs people already have, read as measurements the roofline can predict.
+
+- `llama-bench` (`-o json`, `-o jsonl`, `-o csv`): one record per test: `n_prompt`, `n_gen`, `n_depth`, `avg_ts`
+  (tokens/s), `model_size` (bytes) and `model_n_params` (the file's real bits per weight), `test_time`.
+  A `pp` test (n_gen 0) is prefill tok/s; a `tg` test (n_prompt 0) is one stream's decode tok/s.
+  # Source: ggml-org/llama.cpp tools/llama-bench/README.md, "Output formats".
+- `vllm bench serve --save-result` JSON: `max_concurrency`, `median_tpot_ms`, `median_ttft_ms`,
+  `total_input_tokens`, `total_output_tokens`, `completed`, `date`. At concurrency c the median TPOT is one decode
+  step of c sequences; TTFT at concurrency 1 is one prompt's prefill.
+  # Source: vllm-project/vllm benchmarks (benchmark_serving.py / `vllm bench serve`), the saved result dictionary.
+- tokenlane's own bench `summary.json` (`tokenlane bench`): per level `concurrency`, `per_user_tok_s.p50`,
+  `ttft_s.p50`, with the run's `prompt_tokens` and `output_tokens`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tokenlane.errors import InputError
+from tokenlane.files import regular_file
+
+MAX_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured number the roofline predicts."""
+
+    kind: Literal["decode", "prefill"]
+    """decode: seconds per decode step of `batch` sequences at `context` tokens; prefill: seconds to prefill
+    `prompt` tokens after `depth` cached ones."""
+    seconds: float
+    batch: int = 1
+    context: float = 0.0
+    prompt: int = 0
+    depth: int = 0
+    file: str = ""
+    label: str = ""
+    as_of: str = ""
+    bits_per_weight: float | None = None
+    """The weights file's real bits per weight, where the file says (llama-bench)."""
+
+
+def read_measurements(path: str | Path) -> list[Measurement]:
+    """The measurements in a benchmark file of any supported format (recognised by its content)."""
+    name = str(path)
+    regular_file(path, what="benchmark file")
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path=name) from exc
+    if len(text) > MAX_BYTES:
+        raise InputError(f"larger than {MAX_BYTES >> 20} MiB", path=name)
+    stripped = text.lstrip()
+    records: list[dict[str, Any]]
+    if stripped.startswith(("[", "{")):
+        try:
+            doc = json.loads(text)
+            records = doc if isinstance(doc, list) else [doc]
+        except json.JSONDecodeError:
+            records = _jsonl(text, name)
+    else:
+        records = list(csv.DictReader(text.splitlines()))
+    if not records or not all(isinstance(r, dict) for r in records):
+        raise InputError(EXPECTED, path=name)
+    first = records[0]
+    if "avg_ts" in first and "n_prompt" in first:
+        return [m for i, r in enumerate(records, start=1) if (m := _llama_bench(r, name, i)) is not None]
+    if "median_tpot_ms" in first or "median_ttft_ms" in first:
+        return _vllm(first, name)
+    if "levels" in first and "definitions" in first:
+        return _tokenlane(first, name)
+    raise InputError(EXPECTED, path=name)
+
+
+EXPECTED = (
+    "not a benchmark file tokenlane reads: expected llama-bench -o json/jsonl/csv (avg_ts, n_prompt, n_gen), "
+    "a `vllm bench serve --save-result` JSON (median_tpot_ms, median_ttft_ms) or a tokenlane bench summary.json"
+)
+
+
+def _jsonl(text: str, name: str) -> list[dict[str, Any]]:
+    out = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"line {line_no}: not JSON ({exc.msg}); {EXPECTED}", path=name) from exc
+    return out
+
+
+def _number(rec: dict[str, Any], key: str, name: str, where: str, *, positive: bool = False) -> float:
+    value = rec.get(key)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: {key} must be a number, got {value!r}", path=name) from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise InputError(f"{where}: {key} must be a {'positive' if positive else 'non-negative'} number, got {value!r}", path=name)
+    return number
+
+
+def _llama_bench(rec: dict[str, Any], name: str, index: int) -> Measurement | None:
+    where = f"record {index}"
+    prompt, gen = int(_number(rec, "n_prompt", name, where)), int(_number(rec, "n_gen", name, where))
+    depth = int(_number(rec, "n_depth", name, where)) if rec.get("n_depth") not in (None, "") else 0
+    tok_s = _number(rec, "avg_ts", name, where, positive=True)
+    bits = None
+    if rec.get("model_size") and rec.get("model_n_params"):
+        bits = _number(rec, "model_size", name, where, positive=True) * 8 / _number(rec, "model_n_params", name, where, positive=True)
+    common = {"file": Path(name).name, "as_of": str(rec.get("test_time", ""))[:10], "bits_per_weight": bits}
+    if prompt > 0 and gen == 0:
+        return Measurement("prefill", prompt / tok_s, prompt=prompt, depth=depth, label=f"pp{prompt} @ d{depth}", **common)
+    if gen > 0 and prompt == 0:
+        return Measurement("decode", 1.0 / tok_s, context=depth + gen / 2, label=f"tg{gen} @ d{depth}", **common)
+    return None  # a combined pp+tg test mixes both phases: not one term of the roofline
+
+
+def _vllm(doc: dict[str, Any], name: str) -> list[Measurement]:
+    done = _number(doc, "completed", name, "result", positive=True)
+    prompt = _number(doc, "total_input_tokens", name, "result", positive=True) / done
+    output = _number(doc, "total_output_tokens", name, "result", positive=True) / done
+    concurrency = int(doc.get("max_concurrency") or 1)
+    common = {"file": Path(name).name, "as_of": str(doc.get("date", ""))[:8]}
+    out = [
+        Measurement(
+            "decode", _number(doc, "median_tpot_ms", name, "result", positive=True) / 1000.0, batch=concurrency,
+            context=prompt + output / 2, label=f"TPOT at concurrency {concurrency}", **common,
+        )
+    ]  # fmt: skip
+    if concurrency == 1 and doc.get("median_ttft_ms"):
+        ttft = _number(doc, "median_ttft_ms", name, "result", positive=True) / 1000.0
+        out.append(Measurement("prefill", ttft, prompt=round(prompt), label="TTFT at concurrency 1", **common))
+    return out
+
+
+def _tokenlane(doc: dict[str, Any], name: str) -> list[Measurement]:
+    prompt = _number(doc, "prompt_tokens", name, "summary", positive=True)
+    output = doc.get("output_tokens")
+    output = float(output) if isinstance(output, int | float) else 0.0
+    out = []
+    for i, level in enumerate(doc.get("levels") or [], start=1):
+        c = level.get("concurrency")
+        speed = (level.get("per_user_tok_s") or {}).get("p50")
+        if not isinstance(c, int) or not isinstance(speed, int | float) or speed <= 0:
+            continue
+        common = {"file": Path(name).name, "as_of": str(doc.get("written_at", ""))[:10]}
+        out.append(Measurement("decode", 1.0 / speed, batch=c, context=prompt + output / 2, label=f"level {i}: {c} users", **common))
+        ttft = (level.get("ttft_s") or {}).get("p50")
+        if c == 1 and isinstance(ttft, int | float) and ttft > 0:
+            out.append(Measurement("prefill", ttft, prompt=round(prompt), label=f"level {i}: TTFT alone", **common))
+    return out

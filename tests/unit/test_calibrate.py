@@ -1,0 +1,142 @@
+"""`tokenlane calibrate`: real file shapes read; known parameters recovered from measurements the model itself made;
+what the data cannot determine stays at the catalog's value; bad files are one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import assert_user_error, invoke
+from tokenlane import build_deployment, builtin_catalog, load_catalog
+from tokenlane.calibrate import Measurement, calibrate, predict, read_measurements
+
+CATALOG = builtin_catalog()
+DEP = build_deployment(CATALOG, hardware="rtx-4090", model="qwen3-8b", quant="q4_k_m", engine="llama.cpp")
+TRUE = {"bandwidth_utilization": 0.83, "step_overhead_ms": 3.1, "compute_utilization": 0.22}
+
+
+def _record(prompt: int, gen: int, depth: int, tok_s: float) -> dict[str, object]:
+    """One llama-bench JSON record, fields as in ggml-org/llama.cpp tools/llama-bench/README.md."""
+    return {
+        "build_commit": "8cf427ff",
+        "build_number": 5163,
+        "backends": "CUDA",
+        "model_filename": "models/Qwen3-8B-Q4_K_M.gguf",
+        "model_type": "qwen3 8B Q4_K - Medium",
+        "model_size": 5027783488,
+        "model_n_params": 8190735360,
+        "n_batch": 2048,
+        "n_ubatch": 512,
+        "type_k": "f16",
+        "type_v": "f16",
+        "n_gpu_layers": 99,
+        "flash_attn": True,
+        "n_prompt": prompt,
+        "n_gen": gen,
+        "n_depth": depth,
+        "test_time": "2026-11-20T11:58:50Z",
+        "avg_ns": 1,
+        "stddev_ns": 0,
+        "avg_ts": tok_s,
+        "stddev_ts": 0.1,
+    }
+
+
+def _truth_file(tmp_path: Path, tests: list[tuple[int, int, int]], fmt: str = "json") -> Path:
+    """llama-bench output whose numbers the roofline with TRUE parameters makes."""
+    truth = dataclasses.replace(DEP, engine=DEP.engine.model_copy(update=TRUE))
+    records = []
+    for prompt, gen, depth in tests:
+        kind = "prefill" if gen == 0 else "decode"
+        m = Measurement(kind, 1.0, context=depth + gen / 2, prompt=prompt, depth=depth)
+        seconds = predict(truth, m)
+        records.append(_record(prompt, gen, depth, prompt / seconds if kind == "prefill" else 1 / seconds))
+    path = tmp_path / f"bench.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(records, indent=2))
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_known_parameters_are_recovered_from_the_models_own_numbers(tmp_path: Path, fmt: str) -> None:
+    tests = [(0, 128, 0), (0, 128, 8192), (0, 128, 32768), (512, 0, 0), (2048, 0, 0)]
+    points = read_measurements(_truth_file(tmp_path, tests, fmt))
+    assert [m.kind for m in points] == ["decode", "decode", "decode", "prefill", "prefill"]
+    result = calibrate(DEP, points)
+    fitted = {f.name: f.value for f in result.fitted}
+    for name, value in TRUE.items():
+        assert fitted[name] == pytest.approx(value, rel=0.02), name
+    assert all(after / m.seconds == pytest.approx(1.0, abs=0.01) for m, _, after in result.points)
+
+
+def test_what_the_points_cannot_tell_apart_stays_at_the_catalog_value(tmp_path: Path) -> None:
+    points = read_measurements(_truth_file(tmp_path, [(0, 128, 0)]))
+    result = calibrate(DEP, points)
+    assert [f.name for f in result.fitted] == ["bandwidth_utilization"]
+    assert set(result.kept) == {"step_overhead_ms", "compute_utilization"}
+    assert result.fitted[0].std_error is None  # one point, one parameter
+
+
+def test_vllm_and_tokenlane_results_are_read_as_decode_steps_and_prefill(tmp_path: Path) -> None:
+    vllm = {
+        "date": "20261120-101500",
+        "backend": "vllm",
+        "model_id": "Qwen/Qwen3-8B",
+        "max_concurrency": 1,
+        "completed": 100,
+        "total_input_tokens": 102400,
+        "total_output_tokens": 12800,
+        "median_ttft_ms": 45.0,
+        "median_tpot_ms": 9.5,
+        "output_throughput": 100.0,
+    }
+    path = tmp_path / "vllm.json"
+    path.write_text(json.dumps(vllm))
+    decode, prefill = read_measurements(path)
+    assert decode.seconds == pytest.approx(0.0095) and decode.batch == 1 and decode.context == pytest.approx(1024 + 64)
+    assert prefill.kind == "prefill" and prefill.prompt == 1024 and prefill.seconds == pytest.approx(0.045)
+
+
+def test_the_cli_prints_errors_before_and_after_and_writes_an_overlay_every_command_takes(tmp_path: Path) -> None:
+    source = _truth_file(tmp_path, [(0, 128, 0), (0, 128, 32768), (512, 0, 0)])
+    overlay = tmp_path / "overlay.yaml"
+    args = ["calibrate", str(source), "--hardware", "rtx-4090", "--engine", "llama.cpp", "--model", "qwen3-8b", "--quant", "q4_k_m"]
+    result = invoke(*args, "--out", str(overlay))
+    assert result.exit_code == 0, result.stderr
+    assert "calibrated" in result.stdout and "fitted bandwidth_utilization" in result.stdout
+    catalog = load_catalog([overlay])
+    engine = catalog.engines["llama.cpp-on-rtx-4090"]
+    assert engine.bandwidth_utilization == pytest.approx(TRUE["bandwidth_utilization"], rel=0.02)
+    assert "bench.json" in engine.source and str(engine.as_of) == "2026-11-20"
+    quant = next(q for q in catalog.quants.values() if q.id.startswith("file-"))
+    assert quant.bits_per_weight == pytest.approx(5027783488 * 8 / 8190735360)
+    capacity = invoke(
+        "capacity",
+        "--hardware",
+        "rtx-4090",
+        "--model",
+        "qwen3-8b",
+        "--quant",
+        quant.id,
+        "--engine",
+        engine.id,
+        "--catalog",
+        str(overlay),
+        "--json",
+    )
+    assert capacity.exit_code == 0, capacity.stderr
+
+
+def test_bad_benchmark_files_are_one_line(tmp_path: Path) -> None:
+    args = ["--hardware", "rtx-4090", "--engine", "llama.cpp", "--model", "qwen3-8b"]
+    (tmp_path / "x.json").write_text('{"hello": 1}')
+    assert_user_error(invoke("calibrate", str(tmp_path / "x.json"), *args), "x.json", "llama-bench")
+    (tmp_path / "y.json").write_text(json.dumps([_record(0, 128, 0, -3.0)]))
+    assert_user_error(invoke("calibrate", str(tmp_path / "y.json"), *args), "y.json", "avg_ts")
+    (tmp_path / "z.csv").write_text("a,b\n1,2\n")
+    assert_user_error(invoke("calibrate", str(tmp_path / "z.csv"), *args), "z.csv", "expected")
