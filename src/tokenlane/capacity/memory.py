@@ -6,6 +6,7 @@ DeepseekV3Attention, Qwen3MoeSparseMoeBlock, GptOssExperts).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ class ParamCounts:
     lm_head: int
     """Output projection (0 when tied to the embedding)."""
     attention_per_layer: int
-    """Q, K, V, O projections (MLA: down/up projections) of one layer."""
+    """Q, K, V, O projections (MLA: down/up projections) of one softmax-attention layer."""
     dense_ffn_per_layer: int
     """FFN of one dense layer."""
     expert_per_layer: int
@@ -40,15 +41,24 @@ class ParamCounts:
     """Routed experts per MoE layer."""
     experts_per_token: int
     """Routed experts per token."""
+    linear_attention_per_layer: int = 0
+    """Projections and convolution of one linear-attention layer."""
+    num_linear_layers: int = 0
+    """Linear-attention layers (the others use `attention_per_layer`)."""
+
+    @property
+    def mixing(self) -> int:
+        """Token-mixing parameters of all layers: softmax attention and linear attention."""
+        layers = self.num_dense_layers + self.num_moe_layers
+        return (layers - self.num_linear_layers) * self.attention_per_layer + self.num_linear_layers * self.linear_attention_per_layer
 
     @property
     def total(self) -> int:
         """All parameters."""
-        layers = self.num_dense_layers + self.num_moe_layers
         return (
             self.embedding
             + self.lm_head
-            + layers * self.attention_per_layer
+            + self.mixing
             + self.num_dense_layers * self.dense_ffn_per_layer
             + self.num_moe_layers * (self.num_experts * self.expert_per_layer + self.shared_per_layer)
         )
@@ -56,11 +66,10 @@ class ParamCounts:
     @property
     def active(self) -> int:
         """Parameters one token multiplies through (the embedding lookup excluded, the LM head included)."""
-        layers = self.num_dense_layers + self.num_moe_layers
         head = self.lm_head or self.embedding
         return (
             head
-            + layers * self.attention_per_layer
+            + self.mixing
             + self.num_dense_layers * self.dense_ffn_per_layer
             + self.num_moe_layers * (self.experts_per_token * self.expert_per_layer + self.shared_per_layer)
         )
@@ -81,7 +90,8 @@ def count_params(model: Model) -> ParamCounts:
         attention = q + kv + model.num_attention_heads * m.v_head_dim * h
     else:
         q_width = model.num_attention_heads * model.head_dim
-        attention = 2 * h * q_width + 2 * h * model.num_kv_heads * model.head_dim
+        gate = h * q_width if model.attention_output_gate else 0
+        attention = 2 * h * q_width + gate + 2 * h * model.num_kv_heads * model.head_dim
     ffn_mats = 3 if model.gated_ffn else 2
     dense_ffn = ffn_mats * h * model.intermediate_size
     moe = model.moe
@@ -93,7 +103,15 @@ def count_params(model: Model) -> ParamCounts:
     else:
         expert = shared = num_moe_layers = 0
     embedding = model.vocab_size * h
+    lin = model.linear_attention
+    linear = 0
+    if lin:
+        qk, v = lin.num_key_heads * lin.key_head_dim, lin.num_value_heads * lin.value_head_dim
+        # in_proj_qkvz, in_proj_ba (gates), the causal convolution over q, k, v, out_proj.
+        linear = h * (2 * qk + 2 * v) + h * 2 * lin.num_value_heads + (2 * qk + v) * lin.conv_kernel_dim + v * h
     return ParamCounts(
+        linear_attention_per_layer=linear,
+        num_linear_layers=lin.num_layers if lin else 0,
         embedding=embedding,
         lm_head=0 if model.tied_embeddings else embedding,
         attention_per_layer=attention,
@@ -118,6 +136,7 @@ class WeightBytes:
     expert_per_layer: float
     shared_per_layer: float
     total: float
+    linear_attention_per_layer: float = 0.0
     """Bytes resident in memory (a tied LM head counted once)."""
 
 
@@ -137,12 +156,14 @@ def weight_bytes(model: Model, quant: Quant) -> WeightBytes:
         expert_per_layer=p.expert_per_layer * expert_bpw,
         shared_per_layer=p.shared_per_layer * bpw,
         total=0.0,
+        linear_attention_per_layer=p.linear_attention_per_layer * attn_bpw,
     )
     layers = p.num_dense_layers + p.num_moe_layers
     total = (
         wb.embedding
         + (wb.lm_head if p.lm_head else 0.0)
-        + layers * wb.attention_per_layer
+        + (layers - p.num_linear_layers) * wb.attention_per_layer
+        + p.num_linear_layers * wb.linear_attention_per_layer
         + p.num_dense_layers * wb.dense_ffn_per_layer
         + p.num_moe_layers * (p.num_experts * wb.expert_per_layer + wb.shared_per_layer)
     )
@@ -160,8 +181,25 @@ def kv_elements_per_token_per_layer(model: Model) -> int:
 
 
 def kv_bytes_per_token(model: Model, kv_bytes_per_element: float) -> float:
-    """KV bytes one token adds across all layers while inside every window (bytes/token)."""
-    return kv_elements_per_token_per_layer(model) * kv_bytes_per_element * model.num_layers
+    """KV bytes one token adds across the softmax-attention layers while inside every window (bytes/token); a
+    hybrid model's linear-attention layers add none (`state_bytes_per_sequence`)."""
+    return kv_elements_per_token_per_layer(model) * kv_bytes_per_element * model.attention_layers
+
+
+STATE_BYTES_PER_ELEMENT = 2.0
+"""Linear-attention state is kept in the model's dtype (bf16) whatever the KV-cache dtype.
+# Source: vLLM engine arguments, `--mamba-ssm-cache-dtype` (default `auto`: the model's dtype)."""
+
+
+def state_bytes_per_sequence(model: Model, bytes_per_element: float) -> float:
+    """Fixed bytes one sequence holds in a hybrid model's linear-attention layers, whatever its length: the
+    recurrent state (value heads x key dim x value dim) and the convolution state, per layer (see LinearAttention)."""
+    lin = model.linear_attention
+    if lin is None:
+        return 0.0
+    recurrent = lin.num_value_heads * lin.key_head_dim * lin.value_head_dim
+    conv = (lin.conv_kernel_dim - 1) * (2 * lin.num_key_heads * lin.key_head_dim + lin.num_value_heads * lin.value_head_dim)
+    return (recurrent + conv) * bytes_per_element * lin.num_layers
 
 
 def kv_bytes_for_context(model: Model, kv_bytes_per_element: float, context_tokens: float) -> float:
@@ -169,7 +207,7 @@ def kv_bytes_for_context(model: Model, kv_bytes_per_element: float, context_toke
     per_layer = kv_elements_per_token_per_layer(model) * kv_bytes_per_element
     window_layers = model.sliding_window.num_layers if model.sliding_window else 0
     window = model.sliding_window.window_tokens if model.sliding_window else 0
-    full_layers = model.num_layers - window_layers
+    full_layers = model.attention_layers - window_layers
     return per_layer * (full_layers * context_tokens + window_layers * min(context_tokens, window))
 
 
@@ -233,13 +271,16 @@ class KvCache:
     window_share: float
     running_cap: int
     """Most sequences the engine runs together, memory aside."""
+    state_tokens: int = 0
+    """Token slots each sequence's fixed linear-attention state takes (hybrid models; 0 otherwise)."""
 
     def tokens_held(self, context_tokens: Any) -> Any:
-        """Full-attention token slots a sequence of `context_tokens` occupies (padded to blocks, windows capped)."""
+        """Full-attention token slots a sequence of `context_tokens` occupies (padded to blocks, windows capped),
+        its fixed linear-attention state included."""
         padded = -(-context_tokens // self.block_tokens) * self.block_tokens
         if not self.window_tokens:
-            return padded
-        return (1.0 - self.window_share) * padded + self.window_share * np.minimum(padded, self.window_tokens)
+            return padded + self.state_tokens
+        return (1.0 - self.window_share) * padded + self.window_share * np.minimum(padded, self.window_tokens) + self.state_tokens
 
     def max_sequences(self, context_tokens: int) -> int:
         """Most sequences of `context_tokens` each that the cache and the engine hold at once."""
@@ -256,8 +297,9 @@ def kv_cache(dep: Deployment, plan: MemoryPlan | None = None) -> KvCache:
         capacity_tokens=plan.kv_capacity_tokens if plan.fits else 0,
         block_tokens=dep.engine.kv_block_tokens,
         window_tokens=window.window_tokens if window else 0,
-        window_share=window.num_layers / dep.model.num_layers if window else 0.0,
+        window_share=window.num_layers / dep.model.attention_layers if window else 0.0,
         running_cap=dep.running_seq_cap,
+        state_tokens=math.ceil(state_bytes_per_sequence(dep.model, STATE_BYTES_PER_ELEMENT) / plan.kv_bytes_per_token),
     )
 
 

@@ -13,12 +13,23 @@ import functools
 from dataclasses import dataclass
 
 from tokenlane.capacity.deployment import Deployment
-from tokenlane.capacity.memory import count_params, kv_elements_per_token_per_layer, weight_bytes
+from tokenlane.capacity.memory import (
+    STATE_BYTES_PER_ELEMENT,
+    count_params,
+    kv_elements_per_token_per_layer,
+    state_bytes_per_sequence,
+    weight_bytes,
+)
 from tokenlane.capacity.moe import expected_distinct_experts
 from tokenlane.units import GB, TFLOPS, ms_to_s, us_to_s
 
 ACTIVATION_BYTES = 2.0
 """bf16 activations exchanged by tensor-parallel all-reduce, bytes per element."""
+LINEAR_FLOPS_PER_STATE_ELEMENT = 6.0
+"""Gated DeltaNet recurrence per token and state element: decay, delta-rule rank-1 update (read and write) and the
+output read-out, 2 FLOPs each.
+# Source: Yang et al., "Gated Delta Networks" (arXiv:2412.06464), the gated delta rule:
+# S_t = S_{t-1} a_t (I - b_t k_t k_t^T) + b_t v_t k_t^T and o_t = S_t q_t."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,10 @@ class _Coefficients:
     lm_head_flops_per_logit: float
     kv_bytes_per_token_layer: float
     attn_flops_per_pair_layer: float
+    linear_state_bytes: float
+    """Linear-attention state one sequence reads and writes back per step, all such layers (bytes per device)."""
+    linear_flops_per_token: float
+    """Linear-attention recurrence FLOPs per token, all such layers (per device)."""
     allreduce_bytes_per_token: float
     allreduce_s_per_byte: float
     allreduce_latency_s: float
@@ -138,6 +153,9 @@ def _coefficients(dep: Deployment) -> _Coefficients:
     wbytes = weight_bytes(model, dep.quant)
     layers = model.num_layers
     window_layers = model.sliding_window.num_layers if model.sliding_window else 0
+    lin = model.linear_attention
+    linear_layers = lin.num_layers if lin else 0
+    softmax_layers = layers - linear_layers
     if model.mla:
         m = model.mla
         latent = m.kv_lora_rank + m.qk_rope_head_dim
@@ -153,10 +171,10 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         flops_per_s=compute,
         attn_flops_per_s=hw.bf16_tflops * TFLOPS * engine.compute_utilization,
         num_layers=layers,
-        full_layers=layers - window_layers,
+        full_layers=softmax_layers - window_layers,
         window_layers=window_layers,
-        attn_proj_bytes=wbytes.attention_per_layer * layers / n,
-        attn_proj_flops_per_token=2.0 * params.attention_per_layer * layers / n,
+        attn_proj_bytes=(wbytes.attention_per_layer * softmax_layers + wbytes.linear_attention_per_layer * linear_layers) / n,
+        attn_proj_flops_per_token=2.0 * params.mixing / n,
         ffn_bytes=(params.num_dense_layers * wbytes.dense_ffn_per_layer + params.num_moe_layers * wbytes.shared_per_layer) / n,
         ffn_flops_per_token=2.0
         * (params.num_dense_layers * params.dense_ffn_per_layer + params.num_moe_layers * params.shared_per_layer)
@@ -171,6 +189,13 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         lm_head_flops_per_logit=2.0 * (params.lm_head or params.embedding) / n,
         kv_bytes_per_token_layer=kv_elements_per_token_per_layer(model) * dep.kv_dtype.bytes_per_element / n,
         attn_flops_per_pair_layer=attn_flops_pair / n,
+        linear_state_bytes=2.0 * state_bytes_per_sequence(model, STATE_BYTES_PER_ELEMENT) / n,
+        linear_flops_per_token=LINEAR_FLOPS_PER_STATE_ELEMENT
+        * linear_layers
+        * (lin.num_value_heads * lin.key_head_dim * lin.value_head_dim)
+        / n
+        if lin
+        else 0.0,
         allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
         allreduce_s_per_byte=ring / (hw.interconnect_gbps * GB) if n > 1 else 0.0,
         allreduce_latency_s=2.0 * layers * us_to_s(hw.interconnect_latency_us) if n > 1 else 0.0,
@@ -193,6 +218,15 @@ def _lm_head_s(c: _Coefficients, num_logits: float) -> float:
     return max(c.lm_head_bytes / c.bytes_per_s, c.lm_head_flops_per_logit * num_logits / c.flops_per_s) if num_logits else 0.0
 
 
+def _linear_s(c: _Coefficients, num_tokens: float, num_logits: float) -> float:
+    """Linear-attention layers: max(state read and written back by each sampling sequence / B_eff, recurrence FLOPs
+    of every token / F_eff). Sampling sequences stand for the sequences in the step (a mid-prompt chunk's one state
+    read is left out: its tokens' FLOPs dominate)."""
+    if not c.linear_flops_per_token:
+        return 0.0
+    return max(num_logits * c.linear_state_bytes / c.bytes_per_s, num_tokens * c.linear_flops_per_token / c.attn_flops_per_s)
+
+
 def _attention_s(c: _Coefficients, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
     kv_tokens = c.full_layers * kv_full + c.window_layers * kv_window
     pairs = c.full_layers * pairs_full + c.window_layers * pairs_window
@@ -213,7 +247,9 @@ def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
         return StepTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     attn_proj, ffn, experts, allreduce, distinct = _token_terms(c, load.num_tokens)
     lm_head = _lm_head_s(c, load.num_logits)
-    attention = _attention_s(c, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window)
+    attention = _attention_s(c, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window) + _linear_s(
+        c, load.num_tokens, load.num_logits
+    )
     return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, c.overhead_s, distinct)
 
 
@@ -234,7 +270,9 @@ class StepTable:
         self._c = c = _coefficients(dep)
         self.max_tokens = max_tokens
         self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:4]) + c.overhead_s for t in range(1, max_tokens + 1)]
-        self._decode = [0.0] + [self._per_tokens[n] + _lm_head_s(c, float(n)) for n in range(1, max_tokens + 1)]
+        self._decode = [0.0] + [
+            self._per_tokens[n] + _lm_head_s(c, float(n)) + _linear_s(c, float(n), float(n)) for n in range(1, max_tokens + 1)
+        ]
         # A decode step reads and scores the same keys (kv == pairs), so its attention term is linear in them.
         self._s_per_kv_token = max(c.kv_bytes_per_token_layer / c.bytes_per_s, c.attn_flops_per_pair_layer / c.attn_flops_per_s)
         self._full_layers, self._window_layers = c.full_layers, c.window_layers
@@ -248,7 +286,12 @@ class StepTable:
         c = self._c
         t = int(num_tokens)
         base = self._per_tokens[t] if t == num_tokens and t <= self.max_tokens else sum(_token_terms(c, num_tokens)[:4]) + c.overhead_s
-        return base + _lm_head_s(c, num_logits) + _attention_s(c, kv_full, kv_window, pairs_full, pairs_window)
+        return (
+            base
+            + _lm_head_s(c, num_logits)
+            + _linear_s(c, num_tokens, num_logits)
+            + _attention_s(c, kv_full, kv_window, pairs_full, pairs_window)
+        )
 
     def decode_seconds(self, num_seqs: int, kv_full: float, kv_window: float) -> float:
         """Time of a pure decode step of `num_seqs` sequences reading `kv_full` / `kv_window` keys per full / window

@@ -103,6 +103,9 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         }
         fields["head_dim"] = _count(cfg, where, "v_head_dim")
     fields["sliding_window"] = _sliding_window(cfg, layers, where)
+    fields["linear_attention"] = _linear_attention(cfg, layers, where)
+    if fields["linear_attention"] is not None and cfg.get("model_type", raw.get("model_type")) in GATED_ATTENTION_TYPES:
+        fields["attention_output_gate"] = True
     try:
         return Model.model_validate(fields)
     except ValidationError as exc:
@@ -126,6 +129,32 @@ def _sliding_window(cfg: dict[str, Any], num_layers: int, path: str) -> dict[str
     else:
         return None
     return {"window_tokens": window, "num_layers": max(0, min(count, num_layers))} if count > 0 else None
+
+
+GATED_ATTENTION_TYPES = ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text")
+"""Model types whose softmax-attention layers gate their output (q_proj twice as wide).
+# Source: transformers Qwen3NextAttention (q_proj out_features = heads x head_dim x 2)."""
+
+
+def _linear_attention(cfg: dict[str, Any], num_layers: int, path: str) -> dict[str, int] | None:
+    """Linear-attention layers of a hybrid model from `layer_types` ("linear_attention") or
+    `full_attention_interval` (every n-th layer full, the rest linear), with the `linear_*` head fields."""
+    if not cfg.get("linear_num_value_heads"):
+        return None
+    layer_types = cfg.get("layer_types")
+    if isinstance(layer_types, list):
+        count = sum(1 for t in layer_types if str(t) == "linear_attention")
+    else:
+        interval = _count(cfg, path, "full_attention_interval", default=4)
+        count = num_layers - num_layers // interval
+    return {
+        "num_layers": count,
+        "num_key_heads": _count(cfg, path, "linear_num_key_heads"),
+        "num_value_heads": _count(cfg, path, "linear_num_value_heads"),
+        "key_head_dim": _count(cfg, path, "linear_key_head_dim"),
+        "value_head_dim": _count(cfg, path, "linear_value_head_dim"),
+        "conv_kernel_dim": _count(cfg, path, "linear_conv_kernel_dim", default=4),
+    }
 
 
 def _slug(text: str) -> str:

@@ -144,6 +144,28 @@ class Moe(BaseModel):
         return self
 
 
+class LinearAttention(BaseModel):
+    """Linear-attention (Gated DeltaNet) layers of a hybrid model: each keeps a fixed-size recurrent state per
+    sequence instead of a KV cache that grows with the context.
+
+    Per layer and sequence: a state of `num_value_heads` x `key_head_dim` x `value_head_dim` elements and a short
+    convolution state of (`conv_kernel_dim` - 1) x (2 x key heads x key dim + value heads x value dim) elements.
+    # Source: Yang et al., "Gated Delta Networks" (arXiv:2412.06464) section 2; layer layout after transformers'
+    # Qwen3NextConfig (linear_num_key_heads, linear_num_value_heads, linear_key_head_dim, linear_value_head_dim,
+    # linear_conv_kernel_dim).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    num_layers: Annotated[int, Field(ge=0)]
+    """How many of the model's layers are linear attention (the rest are full or sliding-window attention)."""
+    num_key_heads: PositiveInt
+    num_value_heads: PositiveInt
+    key_head_dim: PositiveInt
+    value_head_dim: PositiveInt
+    conv_kernel_dim: PositiveInt = 4
+
+
 class Model(Entry):
     """Architecture of an open-weight transformer, with every field the roofline needs."""
 
@@ -171,6 +193,10 @@ class Model(Entry):
     """Multi-head latent attention; None for standard MHA/GQA."""
     sliding_window: SlidingWindow | None = None
     """Sliding-window layers, if any."""
+    linear_attention: LinearAttention | None = None
+    """Linear-attention layers of a hybrid model (Qwen3-Next, Qwen3.5), if any."""
+    attention_output_gate: bool = False
+    """Softmax-attention layers gate their output with a second query-width projection (Qwen3-Next)."""
     max_context_tokens: PositiveInt = 131072
     """Longest context the model supports, tokens."""
     declared_total_params_b: Positive | None = None
@@ -186,7 +212,15 @@ class Model(Entry):
             raise ValueError("sliding_window.num_layers must not exceed num_layers")
         if self.moe and self.moe.num_dense_layers > self.num_layers:
             raise ValueError("moe.num_dense_layers must not exceed num_layers")
+        window = self.sliding_window.num_layers if self.sliding_window else 0
+        if self.linear_attention and window + self.linear_attention.num_layers >= self.num_layers:
+            raise ValueError("linear_attention.num_layers (and sliding-window layers) must leave at least one full-attention layer")
         return self
+
+    @property
+    def attention_layers(self) -> int:
+        """Layers with softmax attention (full or sliding-window): the ones that keep a KV cache."""
+        return self.num_layers - (self.linear_attention.num_layers if self.linear_attention else 0)
 
 
 class Quant(Entry):
