@@ -76,3 +76,20 @@ def test_a_day_simulates_on_a_hybrid_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     option = result.json()["options"][0]
     assert option["fits"] and option["monthly_usd"] > 0
+
+
+def test_sparse_attention_caches_every_token_but_reads_only_the_top_k() -> None:
+    v3, v32 = CATALOG.models["deepseek-v3"], CATALOG.models["deepseek-v3.2-exp"]
+    assert kv_bytes_per_token(v32, 2.0) == kv_bytes_per_token(v3, 2.0) + (128 * 1.0 + 4.0) * 61  # the fp8 index key + scale
+    deps = {m: build_deployment(CATALOG, hardware="h200", model=m, quant="fp8", engine="vllm", gpus=8) for m in (v3.id, v32.id)}
+
+    def growth(dep, batch: int) -> float:
+        return step_seconds(dep, decode_load(dep, batch, 100_000)) - step_seconds(dep, decode_load(dep, batch, 10_000))
+
+    for batch in (1, 32):
+        assert 0 < growth(deps[v32.id], batch) < 0.2 * growth(deps[v3.id], batch)
+    # Within the top-k every key is read anyway: only the indexer's small keys cost more.
+    short = [step_seconds(d, decode_load(d, 8, 1_000)) for d in deps.values()]
+    assert short[0] <= short[1] < short[0] * 1.05
+    # The cache holds every token (and the index keys): fewer long sequences fit than in V3.
+    assert kv_cache(deps[v32.id]).max_sequences(100_000) <= kv_cache(deps[v3.id]).max_sequences(100_000)

@@ -183,7 +183,21 @@ def kv_elements_per_token_per_layer(model: Model) -> int:
 def kv_bytes_per_token(model: Model, kv_bytes_per_element: float) -> float:
     """KV bytes one token adds across the softmax-attention layers while inside every window (bytes/token); a
     hybrid model's linear-attention layers add none (`state_bytes_per_sequence`)."""
-    return kv_elements_per_token_per_layer(model) * kv_bytes_per_element * model.attention_layers
+    return kv_elements_per_token_per_layer(model) * kv_bytes_per_element * model.attention_layers + index_bytes_per_token(model)
+
+
+INDEX_KEY_BYTES_PER_ELEMENT = 1.0
+INDEX_SCALE_BYTES = 4.0
+"""A sparse-attention model caches each token's indexer key in fp8 with one fp32 scale per token and layer.
+# Source: DeepSeek-V3.2-Exp inference/model.py (Indexer: k_cache float8_e4m3fn, k_scale_cache float32)."""
+
+
+def index_bytes_per_token(model: Model) -> float:
+    """Bytes one token adds to a sparse-attention model's indexer cache, all layers (0 for other models)."""
+    sparse = model.sparse_attention
+    if sparse is None:
+        return 0.0
+    return (sparse.index_head_dim * INDEX_KEY_BYTES_PER_ELEMENT + INDEX_SCALE_BYTES) * model.num_layers
 
 
 STATE_BYTES_PER_ELEMENT = 2.0
@@ -208,7 +222,10 @@ def kv_bytes_for_context(model: Model, kv_bytes_per_element: float, context_toke
     window_layers = model.sliding_window.num_layers if model.sliding_window else 0
     window = model.sliding_window.window_tokens if model.sliding_window else 0
     full_layers = model.attention_layers - window_layers
-    return per_layer * (full_layers * context_tokens + window_layers * min(context_tokens, window))
+    return (
+        per_layer * (full_layers * context_tokens + window_layers * min(context_tokens, window))
+        + index_bytes_per_token(model) * context_tokens
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import (
     STATE_BYTES_PER_ELEMENT,
     count_params,
+    index_bytes_per_token,
     kv_elements_per_token_per_layer,
     state_bytes_per_sequence,
     weight_bytes,
@@ -48,6 +49,8 @@ class StepLoad:
     kv_tokens_window: float
     pairs_full: float
     pairs_window: float
+    """(The window fields count capped layers: sliding-window, or sparse attention's top-k; the full fields are also
+    what a sparse model's indexer reads and scores.)"""
 
     def __add__(self, other: StepLoad) -> StepLoad:
         return StepLoad(
@@ -65,7 +68,7 @@ EMPTY_LOAD = StepLoad(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 def decode_load(dep: Deployment, num_seqs: float, context_tokens: float) -> StepLoad:
     """`num_seqs` sequences each decoding one token after `context_tokens` cached tokens."""
-    window = dep.model.sliding_window.window_tokens if dep.model.sliding_window else 0
+    window = dep.model.attention_window
     seen = context_tokens + 1
     in_window = min(seen, window) if window else 0.0
     return StepLoad(num_seqs, num_seqs, num_seqs * seen, num_seqs * in_window, num_seqs * seen, num_seqs * in_window)
@@ -77,7 +80,7 @@ def prefill_load(dep: Deployment, chunk_tokens: float, prior_tokens: float, *, s
     Pairs scored = chunk x prior + chunk x (chunk + 1) / 2 (the quadratic term); window layers see at
     most `window` keys per query. `samples` marks the last chunk, whose final token goes through the LM head.
     """
-    window = dep.model.sliding_window.window_tokens if dep.model.sliding_window else 0
+    window = dep.model.attention_window
     seen = prior_tokens + chunk_tokens
     pairs = chunk_tokens * prior_tokens + chunk_tokens * (chunk_tokens + 1) / 2
     pairs_window = min(pairs, chunk_tokens * window) if window else 0.0
@@ -136,6 +139,10 @@ class _Coefficients:
     lm_head_flops_per_logit: float
     kv_bytes_per_token_layer: float
     attn_flops_per_pair_layer: float
+    index_bytes_per_token: float
+    """Sparse attention: indexer key bytes read per cached token, all layers (per device)."""
+    index_flops_per_pair: float
+    """Sparse attention: indexer FLOPs per query-key pair, all layers (per device)."""
     linear_state_bytes: float
     """Linear-attention state one sequence reads and writes back per step, all such layers (bytes per device)."""
     linear_flops_per_token: float
@@ -152,10 +159,11 @@ def _coefficients(dep: Deployment) -> _Coefficients:
     params = count_params(model)
     wbytes = weight_bytes(model, dep.quant)
     layers = model.num_layers
-    window_layers = model.sliding_window.num_layers if model.sliding_window else 0
     lin = model.linear_attention
     linear_layers = lin.num_layers if lin else 0
     softmax_layers = layers - linear_layers
+    window_layers = model.capped_layers
+    sparse = model.sparse_attention
     if model.mla:
         m = model.mla
         latent = m.kv_lora_rank + m.qk_rope_head_dim
@@ -189,6 +197,8 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         lm_head_flops_per_logit=2.0 * (params.lm_head or params.embedding) / n,
         kv_bytes_per_token_layer=kv_elements_per_token_per_layer(model) * dep.kv_dtype.bytes_per_element / n,
         attn_flops_per_pair_layer=attn_flops_pair / n,
+        index_bytes_per_token=index_bytes_per_token(model) / n,
+        index_flops_per_pair=2.0 * sparse.index_n_heads * sparse.index_head_dim * layers / n if sparse else 0.0,
         linear_state_bytes=2.0 * state_bytes_per_sequence(model, STATE_BYTES_PER_ELEMENT) / n,
         linear_flops_per_token=LINEAR_FLOPS_PER_STATE_ELEMENT
         * linear_layers
@@ -228,9 +238,14 @@ def _linear_s(c: _Coefficients, num_tokens: float, num_logits: float) -> float:
 
 
 def _attention_s(c: _Coefficients, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
+    """Softmax attention: max(KV bytes read / B_eff, pair FLOPs / F_eff), capped layers at their window or top-k; a
+    sparse model's indexer reads every cached token's index key and scores every pair (fp8, at the bf16 rate)."""
     kv_tokens = c.full_layers * kv_full + c.window_layers * kv_window
     pairs = c.full_layers * pairs_full + c.window_layers * pairs_window
-    return max(kv_tokens * c.kv_bytes_per_token_layer / c.bytes_per_s, pairs * c.attn_flops_per_pair_layer / c.attn_flops_per_s)
+    main = max(kv_tokens * c.kv_bytes_per_token_layer / c.bytes_per_s, pairs * c.attn_flops_per_pair_layer / c.attn_flops_per_s)
+    if not c.index_bytes_per_token:
+        return main
+    return main + max(kv_full * c.index_bytes_per_token / c.bytes_per_s, pairs_full * c.index_flops_per_pair / c.attn_flops_per_s)
 
 
 def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
@@ -275,6 +290,7 @@ class StepTable:
         ]
         # A decode step reads and scores the same keys (kv == pairs), so its attention term is linear in them.
         self._s_per_kv_token = max(c.kv_bytes_per_token_layer / c.bytes_per_s, c.attn_flops_per_pair_layer / c.attn_flops_per_s)
+        self._s_per_index_token = max(c.index_bytes_per_token / c.bytes_per_s, c.index_flops_per_pair / c.attn_flops_per_s)
         self._full_layers, self._window_layers = c.full_layers, c.window_layers
 
     def seconds(
@@ -298,7 +314,8 @@ class StepTable:
         layer: equals `seconds(n, n, kv_full, kv_window, kv_full, kv_window)`."""
         if num_seqs > self.max_tokens:
             return self.seconds(num_seqs, num_seqs, kv_full, kv_window, kv_full, kv_window)
-        return self._decode[num_seqs] + self._s_per_kv_token * (self._full_layers * kv_full + self._window_layers * kv_window)
+        attention = self._s_per_kv_token * (self._full_layers * kv_full + self._window_layers * kv_window)
+        return self._decode[num_seqs] + attention + self._s_per_index_token * kv_full
 
     def load_seconds(self, load: StepLoad) -> float:
         """Step time, seconds, of a `StepLoad`."""

@@ -104,6 +104,12 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         fields["head_dim"] = _count(cfg, where, "v_head_dim")
     fields["sliding_window"] = _sliding_window(cfg, layers, where)
     fields["linear_attention"] = _linear_attention(cfg, layers, where)
+    if cfg.get("index_topk"):
+        fields["sparse_attention"] = {
+            "index_n_heads": _count(cfg, where, "index_n_heads"),
+            "index_head_dim": _count(cfg, where, "index_head_dim"),
+            "index_topk": _count(cfg, where, "index_topk"),
+        }
     if fields["linear_attention"] is not None and cfg.get("model_type", raw.get("model_type")) in GATED_ATTENTION_TYPES:
         fields["attention_output_gate"] = True
     try:

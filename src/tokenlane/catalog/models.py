@@ -166,6 +166,21 @@ class LinearAttention(BaseModel):
     conv_kernel_dim: PositiveInt = 4
 
 
+class SparseAttention(BaseModel):
+    """DeepSeek Sparse Attention (DeepSeek-V3.2): a lightning indexer scores every cached token with a few small fp8
+    heads, and each query attends to only the `index_topk` best. The cache still holds every token (plus the
+    indexer's key); what a step reads and scores in the main attention is bounded by `index_topk`.
+    # Source: DeepSeek-V3.2-Exp (github.com/deepseek-ai/DeepSeek-V3.2-Exp, inference/model.py Indexer; config
+    # index_n_heads 64, index_head_dim 128, index_topk 2048, as in lmdeploy's DeepseekV32Config defaults).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index_n_heads: PositiveInt
+    index_head_dim: PositiveInt
+    index_topk: PositiveInt
+
+
 class Model(Entry):
     """Architecture of an open-weight transformer, with every field the roofline needs."""
 
@@ -195,6 +210,8 @@ class Model(Entry):
     """Sliding-window layers, if any."""
     linear_attention: LinearAttention | None = None
     """Linear-attention layers of a hybrid model (Qwen3-Next, Qwen3.5), if any."""
+    sparse_attention: SparseAttention | None = None
+    """DeepSeek Sparse Attention over every layer's cache, if the model uses it."""
     attention_output_gate: bool = False
     """Softmax-attention layers gate their output with a second query-width projection (Qwen3-Next)."""
     max_context_tokens: PositiveInt = 131072
@@ -212,10 +229,26 @@ class Model(Entry):
             raise ValueError("sliding_window.num_layers must not exceed num_layers")
         if self.moe and self.moe.num_dense_layers > self.num_layers:
             raise ValueError("moe.num_dense_layers must not exceed num_layers")
+        if self.sparse_attention and (self.sliding_window or self.linear_attention):
+            raise ValueError("sparse_attention does not combine with sliding_window or linear_attention here")
         window = self.sliding_window.num_layers if self.sliding_window else 0
         if self.linear_attention and window + self.linear_attention.num_layers >= self.num_layers:
             raise ValueError("linear_attention.num_layers (and sliding-window layers) must leave at least one full-attention layer")
         return self
+
+    @property
+    def attention_window(self) -> int:
+        """Most keys one query attends to in the capped layers: the sliding window, or the sparse top-k (0: none)."""
+        if self.sparse_attention:
+            return self.sparse_attention.index_topk
+        return self.sliding_window.window_tokens if self.sliding_window else 0
+
+    @property
+    def capped_layers(self) -> int:
+        """Layers whose queries attend to at most `attention_window` keys (sliding-window or sparse)."""
+        if self.sparse_attention:
+            return self.attention_layers
+        return self.sliding_window.num_layers if self.sliding_window else 0
 
     @property
     def attention_layers(self) -> int:
