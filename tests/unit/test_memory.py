@@ -55,11 +55,27 @@ def test_weight_bytes_hand_checked() -> None:
     model = CATALOG.model_by_id("llama-3.1-8b")
     params = count_params(model).total
     assert weight_bytes(model, CATALOG.quant_by_id("bf16")).total == pytest.approx(params * 2)
-    # Q4_K_M: linear layers at 4.85 bits, embedding and untied head at 6.56 bits.
+    # Q4_K_M: FFN at 4.85 bits, attention at 4.6, token embedding Q4_K (4.5 bits), untied output head Q6_K (6.5625).
     p = count_params(model)
-    linear = p.total - p.embedding - p.lm_head
-    expected = linear * 4.85 / 8 + (p.embedding + p.lm_head) * 6.56 / 8
+    layers = p.num_dense_layers + p.num_moe_layers
+    expected = (layers * (p.attention_per_layer * 4.6 + p.dense_ffn_per_layer * 4.85) + p.embedding * 4.5 + p.lm_head * 6.5625) / 8
     assert weight_bytes(model, CATALOG.quant_by_id("q4_k_m")).total == pytest.approx(expected)
+
+
+def test_a_235b_moe_in_q3_k_m_is_the_size_of_its_published_files_and_fits_a_128_gb_box() -> None:
+    """llama.cpp's Q3_K_M mix by hand (src/llama-quant.cpp): expert gate/up Q3_K (3.4375 bits), expert down Q4_K
+    (4.5) with the first 94 // 16 = 5 layers Q5_K (5.5); q, k Q3_K, v and o Q4_K; token_embd Q3_K; output Q6_K."""
+    model = CATALOG.model_by_id("qwen3-235b-a22b")
+    p = count_params(model)
+    down = (5 * 5.5 + 89 * 4.5) / 94
+    experts = p.num_moe_layers * p.num_experts * p.expert_per_layer * (2 * 3.4375 + down) / 3
+    h, q, kv = model.hidden_size, model.num_attention_heads * model.head_dim, model.num_kv_heads * model.head_dim
+    attention = model.num_layers * (h * q * 3.4375 + h * kv * 3.4375 + h * kv * 4.5 + q * h * 4.5)
+    by_hand = (experts + attention + p.embedding * 3.4375 + p.lm_head * 6.5625) / 8
+    assert by_hand / 1e9 == pytest.approx(112, abs=1)
+    assert weight_bytes(model, CATALOG.quant_by_id("q3_k_m")).total == pytest.approx(by_hand, rel=0.01)
+    dep = build_deployment(CATALOG, hardware="ryzen-ai-max-395-128gb", model=model.id, quant="q3_k_m", engine="llama.cpp")
+    assert plan_memory(dep).fits
 
 
 def test_mxfp4_keeps_attention_in_bf16() -> None:

@@ -147,10 +147,11 @@ def weight_bytes(model: Model, quant: Quant) -> WeightBytes:
     attn_bpw = (quant.attention_bits_per_weight or quant.bits_per_weight) / BITS_PER_BYTE
     expert_bpw = (quant.expert_bits_per_weight or quant.bits_per_weight) / BITS_PER_BYTE
     emb_bpw = min(quant.embedding_bits_per_weight, 16.0) / BITS_PER_BYTE
+    head_bpw = min(quant.lm_head_bits_per_weight or quant.embedding_bits_per_weight, 16.0) / BITS_PER_BYTE
     head_params = p.lm_head or p.embedding
     wb = WeightBytes(
         embedding=p.embedding * emb_bpw,
-        lm_head=head_params * emb_bpw,
+        lm_head=head_params * (head_bpw if p.lm_head else emb_bpw),
         attention_per_layer=p.attention_per_layer * attn_bpw,
         dense_ffn_per_layer=p.dense_ffn_per_layer * bpw,
         expert_per_layer=p.expert_per_layer * expert_bpw,

@@ -266,7 +266,9 @@ class Quant(Entry):
     attention_bits_per_weight: Positive | None = None
     """Bits per weight of attention projections where kept at higher precision."""
     embedding_bits_per_weight: Positive = 16.0
-    """Bits per weight of the embedding table and LM head (usually kept at 16 or 8)."""
+    """Bits per weight of the token embedding table (and of the LM head unless `lm_head_bits_per_weight` says)."""
+    lm_head_bits_per_weight: Positive | None = None
+    """Bits per weight of the output projection where it differs from the embedding (llama.cpp k-quants: Q6_K)."""
     compute_dtype: Literal["bf16", "fp8", "int8", "fp4"] = "bf16"
     """Dtype the matmuls run in: weight-only formats dequantize to bf16."""
     format: Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"] = "native"
