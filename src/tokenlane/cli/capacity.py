@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tokenlane import build_deployment, concurrency_curve, load_catalog, model_from_hf_config
+from tokenlane import InputError, build_deployment, concurrency_curve, load_catalog, model_from_hf_config
+from tokenlane.capacity.speculative import Speculation, speculative_stream_tok_s
 from tokenlane.cli._options import folding_table, parse_int_list
 
 COMMAND_NAME = "capacity"
@@ -31,6 +32,10 @@ def command(
     routing_skew: Annotated[float, typer.Option(min=0.0, help="MoE routing skew (Zipf exponent; 0 = uniform).")] = 0.0,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     measured: Annotated[Path | None, typer.Option(help="A `tokenlane bench` summary.json to compare with the model.")] = None,
+    speculate: Annotated[int | None, typer.Option(min=1, max=16, help="Speculative decoding: tokens drafted per cycle.")] = None,
+    acceptance: Annotated[float, typer.Option(min=0.0, max=0.99, help="Speculative decoding: per-token acceptance rate.")] = 0.7,
+    draft_model: Annotated[str | None, typer.Option(help="Draft model id (default: the target's own MTP/EAGLE head).")] = None,
+    draft_quant: Annotated[str | None, typer.Option(help="Draft model quant (default: the target's).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Per-user and aggregate decode tok/s, step time and TTFT vs concurrent users on one deployment."""
@@ -57,8 +62,25 @@ def command(
         points = load_measured_curve(measured)
     users = [p.concurrency for p in points] if points else parse_int_list(batch, option="--batch")
     report = concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt_tokens)
+    spec = None
+    if speculate is not None:
+        draft = None
+        if draft_model is not None:
+            draft = build_deployment(catalog, hardware=hardware, model=draft_model, quant=draft_quant or quant, engine=engine, gpus=gpus)
+        spec = Speculation(speculate, acceptance, draft)
+    elif draft_model is not None:
+        raise InputError("only applies with --speculate", field="--draft-model")
+    fast = [speculative_stream_tok_s(dep, spec, p.running, context) if spec and p.running else None for p in report.points]
     if json_out:
         doc = report.model_dump(mode="json")
+        if spec is not None:
+            doc["speculative"] = {
+                "draft_tokens": spec.draft_tokens,
+                "acceptance": spec.acceptance,
+                "draft_model": draft_model,
+                "expected_tokens_per_cycle": spec.expected_tokens,
+                "stream_tok_s": fast,
+            }
         if points:
             doc["measured"] = [p.model_dump(mode="json") for p in points]
         typer.echo(json.dumps(doc, indent=2))
@@ -74,7 +96,8 @@ def command(
         f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
     )
     columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
-    table = folding_table(*columns, *(["measured tok/s p50", "model error"] if points else []))
+    extra = (["speculative tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
+    table = folding_table(*columns, *extra)
     for i, p in enumerate(report.points):
         row = [
             str(p.batch),
@@ -85,8 +108,17 @@ def command(
             f"{p.aggregate_tok_s:.0f}",
             f"{p.ttft_ms:.0f}",
         ]
+        if spec is not None:
+            tok = fast[i]
+            row += [f"{tok:.1f}", f"{tok / p.stream_tok_s:.2f}x"] if tok else ["—", "—"]
         if points:
             seen = points[i].per_user_tok_s_p50
             row += [f"{seen:.1f}", f"{p.stream_tok_s / seen - 1:+.1%}"] if seen else ["—", "—"]
         table.add_row(*row)
     console.print(table)
+    if spec is not None:
+        how = f"draft model {draft_model}" if draft_model else "the target's own head (MTP/EAGLE)"
+        console.print(
+            f"speculative: {spec.draft_tokens} drafted by {how}, acceptance {spec.acceptance:g}: "
+            f"{spec.expected_tokens:.2f} tokens per cycle (docs/capacity.md)"
+        )
