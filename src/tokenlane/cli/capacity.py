@@ -23,6 +23,7 @@ def command(
     hardware: Annotated[str, typer.Option(help="Hardware id.")] = "ryzen-ai-max-395-128gb",
     gpus: Annotated[int | None, typer.Option(min=1, help="Devices in one server, tensor parallel (default: the unit's).")] = None,
     quant: Annotated[str, typer.Option(help="Quantization id.")] = "ud-q3_k_xl",
+    gguf: Annotated[Path | None, typer.Option(help="A GGUF file: its tensors' real types replace --quant.")] = None,
     kv_dtype: Annotated[str, typer.Option(help="KV-cache dtype id.")] = "bf16",
     engine: Annotated[str, typer.Option(help="Serving engine id.")] = "llama.cpp",
     batch: Annotated[str, typer.Option(help="Concurrent sequences, comma-separated.")] = DEFAULT_BATCHES,
@@ -44,6 +45,12 @@ def command(
         custom = model_from_hf_config(model_config)
         catalog = catalog.with_entries("models", [custom])
         model = custom.id
+    if gguf is not None:
+        from tokenlane.catalog.gguf_file import quant_from_gguf
+
+        file_quant = quant_from_gguf(gguf, catalog.model_by_id(model))
+        catalog = catalog.with_entries("quants", [file_quant])
+        quant = file_quant.id
     dep = build_deployment(
         catalog,
         hardware=hardware,
