@@ -9,6 +9,9 @@ from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import InputError
 from tokenlane.scenario import Option
 
+MAX_SERVERS = 8
+"""Most servers one tensor-parallel replica may span."""
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -30,14 +33,28 @@ class Deployment:
     context_tokens: int | None = None
     label: str = field(default="", compare=False)
 
+    @property
+    def servers(self) -> int:
+        """Servers the replica spans (1 within one server)."""
+        return max(1, -(-self.num_devices // self.hardware.max_devices))
+
     def __post_init__(self) -> None:
         if self.num_devices < 1:
             raise InputError("must be >= 1", field="gpus")
-        if self.num_devices > self.hardware.max_devices:
-            raise InputError(
-                f"{self.hardware.id} takes at most {self.hardware.max_devices} devices in one server, not {self.num_devices}",
-                field="gpus",
-            )
+        per_server = self.hardware.max_devices
+        if self.num_devices > per_server:
+            if self.hardware.network_gbps is None:
+                raise InputError(
+                    f"{self.hardware.id} takes at most {per_server} devices in one server, not {self.num_devices}, and the "
+                    "catalog lists no server-to-server network for it (network_gbps) to span several",
+                    field="gpus",
+                )
+            if self.num_devices % per_server or self.num_devices > per_server * MAX_SERVERS:
+                raise InputError(
+                    f"across servers, {self.hardware.id} takes whole servers of {per_server} devices, up to {MAX_SERVERS} "
+                    f"({per_server * MAX_SERVERS} devices), not {self.num_devices}",
+                    field="gpus",
+                )
         if self.num_devices > 1 and self.model.num_attention_heads % self.num_devices:
             raise InputError(
                 f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.num_devices}",

@@ -153,6 +153,19 @@ class _Coefficients:
     overhead_s: float
 
 
+NETWORK_LATENCY_US = 10.0
+"""Extra latency of one small all-reduce when the ring crosses servers, microseconds (assumption: InfiniBand NDR
+port-to-port latency is about 1 us and NCCL's inter-node small-message all-reduce runs in the tens of us)."""
+
+
+def _link_gbps(dep: Deployment) -> float:
+    """The ring all-reduce's slowest link: the in-server interconnect, or each device's network share across servers."""
+    hw = dep.hardware
+    if dep.servers > 1 and hw.network_gbps is not None:
+        return min(hw.interconnect_gbps, hw.network_gbps)
+    return hw.interconnect_gbps
+
+
 @functools.lru_cache(maxsize=256)
 def _coefficients(dep: Deployment) -> _Coefficients:
     hw, model, engine, n = dep.hardware, dep.model, dep.engine, dep.num_devices
@@ -207,8 +220,10 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         if lin
         else 0.0,
         allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
-        allreduce_s_per_byte=ring / (hw.interconnect_gbps * GB) if n > 1 else 0.0,
-        allreduce_latency_s=2.0 * layers * us_to_s(hw.interconnect_latency_us) if n > 1 else 0.0,
+        allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
+        allreduce_latency_s=2.0 * layers * us_to_s(hw.interconnect_latency_us + (NETWORK_LATENCY_US if dep.servers > 1 else 0.0))
+        if n > 1
+        else 0.0,
         overhead_s=ms_to_s(engine.step_overhead_ms) + layers * us_to_s(engine.layer_overhead_us),
     )
 

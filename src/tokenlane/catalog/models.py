@@ -63,6 +63,9 @@ class Hardware(Entry):
     """Device-to-device bandwidth per direction for all-reduce, GB/s (NVLink, PCIe, network)."""
     interconnect_latency_us: NonNegative = 5.0
     """Latency of one small collective, microseconds."""
+    network_gbps: Positive | None = None
+    """Per-device bandwidth to other servers (its InfiniBand/RoCE NIC), GB/s, for tensor parallelism across servers;
+    None: a deployment stays within one server."""
     power_w: Positive
     """Power draw per device under load including its share of the host, W."""
     purchase_usd: NonNegative | None = None
