@@ -140,3 +140,27 @@ def test_bad_benchmark_files_are_one_line(tmp_path: Path) -> None:
     assert_user_error(invoke("calibrate", str(tmp_path / "y.json"), *args), "y.json", "avg_ts")
     (tmp_path / "z.csv").write_text("a,b\n1,2\n")
     assert_user_error(invoke("calibrate", str(tmp_path / "z.csv"), *args), "z.csv", "expected")
+
+
+BATCHED = """llama_batched_bench: n_kv_max = 6144, n_batch = 2048, n_ubatch = 2048, flash_attn = 1, is_pp_shared = 0
+
+|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
+|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|
+|   512 |    128 |    1 |    640 |    0.250 |  2048.00 |    2.000 |    64.00 |    2.250 |   284.44 |
+|   512 |    128 |    8 |   5120 |   12.001 |   341.31 |   14.565 |    70.30 |   26.566 |   192.73 |
+"""
+
+
+def test_a_llama_batched_bench_table_gives_decode_steps_per_batch_and_a_prefill(tmp_path: Path) -> None:
+    path = tmp_path / "batched.txt"
+    path.write_text(BATCHED)
+    points = read_measurements(path)
+    assert [(m.kind, m.batch) for m in points] == [("decode", 1), ("prefill", 1), ("decode", 8)]
+    assert points[0].seconds == pytest.approx(2.0 / 128) and points[0].context == pytest.approx(512 + 64)
+    assert points[1].seconds == pytest.approx(0.25) and points[1].prompt == 512
+    assert points[2].seconds == pytest.approx(14.565 / 128)
+    # Batch 8 at 576 tokens reads nearly the same bytes as batch 1 (the weights dominate): the points cannot tell the
+    # step overhead from the bandwidth share, so the overhead stays at the catalog value and says why.
+    result = calibrate(DEP, points)
+    assert {f.name for f in result.fitted} == {"bandwidth_utilization", "compute_utilization"}
+    assert "trades off" in result.kept["step_overhead_ms"]

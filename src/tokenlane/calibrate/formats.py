@@ -4,6 +4,9 @@
   (tokens/s), `model_size` (bytes) and `model_n_params` (the file's real bits per weight), `test_time`.
   A `pp` test (n_gen 0) is prefill tok/s; a `tg` test (n_prompt 0) is one stream's decode tok/s.
   # Source: ggml-org/llama.cpp tools/llama-bench/README.md, "Output formats".
+- `llama-batched-bench` markdown tables (`| PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | ...`): each
+  row's T_TG / TG is one decode step of B sequences over contexts PP..PP+TG; a B = 1 row's T_PP is one prefill.
+  # Source: ggml-org/llama.cpp tools/batched-bench/README.md, "Sample results".
 - `vllm bench serve --save-result` JSON: `max_concurrency`, `median_tpot_ms`, `median_ttft_ms`,
   `total_input_tokens`, `total_output_tokens`, `completed`, `date`. At concurrency c the median TPOT is one decode
   step of c sequences; TTFT at concurrency 1 is one prompt's prefill.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +61,8 @@ def read_measurements(path: str | Path) -> list[Measurement]:
     if len(text) > MAX_BYTES:
         raise InputError(f"larger than {MAX_BYTES >> 20} MiB", path=name)
     stripped = text.lstrip()
+    if BATCHED_HEADER.search(text):
+        return _batched_bench(text, name)
     records: list[dict[str, Any]]
     if stripped.startswith(("[", "{")):
         try:
@@ -78,8 +84,34 @@ def read_measurements(path: str | Path) -> list[Measurement]:
     raise InputError(EXPECTED, path=name)
 
 
+BATCHED_HEADER = re.compile(r"^\|\s*PP\s*\|\s*TG\s*\|\s*B\s*\|\s*N_KV\s*\|\s*T_PP s\s*\|\s*S_PP t/s\s*\|\s*T_TG s\s*\|", re.MULTILINE)
+
+
+def _batched_bench(text: str, name: str) -> list[Measurement]:
+    out = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 8 or not cells[0].isdigit():
+            continue
+        try:
+            pp, tg, b = int(cells[0]), int(cells[1]), int(cells[2])
+            t_pp, t_tg = float(cells[4]), float(cells[6])
+        except ValueError as exc:
+            raise InputError(f"line {line_no}: a llama-batched-bench row with a non-number ({exc})", path=name) from None
+        if min(pp, tg, b) <= 0 or not (math.isfinite(t_pp) and math.isfinite(t_tg)) or t_tg <= 0:
+            raise InputError(f"line {line_no}: PP, TG, B and T_TG must be positive", path=name)
+        common = {"file": Path(name).name}
+        out.append(Measurement("decode", t_tg / tg, batch=b, context=pp + tg / 2, label=f"batched pp{pp} tg{tg} B{b}", **common))
+        if b == 1 and t_pp > 0:
+            out.append(Measurement("prefill", t_pp, prompt=pp, label=f"batched pp{pp} B1", **common))
+    if not out:
+        raise InputError("a llama-batched-bench table without rows", path=name)
+    return out
+
+
 EXPECTED = (
     "not a benchmark file tokenlane reads: expected llama-bench -o json/jsonl/csv (avg_ts, n_prompt, n_gen), "
+    "a llama-batched-bench table, "
     "a `vllm bench serve --save-result` JSON (median_tpot_ms, median_ttft_ms) or a tokenlane bench summary.json"
 )
 
