@@ -13,7 +13,7 @@ from tests.cli.helpers import assert_user_error, invoke
 from tokenlane import builtin_catalog, load_scenario
 from tokenlane.capacity import build_deployment, plan_memory
 from tokenlane.plan import option_curve
-from tokenlane.search import Bounds, Config, SearchReport, recipe, run_search
+from tokenlane.search import Bounds, Config, SearchReport, load_results, recipe, run_search
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DESK = EXAMPLES / "desk-box.yaml"
@@ -51,6 +51,7 @@ def test_an_interrupted_search_resumes_where_it_stopped(serial: SearchReport, tm
     resumed = run_search(scenario, CATALOG, BOUNDS, backend="serial", results_path=results, on_result=lambda r: judged.append(r.key))
     assert len(judged) == serial.configurations - 20
     _same(serial, resumed)
+    assert len(load_results(results)) == serial.configurations  # the cut line is gone, every result reads back
 
 
 def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport, tmp_path: Path) -> None:

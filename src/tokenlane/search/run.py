@@ -89,17 +89,28 @@ def load_results(path: Path) -> dict[str, ConfigResult]:
     found: dict[str, ConfigResult] = {}
     if not path.exists():
         return found
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             result = ConfigResult.model_validate_json(line)
         except ValueError as exc:
-            if number == len(path.read_text(encoding="utf-8").splitlines()):
+            if number == len(lines):
                 continue
             raise InputError(f"line {number}: not a search result ({str(exc).splitlines()[0]})", path=str(path)) from exc
         found[result.key] = result
     return found
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Remove a last line an interrupted run left without its newline, so appended results start on a line of
+    their own."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def best_api(scenario: Scenario, catalog: Catalog, *, seed: int) -> ApiPick | None:
@@ -133,6 +144,8 @@ def run_search(
     done = load_results(results_path) if results_path is not None else {}
     todo = [c for c in configs if c.key not in done]
     results = dict(done)
+    if results_path is not None:
+        _drop_cut_line(results_path)
     sink = results_path.open("a", encoding="utf-8") if results_path is not None else None
     try:
         search = uuid.uuid4().hex
