@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +44,33 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`tokenlane emulate ARGS` in its own process on a free loopback port; yields its base URL and the process.
+
+    Timing tests use it rather than a thread: a server in the test's own process shares the interpreter lock with
+    the client it is measuring."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "tokenlane", "emulate", *args, "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("emulator did not start")
+            time.sleep(0.1)
+        yield url, server
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(timeout=10)
 
 
 def _chunk(text: str) -> bytes:

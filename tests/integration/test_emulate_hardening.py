@@ -3,17 +3,14 @@ its slot, SIGTERM ends the server within seconds."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.servers import free_port, serve_in_thread
+from tests.integration.servers import emulator_process, serve_in_thread
 from tokenlane import build_deployment, builtin_catalog
 from tokenlane.emulate import create_app
 
@@ -67,25 +64,11 @@ def test_a_dropped_client_frees_its_slot_and_is_counted(emulator: str) -> None:
 
 
 def test_sigterm_stops_the_server_within_five_seconds() -> None:
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, "-m", "tokenlane", "emulate", "--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq"]
-    server = subprocess.Popen([*args, "--engine", "vllm", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+    args = ("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm")
+    with emulator_process(*args) as (url, server):
         with httpx.stream("POST", url + "/v1/chat/completions", json=_chat(max_tokens=5000, stream=True), timeout=10) as r:
             next(r.iter_lines())
             started = time.monotonic()
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=5)
         assert time.monotonic() - started < 5
-    finally:
-        if server.poll() is None:
-            server.kill()

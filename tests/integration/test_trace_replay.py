@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
-from tests.integration.servers import serve_in_thread
+from tests.integration.servers import emulator_process
 from tokenlane import build_deployment, builtin_catalog
 from tokenlane.bench.replay import prompt_text, replay_requests
-from tokenlane.emulate import create_app
 from tokenlane.scenario import load_scenario
 from tokenlane.simulate import simulate_day
 
@@ -51,7 +50,7 @@ def test_replayed_blocks_share_text_exactly_where_the_log_shares_hashes(tmp_path
 
 def test_bench_replay_against_emulate_matches_simulate_of_the_same_trace(tmp_path: Path) -> None:
     trace = _trace(tmp_path)
-    with serve_in_thread(create_app(DEP, max_streams=64)) as url:
+    with emulator_process("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm") as (url, _):
         result = invoke(
             "bench", url, "--model", "qwen3-8b", "--trace", str(trace), "--trace-format", "mooncake", "--speedup", str(SPEEDUP),
             "--out", str(tmp_path / "out"), "--json",
