@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
-from tests.integration.servers import misbehaving_app, serve_in_thread
+from tests.integration.servers import emulator_process, misbehaving_app, serve_in_thread
 from tokenlane import build_deployment, builtin_catalog, concurrency_curve
 from tokenlane.bench import BenchConfig, RequestRecord, stream_one
 from tokenlane.bench.client import make_client
@@ -22,7 +22,8 @@ PROMPT, OUTPUT = 128, 40
 
 @pytest.fixture(scope="module")
 def emulator() -> str:
-    with serve_in_thread(create_app(DEP, max_streams=64)) as url:
+    args = ("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm", "--max-streams", "64")
+    with emulator_process(*args) as (url, _):
         yield url
 
 
