@@ -72,3 +72,30 @@ def test_gpt_oss_config_matches_catalog() -> None:
 def test_deepseek_config_matches_catalog() -> None:
     model = model_from_hf_config(DATA / "deepseek_config.json")
     assert count_params(model).total == count_params(builtin_catalog().model_by_id("deepseek-v3")).total
+
+
+@pytest.mark.parametrize(
+    ("config", "catalog_id"),
+    [
+        ("llama4_maverick_config.json", "llama-4-maverick"),  # text_config nested; dense layers between MoE layers
+        ("qwen3_5_397b_config.json", "qwen3.5-397b-a17b"),  # hybrid linear attention inside a multimodal config
+        ("minimax_m2_config.json", "minimax-m2"),
+    ],
+)
+def test_current_model_configs_read_as_their_catalog_entries(config: str, catalog_id: str) -> None:
+    """The config reader and the hand-written catalog entry agree on every field the capacity model uses."""
+    read = model_from_hf_config(DATA / config)
+    builtin = builtin_catalog().model_by_id(catalog_id)
+    used = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_heads", "head_dim", "vocab_size", "moe", "mla",
+            "sliding_window", "linear_attention", "attention_output_gate", "max_context_tokens")  # fmt: skip
+    assert {f: getattr(read, f) for f in used} == {f: getattr(builtin, f) for f in used}
+    assert count_params(read).total == count_params(builtin).total
+    assert count_params(read).active == count_params(builtin).active
+
+
+def test_llama4_layers_split_by_the_interleave_step_and_the_rope_flags() -> None:
+    maverick = model_from_hf_config(DATA / "llama4_maverick_config.json")
+    assert maverick.moe is not None and maverick.moe.num_dense_layers == 24  # MoE on every 2nd of 48 layers
+    assert maverick.moe.num_shared_experts == 1 and maverick.moe.shared_expert_intermediate_size == 8192
+    assert maverick.intermediate_size == 16384  # the dense layers' `intermediate_size_mlp`
+    assert maverick.sliding_window is not None and maverick.sliding_window.num_layers == 36  # every 4th layer global

@@ -1,6 +1,7 @@
 """Build a catalog `Model` from a Hugging Face `config.json`.
 
-Covers Llama, Mistral, Qwen2/Qwen3, Qwen3-MoE, Mixtral, DeepSeek-V2/V3 (MLA), gpt-oss and Gemma 3 layouts.
+Covers Llama, Llama 4, Mistral, Qwen2/Qwen3, Qwen3-MoE, Qwen3-Next/Qwen3.5 (hybrid linear attention), Mixtral,
+DeepSeek-V2/V3/V3.2 (MLA, sparse attention), MiniMax-M2, gpt-oss and Gemma 3 layouts.
 Field names follow the `transformers` configuration classes of each architecture.
 """
 
@@ -76,12 +77,15 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         "source": f"file://{path.resolve()}",
         "as_of": dt.date.fromtimestamp(path.stat().st_mtime),
     }
+    model_type = str(cfg.get("model_type", raw.get("model_type", "")))
     num_experts = _count(cfg, where, "num_local_experts", "num_experts", "n_routed_experts", default=0, minimum=0)
     if num_experts:
         top_k = _count(cfg, where, "num_experts_per_tok", "num_experts_per_token", "experts_per_token")
         expert_width = _count(cfg, where, "moe_intermediate_size", "intermediate_size")
         shared = _count(cfg, where, "n_shared_experts", default=0, minimum=0)
         shared_width = _count(cfg, where, "shared_expert_intermediate_size", default=0, minimum=0)
+        if model_type in SHARED_EXPERT_TYPES:
+            shared, shared_width = 1, shared_width or expert_width
         if shared_width and not shared:
             shared = 1
         fields["moe"] = {
@@ -90,9 +94,11 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
             "expert_intermediate_size": expert_width,
             "num_shared_experts": shared,
             "shared_expert_intermediate_size": shared_width,
-            "num_dense_layers": _count(cfg, where, "first_k_dense_replace", default=0, minimum=0),
+            "num_dense_layers": _dense_layers(cfg, layers, where),
         }
-    fields["intermediate_size"] = _count(cfg, where, "intermediate_size", default=expert_width if num_experts else None)
+    # Llama 4 names the dense layers' width `intermediate_size_mlp` and the experts' `intermediate_size`.
+    width_names = ("intermediate_size_mlp", "intermediate_size")
+    fields["intermediate_size"] = _count(cfg, where, *width_names, default=expert_width if num_experts else None)
     if cfg.get("kv_lora_rank"):
         fields["mla"] = {
             "q_lora_rank": _count(cfg, where, "q_lora_rank", default=0, minimum=0),
@@ -110,7 +116,7 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
             "index_head_dim": _count(cfg, where, "index_head_dim"),
             "index_topk": _count(cfg, where, "index_topk"),
         }
-    if fields["linear_attention"] is not None and cfg.get("model_type", raw.get("model_type")) in GATED_ATTENTION_TYPES:
+    if fields["linear_attention"] is not None and model_type in GATED_ATTENTION_TYPES:
         fields["attention_output_gate"] = True
     try:
         return Model.model_validate(fields)
@@ -119,8 +125,37 @@ def model_from_hf_config(path: str | Path, *, model_id: str | None = None) -> Mo
         raise CatalogError(msg, path=where, field=field) from exc
 
 
+SHARED_EXPERT_TYPES = ("llama4", "llama4_text")
+"""Model types whose MoE layers always add one shared expert as wide as a routed one, with no config field for it.
+# Source: transformers Llama4TextMoe (`shared_expert = Llama4TextMLP(config)`, width `intermediate_size`)."""
+
+
+def _dense_layers(cfg: dict[str, Any], num_layers: int, path: str) -> int:
+    """Layers of an MoE model whose feed-forward is dense: DeepSeek's `first_k_dense_replace`, Qwen's
+    `mlp_only_layers`, an explicit `moe_layers` list, or every layer but each `interleave_moe_layer_step`-th (Llama 4;
+    Qwen2-MoE's `decoder_sparse_step`). Step time and memory depend on how many, not on which."""
+    if isinstance(cfg.get("moe_layers"), list):
+        return max(0, num_layers - len(cfg["moe_layers"]))
+    if isinstance(cfg.get("mlp_only_layers"), list) and cfg["mlp_only_layers"]:
+        return min(num_layers, len(cfg["mlp_only_layers"]))
+    step = _count(cfg, path, "interleave_moe_layer_step", "decoder_sparse_step", default=1)
+    if step > 1:
+        return num_layers - num_layers // step
+    return min(num_layers, _count(cfg, path, "first_k_dense_replace", default=0, minimum=0))
+
+
 def _sliding_window(cfg: dict[str, Any], num_layers: int, path: str) -> dict[str, int] | None:
-    """Sliding-window layers from `layer_types` (gpt-oss, Gemma 3, Qwen2) or Gemma's pattern field."""
+    """Sliding-window layers from `layer_types` (gpt-oss, Gemma 3, Qwen2) or Gemma's pattern field; Llama 4's chunked
+    local attention (`attention_chunk_size` on every layer that uses RoPE) as a window of one chunk, since neither the
+    KV a layer keeps nor the keys a query reads exceed a chunk."""
+    chunk = _count(cfg, path, "attention_chunk_size", default=0, minimum=0)
+    if chunk:
+        flags = cfg.get("no_rope_layers")
+        if isinstance(flags, list) and flags:
+            count = sum(1 for flag in flags if flag)  # 1: the layer uses RoPE and chunked attention
+        else:
+            count = num_layers - num_layers // _count(cfg, path, "no_rope_layer_interval", default=4)
+        return {"window_tokens": chunk, "num_layers": max(0, min(count, num_layers))} if count > 0 else None
     window = _count(cfg, path, "sliding_window", default=0, minimum=0)
     if not window:
         return None
@@ -137,7 +172,7 @@ def _sliding_window(cfg: dict[str, Any], num_layers: int, path: str) -> dict[str
     return {"window_tokens": window, "num_layers": max(0, min(count, num_layers))} if count > 0 else None
 
 
-GATED_ATTENTION_TYPES = ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text")
+GATED_ATTENTION_TYPES = ("qwen3_next", "qwen3_5", "qwen3_5_moe", "qwen3_5_text", "qwen3_5_moe_text")
 """Model types whose softmax-attention layers gate their output (q_proj twice as wide).
 # Source: transformers Qwen3NextAttention (q_proj out_features = heads x head_dim x 2)."""
 
