@@ -446,7 +446,7 @@ _BOX_FIELDS = {
 }
 KIND_FIELDS = {
     "self_host": _COMMON_FIELDS | _BOX_FIELDS,
-    "cloud_gpu": _COMMON_FIELDS | _BOX_FIELDS | {"usd_per_gpu_hour", "rented_hours_per_day"},
+    "cloud_gpu": _COMMON_FIELDS | _BOX_FIELDS | {"usd_per_gpu_hour", "cloud_price", "rented_hours_per_day"},
     "api": _COMMON_FIELDS
     | {"provider", "price", "cache_ttl", "batch_api", "batch_discount", "ttft_s", "tok_s", "measured"}
     | {"retains_in", "zero_data_retention", "trains_on_prompts"},
@@ -483,7 +483,10 @@ class Option(_Model):
     batch_discount: Frac = 0.5
     """Fraction off list price for batch-API requests."""
     usd_per_gpu_hour: NonNeg | None = None
-    """cloud_gpu: rental price override (reserved pricing, another provider)."""
+    """cloud_gpu: the rental price per device-hour you pay (a negotiated or reserved rate); replaces the catalog's."""
+    cloud_price: Literal["typical", "low", "reserved"] = "typical"
+    """cloud_gpu: which catalog quotes set the rate - typical (median on-demand), low (cheapest on-demand) or reserved
+    (median reserved)."""
     rented_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 24.0
     """cloud_gpu: hours a day the GPUs are rented (24 = always on)."""
     max_units: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 64

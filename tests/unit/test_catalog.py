@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import tokenlane
-from tokenlane import builtin_catalog, catalog_json_schema, count_params, model_from_hf_config
+from tokenlane import build_deployment, builtin_catalog, catalog_json_schema, count_params, model_from_hf_config, plan_memory
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 REQUIRED = {
@@ -99,3 +99,20 @@ def test_llama4_layers_split_by_the_interleave_step_and_the_rope_flags() -> None
     assert maverick.moe.num_shared_experts == 1 and maverick.moe.shared_expert_intermediate_size == 8192
     assert maverick.intermediate_size == 16384  # the dense layers' `intermediate_size_mlp`
     assert maverick.sliding_window is not None and maverick.sliding_window.num_layers == 36  # every 4th layer global
+
+
+def test_a_vendor_tuning_applies_on_that_vendors_hardware_only() -> None:
+    catalog = builtin_catalog()
+    vllm = catalog.engines["vllm"]
+    amd = next(t for t in vllm.on_vendor if t.vendor == "amd")
+    on_amd = build_deployment(catalog, hardware="mi300x", model="llama-3.1-8b", engine="vllm").engine
+    on_nvidia = build_deployment(catalog, hardware="h200", model="llama-3.1-8b", engine="vllm").engine
+    assert on_amd.bandwidth_utilization == amd.bandwidth_utilization != vllm.bandwidth_utilization
+    assert on_nvidia == vllm  # untouched
+    assert on_amd.compute_utilization == vllm.compute_utilization  # fields the tuning leaves out keep the default
+
+
+def test_one_mi300x_holds_a_70b_model_in_bf16_that_one_h100_cannot() -> None:
+    catalog = builtin_catalog()
+    deployments = [build_deployment(catalog, hardware=hw, model="llama-3.1-70b", engine="vllm") for hw in ("mi300x", "h100-sxm")]
+    assert [plan_memory(dep).fits for dep in deployments] == [True, False]

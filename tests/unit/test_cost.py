@@ -20,6 +20,7 @@ from tokenlane.cost import (
 )
 from tokenlane.cost.api_bill import request_time
 from tokenlane.cost.tco import deployment_scale
+from tokenlane.errors import InputError
 from tokenlane.scenario import PRICES_AT_DEFAULT, CustomPrice, Finance, Option, Task
 
 CATALOG = builtin_catalog()
@@ -32,8 +33,8 @@ def test_self_host_tco_by_hand() -> None:
     dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-120b", quant="mxfp4", engine="llama.cpp")
     option = Option(name="spark", kind="self_host", hardware="dgx-spark", model="gpt-oss-120b")
     cost = hardware_cost(dep, option, FIN, replicas=2)
-    assert cost.hardware_usd == pytest.approx(2 * 3999 * 0.75 / 36)
-    assert cost.power_usd == pytest.approx(2 * 240 * 0.6 * 1.4 * 730 / 1000 * 0.15)
+    assert cost.hardware_usd == pytest.approx(2 * 4699 * 0.75 / 36)
+    assert cost.power_usd == pytest.approx(2 * 90 * 0.6 * 1.4 * 730 / 1000 * 0.15)
     assert cost.people_usd == pytest.approx(0.5 * 250000 / 12)
     assert cost.total_usd == pytest.approx(cost.hardware_usd + cost.power_usd + cost.people_usd)
 
@@ -46,6 +47,22 @@ def test_cloud_rental_by_hand() -> None:
     cost = hardware_cost(dep, option, FIN, replicas=3)
     assert cost.rental_usd == pytest.approx(3 * 2 * 2.0 * 365)
     assert cost.people_usd == pytest.approx(0.5 * 0.6 * 250000 / 12)  # six GPUs: a rack, rented
+
+
+def test_the_catalog_rate_is_the_median_on_demand_quote_unless_the_option_says_otherwise() -> None:
+    dep = build_deployment(CATALOG, hardware="mi300x", model="llama-3.1-70b", quant="fp8")
+    quotes = sorted(q.usd_per_gpu_hour for q in dep.hardware.cloud_prices)
+    assert quotes == [1.50, 1.85, 1.99, 6.00, 6.00]  # five providers: the two hyperscalers at 3-4x the neoclouds
+    typical = Option(name="rent", kind="cloud_gpu", hardware="mi300x", model="llama-3.1-70b", quant="fp8")
+    assert hardware_cost(dep, typical, FIN, replicas=1).rental_usd == pytest.approx(1.99 * 730)  # the median
+    low = typical.model_copy(update={"cloud_price": "low"})
+    assert hardware_cost(dep, low, FIN, replicas=1).rental_usd == pytest.approx(1.50 * 730)
+    h100 = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-70b", quant="fp8", gpus=2)
+    assert h100.hardware.rental_usd_per_gpu_hour() == pytest.approx((3.49 + 3.78) / 2)  # an even count: the middle two
+    reserved = Option(name="r", kind="cloud_gpu", hardware="h100-sxm", model="llama-3.1-70b", quant="fp8", cloud_price="reserved")
+    with pytest.raises(InputError, match="no reserved rental price") as err:
+        hardware_cost(h100, reserved, FIN, replicas=1)
+    assert err.value.field == "options[r].usd_per_gpu_hour"
 
 
 @pytest.mark.parametrize(

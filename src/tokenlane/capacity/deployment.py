@@ -134,7 +134,7 @@ def build_deployment(
         model=catalog.model_by_id(model, field="model"),
         quant=catalog.quant_by_id(quant, field="quant"),
         kv_dtype=catalog.kv_dtype_by_id(kv_dtype, field="kv_dtype"),
-        engine=catalog.engine_by_id(engine, field="engine"),
+        engine=catalog.engine_by_id(engine, field="engine").on(hw.vendor),
         num_devices=gpus if gpus is not None else hw.num_devices,
         routing_skew=routing_skew,
         max_running_seqs=max_running_seqs,

@@ -35,6 +35,28 @@ class Entry(BaseModel):
     """Caveats, in words."""
 
 
+class CloudPrice(BaseModel):
+    """One provider's posted price for renting one device for an hour."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    provider: str = Field(min_length=1)
+    """Who rents it (Lambda, RunPod, Azure, ...)."""
+    usd_per_gpu_hour: Positive
+    """Posted price per device-hour, USD."""
+    term: Literal["on_demand", "reserved"] = "on_demand"
+    """on_demand: no commitment; reserved: a term commitment (its length in `source`)."""
+    source: str = Field(min_length=3)
+    """Where the price was read."""
+    as_of: dt.date
+    """When it was read."""
+
+
+PriceBasis = Literal["typical", "low", "reserved"]
+"""Which quote a cloud_gpu option pays: typical = median on-demand quote, low = lowest on-demand quote, reserved =
+median reserved quote."""
+
+
 class Hardware(Entry):
     """One accelerator (or unified-memory machine), or a server of several identical ones.
 
@@ -70,8 +92,9 @@ class Hardware(Entry):
     """Power draw per device under load including its share of the host, W."""
     purchase_usd: NonNegative | None = None
     """Purchase price of one device including its share of the host, USD; None if not sold."""
-    cloud_usd_per_gpu_hour: NonNegative | None = None
-    """Typical on-demand rental price per device-hour, USD; None where nobody rents it."""
+    cloud_prices: tuple[CloudPrice, ...] = ()
+    """Posted rental prices per device-hour from named providers, each sourced and dated; empty where nobody rents
+    it. `rental_usd_per_gpu_hour` turns them into the one rate cost uses."""
     memory_kind: Literal["hbm", "gddr", "unified"]
     vendor: Literal["nvidia", "amd", "apple"]
     """Who makes the accelerator (which engines and formats run on it)."""
@@ -84,6 +107,19 @@ class Hardware(Entry):
         if self.num_devices > self.max_devices:
             raise ValueError("num_devices must not exceed max_devices")
         return self
+
+    def rental_usd_per_gpu_hour(self, basis: PriceBasis = "typical") -> float | None:
+        """The rate a cloud_gpu option pays per device-hour on `basis` (see PriceBasis); None when the catalog has no
+        quote of that term. The median, not the mean: one hyperscaler list price at 2-3x the neoclouds' would drag a
+        mean far from what most quotes say."""
+        term = "reserved" if basis == "reserved" else "on_demand"
+        quotes = sorted(q.usd_per_gpu_hour for q in self.cloud_prices if q.term == term)
+        if not quotes:
+            return None
+        if basis == "low":
+            return quotes[0]
+        mid = len(quotes) // 2
+        return quotes[mid] if len(quotes) % 2 else (quotes[mid - 1] + quotes[mid]) / 2.0
 
     def tflops_for(self, compute_dtype: str) -> float:
         """Dense TFLOP/s for a compute dtype, falling back to bf16 where the unit lacks fp8/int8."""
@@ -322,6 +358,23 @@ class KvDtype(Entry):
     """Stored bytes per cached element, block scales included."""
 
 
+class EngineTuning(BaseModel):
+    """An engine's efficiency on one vendor's hardware where it differs from its default (its kernels there are
+    another code base: ROCm builds of vLLM, for instance). Fields left out keep the engine's value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    vendor: Literal["nvidia", "amd", "apple"]
+    """Whose hardware this tuning applies to."""
+    bandwidth_utilization: Fraction | None = None
+    compute_utilization: Fraction | None = None
+    step_overhead_ms: NonNegative | None = None
+    layer_overhead_us: NonNegative | None = None
+    source: str = Field(min_length=3)
+    """The measurement the values come from."""
+    as_of: dt.date
+
+
 class Engine(Entry):
     """A serving engine: how it batches, its defaults and its efficiency."""
 
@@ -355,3 +408,20 @@ class Engine(Entry):
     """Fraction of usable memory the engine claims for weights + KV cache."""
     runtime_overhead_gb: NonNegative = 1.0
     """Activation and workspace memory per device, GB."""
+    on_vendor: tuple[EngineTuning, ...] = ()
+    """Efficiency on one vendor's hardware where it is measured to differ from the fields above."""
+
+    @model_validator(mode="after")
+    def _one_tuning_per_vendor(self) -> Engine:
+        vendors = [t.vendor for t in self.on_vendor]
+        if len(set(vendors)) != len(vendors):
+            raise ValueError("on_vendor lists a vendor twice")
+        return self
+
+    def on(self, vendor: str) -> Engine:
+        """This engine as it runs on `vendor`'s hardware: the vendor's tuning applied, the rest unchanged."""
+        for tuning in self.on_vendor:
+            if tuning.vendor == vendor:
+                values = tuning.model_dump(exclude={"vendor", "source", "as_of"}, exclude_none=True)
+                return self.model_copy(update=values)
+        return self

@@ -68,9 +68,12 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
     devices = replicas * dep.num_devices
     people = people_usd_per_month(option, finance, deployment_scale(dep, replicas))
     if option.kind == "cloud_gpu":
-        rate = option.usd_per_gpu_hour if option.usd_per_gpu_hour is not None else dep.hardware.cloud_usd_per_gpu_hour
+        rate = option.usd_per_gpu_hour
         if rate is None:
-            raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no rental price in the catalog")
+            rate = dep.hardware.rental_usd_per_gpu_hour(option.cloud_price)
+        if rate is None:
+            term = "reserved" if option.cloud_price == "reserved" else "on-demand"
+            raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no {term} rental price in the catalog; give usd_per_gpu_hour")
         hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH
         finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=float(rate))
         return MonthlyCost(rental_usd=devices * float(rate) * hours, people_usd=people, finetune_usd=finetune)

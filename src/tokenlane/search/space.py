@@ -103,7 +103,7 @@ def enumerate_configs(catalog: Catalog, bounds: Bounds) -> Iterator[Config]:
                         if gpus > min(hw.max_devices, bounds.max_gpus):
                             continue
                         for kind in bounds.kinds:
-                            price = hw.purchase_usd if kind == "self_host" else hw.cloud_usd_per_gpu_hour
+                            price = hw.purchase_usd if kind == "self_host" else hw.rental_usd_per_gpu_hour()
                             if price is not None:
                                 yield Config(hw_id, model, quant.id, engine.id, gpus, kind)
 
