@@ -428,8 +428,36 @@ class FineTune(_Model):
     """Cost of one evaluation run (graders, reviewers), USD."""
 
 
+class Speculative(_Model):
+    """Speculative decoding on a self_host / cloud_gpu option: the model's own MTP head, an EAGLE head, or a separate
+    draft model on the same devices. Its speed-up at one stream and how it shrinks under load come from the
+    capacity model (docs/capacity.md)."""
+
+    method: Literal["mtp", "eagle", "draft"]
+    draft_tokens: Annotated[int, Field(ge=1, le=16)] | None = None
+    """Tokens drafted per cycle (k); for mtp the catalog's published setting when left out."""
+    acceptance_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """Probability each drafted token is accepted (a), from your own runs or the method's paper; for mtp the
+    catalog's published rate when left out."""
+    draft_model: str | None = None
+    """method draft: the draft model's catalog id."""
+    draft_quant: str | None = None
+    """method draft: the draft model's quant (default: the option's)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Speculative:
+        if self.method == "draft" and not self.draft_model:
+            raise ValueError("method draft needs draft_model")
+        if self.method != "draft" and (self.draft_model or self.draft_quant):
+            raise ValueError(f"draft_model and draft_quant apply only to method draft, not {self.method}")
+        if self.method != "mtp" and (self.draft_tokens is None or self.acceptance_rate is None):
+            raise ValueError(f"method {self.method} needs draft_tokens and acceptance_rate")
+        return self
+
+
 _COMMON_FIELDS = {"name", "kind", "model", "data_location", "processes_in"}
 _BOX_FIELDS = {
+    "speculative",
     "hardware",
     "quant",
     "kv_dtype",
@@ -473,6 +501,8 @@ class Option(_Model):
     context_tokens: PosInt | None = None
     """Engine context per replica (llama.cpp -c), tokens."""
     routing_skew: Annotated[float, Field(ge=0, lt=4)] = 0.0
+    speculative: Speculative | None = None
+    """Speculative decoding (self_host, cloud_gpu)."""
     provider: str | None = None
     """API provider id as genai-prices knows it (anthropic, openai, google, ...)."""
     price: CustomPrice | None = None

@@ -3,14 +3,18 @@ reverses as the verify step turns compute-bound."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
 from tokenlane import build_deployment, builtin_catalog
-from tokenlane.capacity import decode_load, step_seconds
-from tokenlane.capacity.speculative import Speculation, speculative_stream_tok_s
+from tokenlane.capacity import decode_load, option_deployment, plan_memory, step_seconds, step_table, weight_bytes
+from tokenlane.capacity.speculative import Speculation, token_seconds
+from tokenlane.errors import InputError
+from tokenlane.scenario import TokenDistribution, Workload, load_scenario
+from tokenlane.simulate import simulate_day
 
 CATALOG = builtin_catalog()
 TARGET = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.3-70b", quant="fp8", engine="vllm", gpus=2)
@@ -18,7 +22,8 @@ DRAFT = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", qua
 
 
 def _gain(spec: Speculation, batch: int) -> float:
-    return speculative_stream_tok_s(TARGET, spec, batch, 2048) * step_seconds(TARGET, decode_load(TARGET, batch, 2048))
+    sped = dataclasses.replace(TARGET, speculation=spec)
+    return step_seconds(TARGET, decode_load(TARGET, batch, 2048)) / token_seconds(sped, batch, 2048)
 
 
 def test_expected_tokens_per_cycle_by_hand() -> None:
@@ -43,5 +48,87 @@ def test_capacity_prints_the_speculative_speed_and_refuses_a_draft_without_specu
     result = invoke(*args, "--batch", "1,64", "--speculate", "3", "--acceptance", "0.8", "--json")
     assert result.exit_code == 0, result.stderr
     doc = result.json()["speculative"]
-    assert doc["expected_tokens_per_cycle"] == pytest.approx(2.952) and len(doc["stream_tok_s"]) == 2
+    assert doc["expected_tokens_per_cycle"] == pytest.approx(2.952) and len(doc["per_user_tok_s"]) == 2
     assert_user_error(invoke(*args, "--draft-model", "llama-3.1-8b"), "--draft-model", "--speculate")
+
+
+SPEC = Speculation(3, 0.7)
+
+
+def test_the_simulators_step_table_prices_a_decode_step_per_generated_token() -> None:
+    """One home: the simulator's table and the curve's `token_seconds` agree; a step with prefill chunks but no
+    decoders is the plain step; with no chunk it is the decode step."""
+    sped = dataclasses.replace(TARGET, speculation=SPEC)
+    table, plain = step_table(sped), step_table(TARGET)
+    for n in (1, 8, 64):
+        assert table.decode_seconds(n, n * 2048.0, 0.0) == pytest.approx(token_seconds(sped, n, 2047))  # keys: context + 1
+        assert table.step_seconds(n, n * 2048.0, 0.0, (0.0,) * 6) == pytest.approx(table.decode_seconds(n, n * 2048.0, 0.0))
+    chunk = (512.0, 1.0, 512.0, 0.0, 512 * 256.0, 0.0)
+    assert table.step_seconds(0, 0.0, 0.0, chunk) == pytest.approx(plain.step_seconds(0, 0.0, 0.0, chunk))
+    # A chunk riding along costs less than the decoders' cycle plus a separate chunk step.
+    assert table.step_seconds(8, 8 * 2048.0, 0.0, chunk) < table.decode_seconds(8, 8 * 2048.0, 0.0) + plain.step_seconds(0, 0.0, 0.0, chunk)
+
+
+def _day_gain(users: int, think_time_s: float) -> float:
+    lengths = {"prompt_tokens": TokenDistribution(mean=1500), "output_tokens": TokenDistribution(mean=300)}
+    workload = Workload(users=users, active_hours=0.25, think_time_s=think_time_s, **lengths)
+    fast = simulate_day(dataclasses.replace(TARGET, speculation=SPEC), workload, seed=3)
+    plain = simulate_day(TARGET, workload, seed=3)
+    return fast.per_user_tok_s.p50 / plain.per_user_tok_s.p50
+
+
+def test_a_simulated_day_gains_at_light_load_and_less_under_load() -> None:
+    light, heavy = _day_gain(2, 60.0), _day_gain(300, 1.0)
+    assert light > 1.8  # one or two streams: the verify step is memory-bound, the gain near E = 2.53 less drafting
+    assert heavy < 1.3  # the running cap full all day: the verify step is compute-bound
+
+
+def test_a_draft_model_takes_memory_from_the_kv_cache() -> None:
+    drafted = dataclasses.replace(TARGET, speculation=Speculation(4, 0.7, DRAFT))
+    plain_plan, drafted_plan = plan_memory(TARGET), plan_memory(drafted)
+    assert drafted_plan.weights_bytes == pytest.approx(plain_plan.weights_bytes + weight_bytes(DRAFT.model, DRAFT.quant).total)
+    assert drafted_plan.kv_capacity_tokens < plain_plan.kv_capacity_tokens
+
+
+def test_a_scenario_option_speculates_with_the_models_published_head(tmp_path) -> None:
+    scenario = tmp_path / "s.yaml"
+    option = "{name: ds, kind: cloud_gpu, hardware: h200-8x, model: deepseek-v3, quant: fp8, speculative: {method: mtp}}"
+    scenario.write_text(f"name: t\nworkload: {{users: 5}}\noptions:\n  - {option}\n")
+    dep = option_deployment(CATALOG, load_scenario(scenario).options[0])
+    assert dep.speculation == Speculation(1, 0.85)  # DeepSeek-V3 report: the MTP token is accepted 85-90% of the time
+    scenario.write_text(scenario.read_text().replace("deepseek-v3,", "llama-3.3-70b,"))
+    with pytest.raises(InputError, match="no published MTP head") as err:
+        option_deployment(CATALOG, load_scenario(scenario).options[0])
+    assert err.value.field == "options[ds].speculative"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("{method: draft, draft_tokens: 4, acceptance_rate: 0.7}", "needs draft_model"),
+        ("{method: eagle, draft_tokens: 3}", "needs draft_tokens and acceptance_rate"),
+        ("{method: mtp, draft_model: llama-3.1-8b}", "apply only to method draft"),
+        ("{method: eagle, draft_tokens: 3, acceptance_rate: 1.0}", "acceptance_rate"),
+    ],
+)
+def test_bad_speculative_settings_are_one_line_errors(tmp_path, setting: str, message: str) -> None:
+    scenario = tmp_path / "s.yaml"
+    option = f"{{name: x, kind: self_host, hardware: h100-sxm-8x, model: llama-3.3-70b, quant: fp8, speculative: {setting}}}"
+    scenario.write_text(f"name: t\nworkload: {{users: 5}}\noptions:\n  - {option}\n")
+    assert_user_error(invoke("plan", str(scenario)), message)
+
+
+def test_the_claims_check_sets_a_speculative_single_stream_figure_against_the_simulated_peak(tmp_path) -> None:
+    scenario = tmp_path / "s.yaml"
+    option = (
+        "{name: spec70b, kind: cloud_gpu, hardware: h100-sxm, gpus: 2, model: llama-3.3-70b, quant: fp8, "
+        "speculative: {method: eagle, draft_tokens: 3, acceptance_rate: 0.7}}"
+    )
+    workload = "{users: 300, active_hours: 0.25, think_time_s: 1, prompt_tokens: {mean: 1500}, output_tokens: {mean: 300}}"
+    scenario.write_text(f"name: t\nworkload: {workload}\noptions:\n  - {option}\n")
+    doc = invoke("plan", str(scenario), "--json", "--no-report").json()
+    claim = next(c for c in doc["claims"] if "single stream" in c["claim"])
+    assert "speculative decoding (eagle) on" in claim["claim"]
+    single = float(claim["claim"].split(" tok/s")[0].rsplit(" ", 1)[1])
+    at_peak = float(claim["finding"].split(" tok/s median")[0].rsplit(" ", 1)[1])
+    assert at_peak < single / 3  # the vendor-style figure is what one stream gets, not what 300 users share

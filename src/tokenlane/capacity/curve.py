@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
 from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_seconds
+from tokenlane.capacity.speculative import token_seconds, verify_load
 from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
 
@@ -102,7 +103,11 @@ def prefill_seconds(
     todo = max(0, prompt_tokens - cached_tokens)
     budget = max(1, dep.engine.max_batched_tokens - concurrent_decoders)
     done = float(cached_tokens)
-    decoders = decode_load(dep, concurrent_decoders, decoder_context) if concurrent_decoders else None
+    decoders = None
+    if concurrent_decoders:
+        spec = dep.speculation
+        positions = spec.draft_tokens + 1 if spec else 1
+        decoders = verify_load(dep, concurrent_decoders, decoder_context, positions)
     total = 0.0
     while todo > 0:
         chunk = min(todo, budget)
@@ -127,7 +132,7 @@ def _point(dep: Deployment, users: int, context: int, prompt_tokens: int, cap: i
             aggregate_tok_s=0.0,
             ttft_ms=math.inf,
         )
-    step_s = step_seconds(dep, decode_load(dep, running, context))
+    step_s = token_seconds(dep, running, context)
     aggregate = running / step_s
     ttft_s = prefill_seconds(dep, prompt_tokens, concurrent_decoders=running - 1, decoder_context=context)
     return CurvePoint(
@@ -169,6 +174,7 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
     cap = max_concurrent_sequences(dep, context_tokens, plan)
     points = [_point(dep, b, context_tokens, prompt_tokens, cap) for b in batches]
     single = compute_step_time(dep, decode_load(dep, 1, context_tokens))
+    single_s = token_seconds(dep, 1, context_tokens)
     return CapacityReport(
         hardware=dep.hardware.id,
         model=dep.model.id,
@@ -185,7 +191,7 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
         max_concurrent_sequences=cap,
         context_tokens=context_tokens,
         prompt_tokens=prompt_tokens,
-        single_stream_tok_s=1.0 / single.total_s if plan.fits else 0.0,
+        single_stream_tok_s=1.0 / single_s if plan.fits else 0.0,
         step_breakdown_ms=breakdown_ms(single),
         points=points,
     )

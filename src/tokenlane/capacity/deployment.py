@@ -14,12 +14,37 @@ MAX_SERVERS = 8
 
 
 @dataclass(frozen=True)
+class Speculation:
+    """Speculative decoding: a drafter proposes `draft_tokens` (k) per sequence each cycle, the target verifies them
+    in one step and accepts each with probability `acceptance` (a). `draft`: a separate draft model's deployment on
+    the same devices; None: the target's own prediction head (MTP, EAGLE). The arithmetic is in `speculative`."""
+
+    draft_tokens: int
+    acceptance: float
+    draft: Deployment | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.draft_tokens <= 16:
+            raise InputError("must be 1 to 16 drafted tokens", field="speculative.draft_tokens")
+        if not 0.0 <= self.acceptance < 1.0:
+            raise InputError("must be at least 0 and below 1", field="speculative.acceptance_rate")
+
+    @property
+    def expected_tokens(self) -> float:
+        """Tokens a sequence gains per cycle: (1 - a^(k+1)) / (1 - a).
+        # Source: Leviathan, Kalman & Matias, "Fast Inference from Transformers via Speculative Decoding" (ICML
+        # 2023), equation (1)."""
+        a = self.acceptance
+        return (1.0 - a ** (self.draft_tokens + 1)) / (1.0 - a)
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Everything the capacity model needs about one replica.
 
     `num_devices` devices serve the model with tensor parallelism; `routing_skew` is the Zipf exponent of
     MoE expert popularity (0 = uniform routing); `max_running_seqs` and `context_tokens` override engine
-    defaults (llama.cpp `-np`, `-c`; vLLM `max_num_seqs`).
+    defaults (llama.cpp `-np`, `-c`; vLLM `max_num_seqs`); `speculation` turns speculative decoding on.
     """
 
     hardware: Hardware
@@ -31,6 +56,7 @@ class Deployment:
     routing_skew: float = 0.0
     max_running_seqs: int | None = None
     context_tokens: int | None = None
+    speculation: Speculation | None = None
     label: str = field(default="", compare=False)
 
     @property
@@ -88,6 +114,7 @@ class Deployment:
             self.routing_skew,
             self.max_running_seqs,
             self.context_tokens,
+            self.speculation,
         )
         object.__setattr__(self, "_hash", hash(key))
 
@@ -125,6 +152,7 @@ def build_deployment(
     routing_skew: float = 0.0,
     max_running_seqs: int | None = None,
     context_tokens: int | None = None,
+    speculation: Speculation | None = None,
     label: str = "",
 ) -> Deployment:
     """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count."""
@@ -139,6 +167,7 @@ def build_deployment(
         routing_skew=routing_skew,
         max_running_seqs=max_running_seqs,
         context_tokens=context_tokens,
+        speculation=speculation,
         label=label,
     )
 
@@ -146,6 +175,32 @@ def build_deployment(
 def option_deployment(catalog: Catalog, option: Option) -> Deployment:
     """The Deployment of a self_host / cloud_gpu scenario option (one replica)."""
     assert option.hardware and option.model, "api options have no deployment"
+    spec = option.speculative
+    speculation = None
+    if spec is not None:
+        draft = None
+        if spec.method == "draft":
+            assert spec.draft_model, "the scenario requires draft_model with method draft"
+            draft = build_deployment(
+                catalog,
+                hardware=option.hardware,
+                model=spec.draft_model,
+                quant=spec.draft_quant or option.quant,
+                engine=option.engine,
+                kv_dtype=option.kv_dtype,
+                gpus=option.gpus,
+            )
+        draft_tokens, acceptance = spec.draft_tokens, spec.acceptance_rate
+        if draft_tokens is None or acceptance is None:  # method mtp: the catalog's published head fills the gaps
+            head = catalog.model_by_id(option.model, field="model").mtp
+            if head is None:
+                raise InputError(
+                    f"{option.model} has no published MTP head in the catalog; give draft_tokens and acceptance_rate",
+                    field=f"options[{option.name}].speculative",
+                )
+            draft_tokens = head.draft_tokens if draft_tokens is None else draft_tokens
+            acceptance = head.acceptance_rate if acceptance is None else acceptance
+        speculation = Speculation(draft_tokens, acceptance, draft)
     return build_deployment(
         catalog,
         hardware=option.hardware,
@@ -157,5 +212,6 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
         routing_skew=option.routing_skew,
         max_running_seqs=option.max_running_seqs,
         context_tokens=option.context_tokens,
+        speculation=speculation,
         label=option.name,
     )

@@ -258,16 +258,24 @@ class MemoryPlan:
 
 
 def plan_memory(dep: Deployment) -> MemoryPlan:
-    """Usable memory = devices x usable GB x engine memory fraction; KV budget = usable - weights - runtime."""
+    """Usable memory = devices x usable GB x engine memory fraction; KV budget = usable - weights - runtime.
+
+    A separate draft model (speculative decoding) shares the devices: its weights join the target's and each token
+    keeps its KV in both. An MTP/EAGLE head's one layer is not counted (about 1/num_layers of the weights)."""
     usable = dep.num_devices * dep.hardware.usable_memory_gb * GB * dep.engine.gpu_memory_utilization
     weights = weight_bytes(dep.model, dep.quant).total
+    per_token = kv_bytes_per_token(dep.model, dep.kv_dtype.bytes_per_element)
+    draft = dep.speculation.draft if dep.speculation else None
+    if draft is not None:
+        weights += weight_bytes(draft.model, draft.quant).total
+        per_token += kv_bytes_per_token(draft.model, draft.kv_dtype.bytes_per_element)
     runtime = dep.num_devices * dep.engine.runtime_overhead_gb * GB
     return MemoryPlan(
         usable_bytes=usable,
         weights_bytes=weights,
         runtime_bytes=runtime,
         kv_budget_bytes=usable - weights - runtime,
-        kv_bytes_per_token=kv_bytes_per_token(dep.model, dep.kv_dtype.bytes_per_element),
+        kv_bytes_per_token=per_token,
     )
 
 

@@ -332,6 +332,12 @@ class StepTable:
         attention = self._s_per_kv_token * (self._full_layers * kv_full + self._window_layers * kv_window)
         return self._decode[num_seqs] + attention + self._s_per_index_token * kv_full
 
+    def step_seconds(self, num_seqs: int, kv_full: float, kv_window: float, chunk_load: tuple[float, ...]) -> float:
+        """Time of a step of `num_seqs` decoders (their keys `kv_full` / `kv_window`) plus prefill chunks whose load
+        terms are `chunk_load` = (tokens, logits, kv full, kv window, pairs full, pairs window)."""
+        t, logits, kf, kw, pf, pw = chunk_load
+        return self.seconds(num_seqs + t, num_seqs + logits, kv_full + kf, kv_window + kw, kv_full + pf, kv_window + pw)
+
     def load_seconds(self, load: StepLoad) -> float:
         """Step time, seconds, of a `StepLoad`."""
         return self.seconds(
@@ -341,5 +347,11 @@ class StepTable:
 
 @functools.lru_cache(maxsize=64)
 def step_table(dep: Deployment) -> StepTable:
-    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders."""
-    return StepTable(dep, dep.engine.max_batched_tokens + dep.running_seq_cap + 1)
+    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders;
+    a speculative deployment's table prices decode steps per generated token (see `speculative`)."""
+    size = dep.engine.max_batched_tokens + dep.running_seq_cap + 1
+    if dep.speculation is None:
+        return StepTable(dep, size)
+    from tokenlane.capacity.speculative import SpeculativeStepTable  # it builds on this module
+
+    return SpeculativeStepTable(dep, size)

@@ -220,6 +220,17 @@ class SparseAttention(BaseModel):
     index_topk: PositiveInt
 
 
+class MtpHead(BaseModel):
+    """A model's own multi-token-prediction head as published: how many tokens it drafts and how often the next one
+    is accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    draft_tokens: PositiveInt
+    acceptance_rate: Annotated[float, Field(ge=0, lt=1)]
+    source: str = Field(min_length=3)
+
+
 class Model(Entry):
     """Architecture of an open-weight transformer, with every field the roofline needs."""
 
@@ -253,6 +264,8 @@ class Model(Entry):
     """DeepSeek Sparse Attention over every layer's cache, if the model uses it."""
     attention_output_gate: bool = False
     """Softmax-attention layers gate their output with a second query-width projection (Qwen3-Next)."""
+    mtp: MtpHead | None = None
+    """Its multi-token-prediction head, where the makers publish an acceptance rate (speculative method mtp)."""
     max_context_tokens: PositiveInt = 131072
     """Longest context the model supports, tokens."""
     declared_total_params_b: Positive | None = None

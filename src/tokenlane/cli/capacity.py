@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tokenlane import InputError, build_deployment, concurrency_curve, load_catalog, model_from_hf_config
-from tokenlane.capacity.speculative import Speculation, speculative_stream_tok_s
+from tokenlane.capacity.speculative import Speculation
 from tokenlane.cli._options import folding_table, parse_int_list
 
 COMMAND_NAME = "capacity"
@@ -77,7 +78,12 @@ def command(
         spec = Speculation(speculate, acceptance, draft)
     elif draft_model is not None:
         raise InputError("only applies with --speculate", field="--draft-model")
-    fast = [speculative_stream_tok_s(dep, spec, p.running, context) if spec and p.running else None for p in report.points]
+    fast: list[float | None] = []
+    spec_cap = 0
+    if spec is not None:
+        sped = concurrency_curve(dataclasses.replace(dep, speculation=spec), users, context_tokens=context, prompt_tokens=prompt_tokens)
+        fast = [p.per_user_tok_s if p.running else None for p in sped.points]  # a draft model's memory can queue users
+        spec_cap = sped.max_concurrent_sequences
     if json_out:
         doc = report.model_dump(mode="json")
         if spec is not None:
@@ -86,7 +92,8 @@ def command(
                 "acceptance": spec.acceptance,
                 "draft_model": draft_model,
                 "expected_tokens_per_cycle": spec.expected_tokens,
-                "stream_tok_s": fast,
+                "per_user_tok_s": fast,
+                "max_concurrent_sequences": spec_cap,
             }
         if points:
             doc["measured"] = [p.model_dump(mode="json") for p in points]
@@ -103,7 +110,7 @@ def command(
         f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
     )
     columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
-    extra = (["speculative tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
+    extra = (["speculative per-user tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
     table = folding_table(*columns, *extra)
     for i, p in enumerate(report.points):
         row = [
@@ -117,7 +124,7 @@ def command(
         ]
         if spec is not None:
             tok = fast[i]
-            row += [f"{tok:.1f}", f"{tok / p.stream_tok_s:.2f}x"] if tok else ["—", "—"]
+            row += [f"{tok:.1f}", f"{tok / p.per_user_tok_s:.2f}x"] if tok else ["—", "—"]
         if points:
             seen = points[i].per_user_tok_s_p50
             row += [f"{seen:.1f}", f"{p.stream_tok_s / seen - 1:+.1%}"] if seen else ["—", "—"]
@@ -129,3 +136,8 @@ def command(
             f"speculative: {spec.draft_tokens} drafted by {how}, acceptance {spec.acceptance:g}: "
             f"{spec.expected_tokens:.2f} tokens per cycle (docs/capacity.md)"
         )
+        if spec_cap != report.max_concurrent_sequences:
+            console.print(
+                f"the draft model's weights and KV leave room for {spec_cap} sequences at {report.context_tokens:,} context "
+                f"(without it {report.max_concurrent_sequences}); users beyond that queue"
+            )

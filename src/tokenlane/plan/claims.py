@@ -48,12 +48,15 @@ def check_claims(
                 holds=max(abs(e) for e in errors) <= MEASURED_AGREEMENT,
             )
         )
+    speculating = {opt.name: opt.speculative for opt in scenario.options if opt.speculative is not None}
     for o in options:
         if o.single_stream_tok_s is None or o.peak_tok_s_p50 is None:
             continue
+        spec = speculating.get(o.name)
+        how = f", speculative decoding ({spec.method}) on" if spec else ""
         claims.append(
             Claim(
-                claim=f"{o.name} runs the model at {o.single_stream_tok_s:.1f} tok/s (single stream, nobody else on the box)",
+                claim=f"{o.name} runs the model at {o.single_stream_tok_s:.1f} tok/s (single stream, nobody else on the box{how})",
                 finding=(
                     f"with {plural(scenario.workload.users, 'user')}, at peak {plural(o.peak_concurrency or 0, 'stream')} share it: "
                     f"{o.peak_tok_s_p50:.1f} tok/s median, {format_number(o.peak_tok_s_p95, 1)} tok/s for 95% of requests, "

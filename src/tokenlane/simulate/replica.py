@@ -239,8 +239,7 @@ class Replica:
         kv_win = float(np.sum(np.minimum(self._base[self._is_dec] + self.v + ahead + 1, self._window))) if self._window and n else 0.0
         if chunk_load is None:
             return self.table.decode_seconds(n, kv_full, kv_win)
-        t, logits, kf, kw, pf, pw = chunk_load
-        return self.table.seconds(n + t, n + logits, kv_full + kf, kv_win + kw, kv_full + pf, kv_win + pw)
+        return self.table.step_seconds(n, kv_full, kv_win, chunk_load)
 
     def start_step(self, now_s: float, *, horizon_s: float = math.inf, max_steps: int | None = None) -> float | None:
         """Plan the next step, stretch of decode steps, or replayed windows; returns when it ends (None if idle).
