@@ -458,6 +458,8 @@ class Speculative(_Model):
 _COMMON_FIELDS = {"name", "kind", "model", "data_location", "processes_in"}
 _BOX_FIELDS = {
     "speculative",
+    "nodes",
+    "cross_server",
     "hardware",
     "quant",
     "kv_dtype",
@@ -495,6 +497,11 @@ class Option(_Model):
     engine: str = "vllm"
     gpus: Annotated[int, Field(gt=0, le=64)] | None = None
     """Devices per replica (tensor parallel); default the hardware unit's."""
+    nodes: Annotated[int, Field(gt=0, le=8)] | None = None
+    """Servers per replica, each full of devices (gpus = nodes x the server's devices)."""
+    cross_server: Literal["pipeline", "tensor"] = "pipeline"
+    """How a replica spanning servers splits the model: pipeline stages, one per server (tensor parallel inside
+    each), or one tensor-parallel group over the network."""
     count: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 1
     """Replicas behind a least-outstanding-requests load balancer."""
     max_running_seqs: PosInt | None = None

@@ -10,8 +10,8 @@ import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
 from tokenlane import build_deployment, builtin_catalog
-from tokenlane.capacity import decode_load, option_deployment, plan_memory, step_seconds, step_table, weight_bytes
-from tokenlane.capacity.speculative import Speculation, token_seconds
+from tokenlane.capacity import decode_load, option_deployment, plan_memory, step_seconds, step_table, token_seconds, weight_bytes
+from tokenlane.capacity.speculative import Speculation
 from tokenlane.errors import InputError
 from tokenlane.scenario import TokenDistribution, Workload, load_scenario
 from tokenlane.simulate import simulate_day

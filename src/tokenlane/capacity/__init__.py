@@ -26,6 +26,7 @@ from tokenlane.capacity.roofline import (
     prefill_load,
     step_seconds,
     step_table,
+    token_seconds,
 )
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "prefill_seconds",
     "step_seconds",
     "step_table",
+    "token_seconds",
     "weight_bytes",
 ]

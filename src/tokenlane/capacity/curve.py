@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
-from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_seconds
-from tokenlane.capacity.speculative import token_seconds, verify_load
+from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_table, token_seconds
 from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
 
@@ -70,6 +69,8 @@ class CapacityReport(BaseModel):
     kv_dtype: str
     engine: str
     gpus: int
+    pipeline_stages: int = 1
+    """Servers the replica spans as pipeline stages (1: one tensor-parallel group)."""
     fits: bool
     shortfall_gb: float
     """GB missing for weights + runtime when it does not fit."""
@@ -103,16 +104,14 @@ def prefill_seconds(
     todo = max(0, prompt_tokens - cached_tokens)
     budget = max(1, dep.engine.max_batched_tokens - concurrent_decoders)
     done = float(cached_tokens)
-    decoders = None
-    if concurrent_decoders:
-        spec = dep.speculation
-        positions = spec.draft_tokens + 1 if spec else 1
-        decoders = verify_load(dep, concurrent_decoders, decoder_context, positions)
+    table = step_table(dep)
+    decoders = decode_load(dep, concurrent_decoders, decoder_context)
     total = 0.0
     while todo > 0:
         chunk = min(todo, budget)
-        load = prefill_load(dep, chunk, done, samples=chunk == todo)
-        total += step_seconds(dep, load + decoders if decoders else load)
+        p = prefill_load(dep, chunk, done, samples=chunk == todo)
+        chunk_load = (p.num_tokens, p.num_logits, p.kv_tokens_full, p.kv_tokens_window, p.pairs_full, p.pairs_window)
+        total += table.step_seconds(concurrent_decoders, decoders.kv_tokens_full, decoders.kv_tokens_window, chunk_load)
         done += chunk
         todo -= chunk
     return total
@@ -182,6 +181,7 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
         kv_dtype=dep.kv_dtype.id,
         engine=dep.engine.id,
         gpus=dep.num_devices,
+        pipeline_stages=dep.pipeline_stages,
         fits=plan.fits,
         shortfall_gb=plan.shortfall_gb,
         weights_gb=bytes_to_gb(weight_bytes(dep.model, dep.quant).total),

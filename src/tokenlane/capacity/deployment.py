@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Literal
 
 from tokenlane.catalog.load import Catalog
 from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
@@ -10,7 +11,7 @@ from tokenlane.errors import InputError
 from tokenlane.scenario import Option
 
 MAX_SERVERS = 8
-"""Most servers one tensor-parallel replica may span."""
+"""Most servers one replica may span."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class Deployment:
     max_running_seqs: int | None = None
     context_tokens: int | None = None
     speculation: Speculation | None = None
+    cross_server: Literal["pipeline", "tensor"] = "pipeline"
+    """How a replica spanning servers splits the model between them: pipeline stages (each server holds a share of
+    the layers, tensor parallel inside it; vLLM's and SGLang's multi-node layout) or one tensor-parallel group over
+    the network."""
     label: str = field(default="", compare=False)
 
     @property
@@ -64,9 +69,21 @@ class Deployment:
         """Servers the replica spans (1 within one server)."""
         return max(1, -(-self.num_devices // self.hardware.max_devices))
 
+    @property
+    def pipeline_stages(self) -> int:
+        """Pipeline stages: one per server when the replica spans servers as a pipeline, else 1."""
+        return self.servers if self.cross_server == "pipeline" else 1
+
+    @property
+    def tensor_parallel(self) -> int:
+        """Devices that split every layer between them (the tensor-parallel group)."""
+        return self.num_devices // self.pipeline_stages
+
     def __post_init__(self) -> None:
         if self.num_devices < 1:
             raise InputError("must be >= 1", field="gpus")
+        if self.cross_server not in ("pipeline", "tensor"):
+            raise InputError(f"must be pipeline or tensor, not {self.cross_server!r}", field="cross_server")
         per_server = self.hardware.max_devices
         if self.num_devices > per_server:
             if self.hardware.network_gbps is None:
@@ -81,11 +98,13 @@ class Deployment:
                     f"({per_server * MAX_SERVERS} devices), not {self.num_devices}",
                     field="gpus",
                 )
-        if self.num_devices > 1 and self.model.num_attention_heads % self.num_devices:
+        if self.tensor_parallel > 1 and self.model.num_attention_heads % self.tensor_parallel:
             raise InputError(
-                f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.num_devices}",
+                f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.tensor_parallel}",
                 field="gpus",
             )
+        if self.pipeline_stages > self.model.num_layers:
+            raise InputError(f"{self.pipeline_stages} pipeline stages need at least as many layers", field="gpus")
         if self.hardware.vendor not in self.engine.vendors:
             raise InputError(
                 f"{self.engine.id} does not run on {self.hardware.vendor} hardware ({self.hardware.id}); "
@@ -115,6 +134,7 @@ class Deployment:
             self.max_running_seqs,
             self.context_tokens,
             self.speculation,
+            self.cross_server,
         )
         object.__setattr__(self, "_hash", hash(key))
 
@@ -153,6 +173,7 @@ def build_deployment(
     max_running_seqs: int | None = None,
     context_tokens: int | None = None,
     speculation: Speculation | None = None,
+    cross_server: Literal["pipeline", "tensor"] = "pipeline",
     label: str = "",
 ) -> Deployment:
     """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count."""
@@ -168,6 +189,7 @@ def build_deployment(
         max_running_seqs=max_running_seqs,
         context_tokens=context_tokens,
         speculation=speculation,
+        cross_server=cross_server,
         label=label,
     )
 
@@ -175,6 +197,15 @@ def build_deployment(
 def option_deployment(catalog: Catalog, option: Option) -> Deployment:
     """The Deployment of a self_host / cloud_gpu scenario option (one replica)."""
     assert option.hardware and option.model, "api options have no deployment"
+    gpus = option.gpus
+    if option.nodes is not None:
+        per_server = catalog.hardware_by_id(option.hardware, field=f"options[{option.name}].hardware").max_devices
+        if gpus is not None and gpus != option.nodes * per_server:
+            raise InputError(
+                f"{option.nodes} nodes of {option.hardware} hold {option.nodes * per_server} devices, not gpus: {gpus}",
+                field=f"options[{option.name}].nodes",
+            )
+        gpus = option.nodes * per_server
     spec = option.speculative
     speculation = None
     if spec is not None:
@@ -188,7 +219,8 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
                 quant=spec.draft_quant or option.quant,
                 engine=option.engine,
                 kv_dtype=option.kv_dtype,
-                gpus=option.gpus,
+                gpus=gpus,
+                cross_server=option.cross_server,
             )
         draft_tokens, acceptance = spec.draft_tokens, spec.acceptance_rate
         if draft_tokens is None or acceptance is None:  # method mtp: the catalog's published head fills the gaps
@@ -208,10 +240,11 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
         quant=option.quant,
         engine=option.engine,
         kv_dtype=option.kv_dtype,
-        gpus=option.gpus,
+        gpus=gpus,
         routing_skew=option.routing_skew,
         max_running_seqs=option.max_running_seqs,
         context_tokens=option.context_tokens,
         speculation=speculation,
+        cross_server=option.cross_server,
         label=option.name,
     )

@@ -158,17 +158,22 @@ NETWORK_LATENCY_US = 10.0
 port-to-port latency is about 1 us and NCCL's inter-node small-message all-reduce runs in the tens of us)."""
 
 
+def _tensor_group_spans_servers(dep: Deployment) -> bool:
+    return dep.servers > 1 and dep.pipeline_stages == 1
+
+
 def _link_gbps(dep: Deployment) -> float:
-    """The ring all-reduce's slowest link: the in-server interconnect, or each device's network share across servers."""
+    """The ring all-reduce's slowest link: the in-server interconnect, or each device's network share when the
+    tensor-parallel group spans servers."""
     hw = dep.hardware
-    if dep.servers > 1 and hw.network_gbps is not None:
+    if _tensor_group_spans_servers(dep) and hw.network_gbps is not None:
         return min(hw.interconnect_gbps, hw.network_gbps)
     return hw.interconnect_gbps
 
 
 @functools.lru_cache(maxsize=256)
 def _coefficients(dep: Deployment) -> _Coefficients:
-    hw, model, engine, n = dep.hardware, dep.model, dep.engine, dep.num_devices
+    hw, model, engine, n = dep.hardware, dep.model, dep.engine, dep.tensor_parallel
     params = count_params(model)
     wbytes = weight_bytes(model, dep.quant)
     layers = model.num_layers
@@ -221,7 +226,9 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         else 0.0,
         allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
         allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
-        allreduce_latency_s=2.0 * layers * us_to_s(hw.interconnect_latency_us + (NETWORK_LATENCY_US if dep.servers > 1 else 0.0))
+        allreduce_latency_s=2.0
+        * layers
+        * us_to_s(hw.interconnect_latency_us + (NETWORK_LATENCY_US if _tensor_group_spans_servers(dep) else 0.0))
         if n > 1
         else 0.0,
         overhead_s=ms_to_s(engine.step_overhead_ms) + layers * us_to_s(engine.layer_overhead_us),
@@ -345,13 +352,61 @@ class StepTable:
         )
 
 
-@functools.lru_cache(maxsize=64)
-def step_table(dep: Deployment) -> StepTable:
-    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders;
-    a speculative deployment's table prices decode steps per generated token (see `speculative`)."""
-    size = dep.engine.max_batched_tokens + dep.running_seq_cap + 1
-    if dep.speculation is None:
-        return StepTable(dep, size)
-    from tokenlane.capacity.speculative import SpeculativeStepTable  # it builds on this module
+class PipelineStepTable:
+    """Step times of a replica split into P pipeline stages, one per server (tensor parallel inside each).
 
-    return SpeculativeStepTable(dep, size)
+    The running batch is split into P microbatches, one per stage at a time (vLLM's virtual engines), so each
+    sequence gains one token per pass of its microbatch through every stage: the whole model's time on one
+    stage's devices for ceil(n / P) sequences, plus P hops of the microbatch's activations over the network. A
+    prefill chunk travels the pipeline as part of one microbatch. At one stream the stages take turns (no gain);
+    at a large batch P servers decode P microbatches at once.
+    # Source: vLLM distributed serving docs (tensor parallel inside a node, pipeline parallel across nodes);
+    # GPipe, Huang et al., NeurIPS 2019, for microbatch pipelining.
+    """
+
+    def __init__(self, inner: StepTable, dep: Deployment) -> None:
+        self._inner = inner
+        self._stages = dep.pipeline_stages
+        network = dep.hardware.network_gbps or dep.hardware.interconnect_gbps
+        self._hop_s_per_token = dep.model.hidden_size * ACTIVATION_BYTES / (network * GB)
+        self._hop_latency_s = us_to_s(NETWORK_LATENCY_US)
+
+    def _hops(self, tokens: float) -> float:
+        return self._stages * (tokens * self._hop_s_per_token + self._hop_latency_s)
+
+    def decode_seconds(self, num_seqs: int, kv_full: float, kv_window: float) -> float:
+        if num_seqs <= 0:
+            return 0.0
+        micro = -(-num_seqs // self._stages)
+        share = micro / num_seqs
+        return self._inner.decode_seconds(micro, kv_full * share, kv_window * share) + self._hops(micro)
+
+    def step_seconds(self, num_seqs: int, kv_full: float, kv_window: float, chunk_load: tuple[float, ...]) -> float:
+        micro = -(-num_seqs // self._stages) if num_seqs > 0 else 0
+        share = micro / num_seqs if num_seqs > 0 else 0.0
+        inner = self._inner.step_seconds(micro, kv_full * share, kv_window * share, chunk_load)
+        return inner + self._hops(micro + chunk_load[0])
+
+
+@functools.lru_cache(maxsize=64)
+def step_table(dep: Deployment) -> StepTable | PipelineStepTable:
+    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders:
+    the one place step times of a deployment are priced for the simulator and the curves. A speculative deployment's
+    table prices decode steps per generated token (see `speculative`); one spanning servers as a pipeline wraps it
+    in `PipelineStepTable`."""
+    size = dep.engine.max_batched_tokens + dep.running_seq_cap + 1
+    table: StepTable
+    if dep.speculation is None:
+        table = StepTable(dep, size)
+    else:
+        from tokenlane.capacity.speculative import SpeculativeStepTable  # it builds on this module
+
+        table = SpeculativeStepTable(dep, size)
+    return PipelineStepTable(table, dep) if dep.pipeline_stages > 1 else table
+
+
+def token_seconds(dep: Deployment, batch: int, context: float) -> float:
+    """Seconds per generated token of each of `batch` decoding sequences at `context` cached tokens (speculation
+    and pipeline stages included)."""
+    load = decode_load(dep, batch, context)
+    return step_table(dep).decode_seconds(batch, load.kv_tokens_full, load.kv_tokens_window)

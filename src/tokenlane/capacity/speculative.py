@@ -19,7 +19,7 @@ from __future__ import annotations
 from tokenlane.capacity.deployment import Deployment, Speculation
 from tokenlane.capacity.roofline import StepLoad, StepTable, compute_step_time, decode_load, step_seconds
 
-__all__ = ["Speculation", "SpeculativeStepTable", "cycle_seconds", "token_seconds", "verify_load"]
+__all__ = ["Speculation", "SpeculativeStepTable", "cycle_seconds", "drafting_seconds", "verify_load"]
 
 
 def verify_load(dep: Deployment, batch: int, context: float, positions: int) -> StepLoad:
@@ -49,15 +49,6 @@ def cycle_seconds(dep: Deployment, spec: Speculation, batch: int, context: float
     """Seconds of one draft-and-verify cycle for `batch` sequences at `context` tokens."""
     verify = step_seconds(dep, verify_load(dep, batch, context, spec.draft_tokens + 1))
     return verify + drafting_seconds(dep, spec, batch, context)
-
-
-def token_seconds(dep: Deployment, batch: int, context: float) -> float:
-    """Seconds per generated token of each of `batch` decoding sequences at `context` tokens: one decode step, or
-    with `dep.speculation` a cycle divided by the tokens it yields on average."""
-    spec = dep.speculation
-    if spec is None:
-        return step_seconds(dep, decode_load(dep, batch, context))
-    return cycle_seconds(dep, spec, batch, context) / spec.expected_tokens
 
 
 class SpeculativeStepTable(StepTable):

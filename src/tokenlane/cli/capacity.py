@@ -22,7 +22,12 @@ def command(
     model: Annotated[str, typer.Option(help="Model id from the catalog.")] = "qwen3-235b-a22b",
     model_config: Annotated[Path | None, typer.Option(help="Hugging Face config.json to use instead of --model.")] = None,
     hardware: Annotated[str, typer.Option(help="Hardware id.")] = "ryzen-ai-max-395-128gb",
-    gpus: Annotated[int | None, typer.Option(min=1, help="Devices in one server, tensor parallel (default: the unit's).")] = None,
+    gpus: Annotated[
+        int | None, typer.Option(min=1, help="Devices per replica; more than a server holds spans whole servers (default: the unit's).")
+    ] = None,
+    cross_server: Annotated[
+        str, typer.Option(help="Across servers: pipeline (a stage per server, tensor parallel inside) or tensor (one group).")
+    ] = "pipeline",
     quant: Annotated[str, typer.Option(help="Quantization id.")] = "ud-q3_k_xl",
     gguf: Annotated[Path | None, typer.Option(help="A GGUF file: its tensors' real types replace --quant.")] = None,
     kv_dtype: Annotated[str, typer.Option(help="KV-cache dtype id.")] = "bf16",
@@ -60,6 +65,7 @@ def command(
         engine=engine,
         kv_dtype=kv_dtype,
         gpus=gpus,
+        cross_server=cross_server,
         routing_skew=routing_skew,
         max_running_seqs=max_running,
     )
@@ -74,7 +80,10 @@ def command(
     if speculate is not None:
         draft = None
         if draft_model is not None:
-            draft = build_deployment(catalog, hardware=hardware, model=draft_model, quant=draft_quant or quant, engine=engine, gpus=gpus)
+            draft_quant = draft_quant or quant
+            draft = build_deployment(
+                catalog, hardware=hardware, model=draft_model, quant=draft_quant, engine=engine, gpus=gpus, cross_server=cross_server
+            )
         spec = Speculation(speculate, acceptance, draft)
     elif draft_model is not None:
         raise InputError("only applies with --speculate", field="--draft-model")
@@ -100,7 +109,8 @@ def command(
         typer.echo(json.dumps(doc, indent=2))
         return
     console = Console()
-    title = f"{report.model} · {report.quant} on {report.gpus}x {report.hardware} · {report.engine}"
+    layout = f" ({report.pipeline_stages} pipeline stages)" if report.pipeline_stages > 1 else ""
+    title = f"{report.model} · {report.quant} on {report.gpus}x {report.hardware}{layout} · {report.engine}"
     if not report.fits:
         console.print(f"[bold red]Does not fit[/]: {title} — weights {report.weights_gb:.1f} GB, short by {report.shortfall_gb:.1f} GB")
         return

@@ -86,6 +86,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
     why_tp = (
         f"{dep.num_devices} devices per replica: {memory.weights_bytes / GB:.1f} GB of weights over {dep.num_devices}x {dep.hardware.id}"
     )
+    stages = dep.pipeline_stages
+    why_pp = f"{dep.servers} servers of {dep.hardware.max_devices}: a pipeline stage per server, tensor parallel inside each"
     why_mem = f"the share of memory the capacity model gave the engine ({dep.engine.id} default {dep.engine.gpu_memory_utilization:g})"
     caching = dep.engine.supports_prefix_caching and (
         scenario.workload.shared_prefix_tokens > 0 or scenario.workload.turns_per_session > 1 or scenario.workload.trace is not None
@@ -96,7 +98,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
     env = ""
     if config.engine == "vllm":
         settings = [
-            Setting(flag="--tensor-parallel-size", value=str(dep.num_devices), why=why_tp),
+            Setting(flag="--tensor-parallel-size", value=str(dep.tensor_parallel), why=why_tp),
+            *([Setting(flag="--pipeline-parallel-size", value=str(stages), why=why_pp)] if stages > 1 else []),
             Setting(flag="--max-num-seqs", value=str(seqs), why=why_seqs),
             Setting(flag="--max-model-len", value=str(context), why=why_context),
             Setting(flag="--gpu-memory-utilization", value=f"{dep.engine.gpu_memory_utilization:g}", why=why_mem),
@@ -113,7 +116,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
         command = f"vllm serve {weights} --port {port}"
     elif config.engine == "sglang":
         settings = [
-            Setting(flag="--tp", value=str(dep.num_devices), why=why_tp),
+            Setting(flag="--tp", value=str(dep.tensor_parallel), why=why_tp),
+            *([Setting(flag="--pp-size", value=str(stages), why=why_pp)] if stages > 1 else []),
             Setting(flag="--max-running-requests", value=str(seqs), why=why_seqs),
             Setting(flag="--context-length", value=str(context), why=why_context),
             Setting(flag="--mem-fraction-static", value=f"{dep.engine.gpu_memory_utilization:g}", why=why_mem),
@@ -128,7 +132,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
         command = f"python -m sglang.launch_server --model-path {weights} --port {port}"
     elif config.engine == "tensorrt-llm":
         settings = [
-            Setting(flag="--tp_size", value=str(dep.num_devices), why=why_tp),
+            Setting(flag="--tp_size", value=str(dep.tensor_parallel), why=why_tp),
+            *([Setting(flag="--pp_size", value=str(stages), why=why_pp)] if stages > 1 else []),
             Setting(flag="--max_batch_size", value=str(seqs), why=why_seqs),
             Setting(flag="--max_seq_len", value=str(context), why=why_context),
             Setting(
