@@ -687,6 +687,34 @@ class Subscription(_Model):
     usd_per_seat_month: NonNeg
 
 
+class SpeedClaim(_Model):
+    """A speed someone quoted for one of the options (a vendor sheet, a forum post, a colleague), checked in the
+    plan's claims section against the capacity model at the same number of concurrent streams."""
+
+    option: str
+    tok_s: Annotated[list[Pos], Field(min_length=1, max_length=2)]
+    """The quoted figure, tok/s: a number, or [low, high] for a range."""
+    per: Literal["user", "total"] = "user"
+    """Whether the figure is what each stream gets or the box's total."""
+    users: Annotated[int, Field(gt=0, le=100_000)] = 1
+    """Concurrent streams the figure is quoted at."""
+    source: str = ""
+    """Who quoted it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_number(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("tok_s"), int | float) and not isinstance(data.get("tok_s"), bool):
+            return {**data, "tok_s": [data["tok_s"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SpeedClaim:
+        if len(self.tok_s) == 2 and self.tok_s[0] > self.tok_s[1]:
+            raise ValueError("a range is [low, high]")
+        return self
+
+
 class Scenario(_Model):
     """A whole scenario file."""
 
@@ -696,12 +724,18 @@ class Scenario(_Model):
     finance: Finance = Finance()
     constraints: Constraints = Constraints()
     subscriptions: list[Subscription] = []
+    claims: list[SpeedClaim] = []
+    """Speeds quoted for options, to check against the model."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
         names = [o.name for o in self.options]
         if len(set(names)) != len(names):
             raise ValueError("option names must be unique")
+        boxes = [o.name for o in self.options if o.kind != "api"]
+        for i, claim in enumerate(self.claims):
+            if claim.option not in boxes:
+                raise ValueError(f"claims[{i}].option names no self_host or cloud_gpu option; those are {', '.join(boxes) or 'none'}")
         for task in self.workload.tasks:
             unknown = sorted(set(task.pass_rates) - set(names))
             if unknown:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenlane.capacity import CurvePoint
 from tokenlane.cost import CostReport
 from tokenlane.plan.facts import OptionAssessment
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Scenario, SpeedClaim
 from tokenlane.units import format_duration, format_number, plural
 
 
@@ -22,6 +23,39 @@ class Claim(BaseModel):
 
 MEASURED_AGREEMENT = 0.15
 """A measured curve 'agrees' with the model when every level's median tok/s is within 15% (the validation target)."""
+QUOTE_AGREEMENT = 0.25
+"""A quoted single figure 'holds' when within 25% of the model: beyond the model's median error on public measurements
+(under 15%, docs/capacity.md), short of the factors by which quotes at the wrong concurrency miss."""
+
+
+def _quote_claims(quoted: list[tuple[SpeedClaim, CurvePoint | None]]) -> list[Claim]:
+    """Each quoted speed against the model at the same number of concurrent streams."""
+    claims = []
+    for q, point in quoted:
+        unit = "tok/s per user" if q.per == "user" else "tok/s in total"
+        figure = "-".join(f"{x:g}" for x in q.tok_s)
+        said = f" ({q.source})" if q.source else ""
+        claim = f"{q.option} gives {figure} {unit} with {plural(q.users, 'user')}{said}"
+        if point is None:
+            claims.append(Claim(claim=claim, finding=f"the model does not fit {q.option}'s memory", holds=False))
+            continue
+        model = point.per_user_tok_s if q.per == "user" else point.aggregate_tok_s
+        queued = f", {point.queued} queued" if point.queued else ""
+        if len(q.tok_s) == 2:
+            low, high = q.tok_s
+            holds = low <= model <= high
+            centre = (low * high) ** 0.5
+        else:
+            centre = q.tok_s[0]
+            holds = abs(centre / model - 1.0) <= QUOTE_AGREEMENT
+        ratio = model / centre
+        side = "above" if ratio >= 1 else "below"
+        finding = (
+            f"the capacity model gives {point.per_user_tok_s:.1f} tok/s per user and {point.aggregate_tok_s:,.0f} in total with "
+            f"{point.running} streams running{queued}: {max(ratio, 1 / ratio):.1f}x {side} the quote"
+        )
+        claims.append(Claim(claim=claim, finding=finding, holds=holds))
+    return claims
 
 
 def check_claims(
@@ -30,10 +64,12 @@ def check_claims(
     cost: CostReport,
     *,
     measured_vs_model: dict[str, list[tuple[int, float, float]]],
+    quoted: list[tuple[SpeedClaim, CurvePoint | None]] | None = None,
 ) -> list[Claim]:
-    """Single-stream speed vs speed at peak for each box; the subscription math; volume vs break-even; and, for options
-    with a bench measurement, (concurrency, measured p50 tok/s, model tok/s) compared level by level."""
-    claims: list[Claim] = []
+    """Single-stream speed vs speed at peak for each box; the subscription math; volume vs break-even; for options
+    with a bench measurement, (concurrency, measured p50 tok/s, model tok/s) compared level by level; and each quoted
+    speed (the scenario's `claims`) with the model's point at its concurrency."""
+    claims: list[Claim] = _quote_claims(quoted or [])
     slo = scenario.workload.slo
     for name, rows in measured_vs_model.items():
         errors = [model / seen - 1 for _, seen, model in rows]

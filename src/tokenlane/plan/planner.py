@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import CapacityReport, Deployment, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
+from tokenlane.capacity import CapacityReport, CurvePoint, Deployment, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
@@ -16,7 +16,7 @@ from tokenlane.plan.facts import OptionAssessment, assess_option
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.verdict import Verdict, decide
-from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, Workload
+from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -128,6 +128,15 @@ def option_curve(catalog: Catalog, option: Option, workload: Workload, users: It
     return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt)
 
 
+def _quoted(scenario: Scenario, catalog: Catalog) -> list[tuple[SpeedClaim, CurvePoint | None]]:
+    """Each quoted speed with the capacity model's point for its option at the quoted number of users."""
+    out: list[tuple[SpeedClaim, CurvePoint | None]] = []
+    for q in scenario.claims:
+        curve = option_curve(catalog, scenario.option(q.option), scenario.workload, [q.users])
+        out.append((q, curve.points[0] if curve is not None else None))
+    return out
+
+
 def plan_scenario(
     scenario: Scenario,
     catalog: Catalog,
@@ -187,7 +196,7 @@ def plan_scenario(
         scenario=scenario,
         verdict=verdict,
         options=assessments,
-        claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model),
+        claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model, quoted=_quoted(scenario, catalog)),
         flip_points=flips,
         hybrid=splits,
         cost=cost,
