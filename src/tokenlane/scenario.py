@@ -458,6 +458,7 @@ class Speculative(_Model):
 _COMMON_FIELDS = {"name", "kind", "model", "data_location", "processes_in"}
 _BOX_FIELDS = {
     "speculative",
+    "gguf",
     "nodes",
     "cross_server",
     "hardware",
@@ -510,6 +511,9 @@ class Option(_Model):
     routing_skew: Annotated[float, Field(ge=0, lt=4)] = 0.0
     speculative: Speculative | None = None
     """Speculative decoding (self_host, cloud_gpu)."""
+    gguf: str | None = None
+    """A GGUF file (path relative to the scenario): its tensors' real types are the quant, and without `model` its
+    header is the model."""
     provider: str | None = None
     """API provider id as genai-prices knows it (anthropic, openai, google, ...)."""
     price: CustomPrice | None = None
@@ -558,8 +562,10 @@ class Option(_Model):
         if self.kind == "api":
             if not self.model:
                 raise ValueError("an api option needs `model`")
-        elif not (self.hardware and self.model):
-            raise ValueError(f"a {self.kind} option needs `hardware` and `model`")
+        elif not (self.hardware and (self.model or self.gguf)):
+            raise ValueError(f"a {self.kind} option needs `hardware` and `model` (or a `gguf` file)")
+        if self.gguf is not None and "quant" in self.model_fields_set:
+            raise ValueError("`gguf` gives the quant (its tensors' types): leave out `quant`")
         stray = sorted(self.model_fields_set - KIND_FIELDS[self.kind])
         if stray:
             article = "an" if self.kind == "api" else "a"
@@ -726,6 +732,9 @@ class Scenario(_Model):
     subscriptions: list[Subscription] = []
     claims: list[SpeedClaim] = []
     """Speeds quoted for options, to check against the model."""
+    catalog: list[str] = []
+    """Catalog YAML files (paths relative to the scenario) layered over the built-in catalog, after any --catalog:
+    a `tokenlane calibrate` overlay, your prices."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:

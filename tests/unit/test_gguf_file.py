@@ -11,8 +11,9 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 
 from tests.cli.helpers import assert_user_error, invoke
 from tokenlane.capacity.memory import count_params, weight_bytes
-from tokenlane.catalog.gguf_file import quant_from_gguf
+from tokenlane.catalog.gguf_file import model_from_gguf, quant_from_gguf
 from tokenlane.catalog.hf_config import model_from_hf_config
+from tokenlane.errors import CatalogError
 
 CONFIG = {
     "hidden_size": 256,
@@ -34,9 +35,18 @@ def _tensor(writer: GGUFWriter, name: str, rows: int, cols: int, kind: GGMLQuant
     writer.add_tensor(name, raw, raw_dtype=kind)
 
 
+def _architecture(writer: GGUFWriter, arch: str, keys: dict[str, int], *, heads: int = 4, kv_heads: int = 2, head_dim: int = 64) -> None:
+    """llama.cpp's architecture keys (`{arch}.block_count` ...), written as a converter writes them."""
+    writer.add_name("tiny")
+    attention = {"attention.head_count": heads, "attention.head_count_kv": kv_heads, "attention.key_length": head_dim}
+    for key, value in {**keys, **attention}.items():
+        writer.add_uint32(f"{arch}.{key}", value)
+
+
 def _files(tmp_path: Path) -> tuple[Path, Path]:
     (tmp_path / "config.json").write_text(json.dumps(CONFIG))
     writer = GGUFWriter(tmp_path / "tiny-Q4_K_M.gguf", "llama")
+    _architecture(writer, "llama", {"block_count": 2, "embedding_length": 256, "feed_forward_length": 512, "context_length": 4096})
     _tensor(writer, "token_embd.weight", 1024, 256, Q.Q4_K)
     for i in range(2):
         for name, rows, cols, kind in (
@@ -90,3 +100,72 @@ def test_capacity_reads_a_gguf_and_refuses_other_files(tmp_path: Path) -> None:
         invoke("capacity", "--model-config", str(big), "--hardware", "rtx-4090", "--engine", "llama.cpp", "--gguf", str(gguf_path)),
         "another model",
     )
+
+
+def test_the_architecture_is_read_from_the_header_and_matches_the_config(tmp_path: Path) -> None:
+    config, gguf_path = _files(tmp_path)
+    from_file, from_config = model_from_gguf(gguf_path), model_from_hf_config(config)
+    used = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_heads", "head_dim", "intermediate_size", "vocab_size", "moe")
+    assert {f: getattr(from_file, f) for f in used} == {f: getattr(from_config, f) for f in used}
+    assert from_file.id == "tiny" and not from_file.tied_embeddings  # the file has an output.weight
+    assert count_params(from_file).total == count_params(from_config).total
+
+
+def test_an_moe_file_reads_its_experts_and_shared_expert(tmp_path: Path) -> None:
+    path = tmp_path / "moe.gguf"
+    writer = GGUFWriter(path, "qwen2moe")
+    keys = {"block_count": 2, "embedding_length": 256, "feed_forward_length": 512, "context_length": 4096, "expert_count": 8}
+    keys |= {"expert_used_count": 2, "expert_feed_forward_length": 128, "expert_shared_feed_forward_length": 256}
+    _architecture(writer, "qwen2moe", keys)
+    _tensor(writer, "token_embd.weight", 1024, 256, Q.Q8_0)
+    for i in range(2):
+        for name, rows, cols in (("attn_q", 256, 256), ("attn_k", 128, 256), ("attn_v", 128, 256), ("attn_output", 256, 256)):
+            _tensor(writer, f"blk.{i}.{name}.weight", rows, cols, Q.Q8_0)
+        experts = (("ffn_gate_exps", 128, 256, Q.Q4_K), ("ffn_up_exps", 128, 256, Q.Q4_K), ("ffn_down_exps", 256, 128, Q.Q8_0))
+        for name, rows, cols, kind in experts:
+            block, size = GGML_QUANT_SIZES[kind]
+            raw = np.zeros((8, rows, cols // block * size), dtype=np.uint8)
+            writer.add_tensor(f"blk.{i}.{name}.weight", raw, raw_dtype=kind)
+        for name, rows, cols in (("ffn_gate_shexp", 256, 256), ("ffn_up_shexp", 256, 256), ("ffn_down_shexp", 256, 256)):
+            _tensor(writer, f"blk.{i}.{name}.weight", rows, cols, Q.Q8_0)
+        _tensor(writer, f"blk.{i}.ffn_gate_inp.weight", 8, 256, Q.F32)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    model = model_from_gguf(path)
+    assert model.tied_embeddings and model.moe is not None
+    assert (model.moe.num_experts, model.moe.experts_per_token, model.moe.expert_intermediate_size) == (8, 2, 128)
+    assert (model.moe.num_shared_experts, model.moe.shared_expert_intermediate_size) == (1, 256)
+    quant = quant_from_gguf(path, model)  # the file's weights count is the model's (within 5%)
+    assert quant.expert_bits_per_weight == pytest.approx((2 * 4.5 + 8.5) / 3)  # gate and up Q4_K, down Q8_0
+    assert quant.attention_bits_per_weight == pytest.approx(8.5)
+
+
+def test_architectures_the_reader_does_not_map_and_missing_keys_are_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "mla.gguf"
+    writer = GGUFWriter(path, "deepseek2")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    with pytest.raises(CatalogError, match=r"config\.json"):
+        model_from_gguf(path)
+    path = tmp_path / "partial.gguf"
+    writer = GGUFWriter(path, "llama")
+    writer.add_uint32("llama.embedding_length", 256)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    with pytest.raises(CatalogError) as err:
+        model_from_gguf(path)
+    assert err.value.field == "llama.attention.head_count"
+
+
+def test_capacity_takes_model_and_quant_from_one_gguf(tmp_path: Path) -> None:
+    _, gguf_path = _files(tmp_path)
+    result = invoke("capacity", "--model-gguf", str(gguf_path), "--hardware", "rtx-4090", "--engine", "llama.cpp", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    assert doc["model"] == "tiny" and doc["quant"].startswith("gguf-tiny")
+    args = ["capacity", "--model-gguf", str(gguf_path), "--model-config", str(tmp_path / "config.json"), "--hardware", "rtx-4090"]
+    assert_user_error(invoke(*args), "--model-gguf", "--model-config")

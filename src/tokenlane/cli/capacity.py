@@ -30,6 +30,9 @@ def command(
     ] = "pipeline",
     quant: Annotated[str, typer.Option(help="Quantization id.")] = "ud-q3_k_xl",
     gguf: Annotated[Path | None, typer.Option(help="A GGUF file: its tensors' real types replace --quant.")] = None,
+    model_gguf: Annotated[
+        Path | None, typer.Option("--model-gguf", help="A GGUF file: the model from its header and the quant from its tensors.")
+    ] = None,
     kv_dtype: Annotated[str, typer.Option(help="KV-cache dtype id.")] = "bf16",
     engine: Annotated[str, typer.Option(help="Serving engine id.")] = "llama.cpp",
     batch: Annotated[str, typer.Option(help="Concurrent sequences, comma-separated.")] = DEFAULT_BATCHES,
@@ -51,6 +54,14 @@ def command(
         custom = model_from_hf_config(model_config)
         catalog = catalog.with_entries("models", [custom])
         model = custom.id
+    if model_gguf is not None:
+        if model_config is not None or gguf is not None:
+            raise InputError("reads both the model and the quant: leave out --model-config and --gguf", field="--model-gguf")
+        from tokenlane.catalog.gguf_file import model_from_gguf
+
+        from_file = model_from_gguf(model_gguf)
+        catalog = catalog.with_entries("models", [from_file])
+        model, gguf = from_file.id, model_gguf
     if gguf is not None:
         from tokenlane.catalog.gguf_file import quant_from_gguf
 

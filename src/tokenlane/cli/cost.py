@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tokenlane import check_scenario, load_catalog, load_scenario, price_scenario
+from tokenlane import check_scenario, load_scenario, price_scenario
+from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table, folding_table
 from tokenlane.units import format_tokens, format_usd
 
@@ -27,7 +28,7 @@ def command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Monthly cost of every option, $ per million tokens, units needed, break-even volumes, routing and caching."""
-    spec, catalog = load_scenario(scenario), load_catalog(catalog_file or [])
+    spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
     report = price_scenario(spec, catalog, seed=seed)
     if json_out:

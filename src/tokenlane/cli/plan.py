@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from tokenlane import check_scenario, load_catalog, load_scenario, plan_scenario, write_report
+from tokenlane import check_scenario, load_scenario, plan_scenario, write_report
+from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.report import report_json
 from tokenlane.simulate import workers_available
@@ -39,7 +40,7 @@ def command(
     else:
         spec = load_scenario(scenario)
     base = scenario.parent if scenario is not None else Path.cwd()
-    catalog = load_catalog(catalog_file or [])
+    spec, catalog = catalog_for_scenario(spec, catalog_file or [], base)
     check_scenario(spec, catalog, base_dir=base)
     measured = {}
     if any(o.measured for o in spec.options):

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tokenlane import InputError, check_scenario, load_catalog, load_scenario, plan_scenario
+from tokenlane import InputError, check_scenario, load_scenario, plan_scenario
 from tokenlane.catalog import Catalog
+from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.plan import PlanReport
 from tokenlane.report import write_report
@@ -134,8 +135,7 @@ def command(
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
 ) -> None:
     """Search the catalog for the cheapest deployment that meets the SLO: Pareto front, the recipe, the best API beside it."""
-    spec = load_scenario(scenario)
-    catalog = load_catalog(catalog_file or [])
+    spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
     bounds = bounds_for(
         spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tokenlane import load_catalog
+from tokenlane.catalog.for_scenario import scenario_catalog_files
 from tokenlane.cli.plan import BUILTIN_SCENARIO
 from tokenlane.scenario import load_scenario, read_text_file
 
@@ -26,11 +27,13 @@ def command(
 
     from tokenlane.serve import create_app
 
+    own: list[Path] = []
     if scenario is None:
         text, folder = (files("tokenlane.scenarios") / BUILTIN_SCENARIO).read_text(encoding="utf-8"), Path.cwd()
     else:
-        load_scenario(scenario)  # the same checks as `tokenlane plan`: a bad file is one line before anything starts
+        spec = load_scenario(scenario)  # the same checks as `tokenlane plan`: a bad file is one line before anything starts
         text, folder = read_text_file(scenario, what="scenario"), scenario.resolve().parent
-    app = create_app(load_catalog(catalog_file or []), text, folder)
+        own = scenario_catalog_files(spec, folder)  # the page keeps the catalog it starts with
+    app = create_app(load_catalog([*(catalog_file or []), *own]), text, folder)
     typer.echo(f"tokenlane serve: http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tokenlane import check_scenario, load_catalog, load_scenario, simulate_scenario
+from tokenlane import check_scenario, load_scenario, simulate_scenario
+from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
@@ -33,8 +34,7 @@ def command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
-    spec = load_scenario(scenario)
-    catalog = load_catalog(catalog_file or [])
+    spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
     sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact)
     if per_request is not None:

@@ -14,7 +14,20 @@ from tokenlane.cost.finetune import check_trainable
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.scenario import Scenario, read_text_file
 
-_ID_FIELDS = {"hardware", "model", "quant", "kv_dtype", "engine", "gpus", "routing_skew", "max_running_seqs", "context_tokens"}
+_ID_FIELDS = {
+    "hardware",
+    "model",
+    "quant",
+    "kv_dtype",
+    "engine",
+    "gpus",
+    "nodes",
+    "cross_server",
+    "speculative",
+    "routing_skew",
+    "max_running_seqs",
+    "context_tokens",
+}
 
 
 def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None) -> None:

@@ -56,6 +56,7 @@ class Workspace:
         self.uploads = Path(tempfile.mkdtemp(prefix="tokenlane-serve-"))
         self._plans: OrderedDict[str, PlanReport] = OrderedDict()
         opened = parse_scenario(initial_yaml, "scenario")
+        self.catalog_files = opened.catalog
         self.allowed = {self._resolve(f.path) for f in referenced_files(opened)}
         self.allowed |= {self._resolve(o.measured) for o in opened.options if o.measured}
 
@@ -74,6 +75,11 @@ class Workspace:
         `tokenlane plan` would have it; ScenarioError lists every problem."""
         text = raw if isinstance(raw, str) else yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
         scenario = parse_scenario(text, "scenario")
+        if scenario.catalog != self.catalog_files:
+            raise ScenarioError("catalog: the page keeps the catalog files it was started with; restart `tokenlane serve` to change them")
+        for o in scenario.options:
+            if o.gguf:
+                raise ScenarioError(f"options[{o.name}].gguf: the page reads no GGUF files; run `tokenlane plan` on the downloaded YAML")
         for f in referenced_files(scenario):
             self._readable(f.path, "workload trace or {from: ...} path")
         for o in scenario.options:
