@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tokenlane
+from tests.cli.helpers import invoke
 from tokenlane import build_deployment, builtin_catalog, catalog_json_schema, count_params, model_from_hf_config, plan_memory
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -116,3 +117,11 @@ def test_one_mi300x_holds_a_70b_model_in_bf16_that_one_h100_cannot() -> None:
     catalog = builtin_catalog()
     deployments = [build_deployment(catalog, hardware=hw, model="llama-3.1-70b", engine="vllm") for hw in ("mi300x", "h100-sxm")]
     assert [plan_memory(dep).fits for dep in deployments] == [True, False]
+
+
+def test_every_unified_memory_box_says_which_setting_its_usable_memory_assumes() -> None:
+    unified = [h for h in builtin_catalog().hardware.values() if h.memory_kind == "unified"]
+    assert unified and all(h.memory_setting for h in unified)
+    doc = invoke("capacity", "--hardware", "m4-max-128gb", "--model", "qwen3-8b", "--quant", "q4_k_m", "--engine", "llama.cpp", "--json")
+    assert "iogpu.wired_limit_mb=112640" in doc.json()["memory_setting"]
+    assert builtin_catalog().hardware["m4-max-128gb"].usable_bytes == 110 * 2**30  # vendors' GB of memory are GiB

@@ -90,8 +90,8 @@ def test_model_that_does_not_fit_reports_shortfall() -> None:
     dep = build_deployment(CATALOG, hardware="rtx-4090", model="llama-3.1-70b", quant="bf16", engine="vllm")
     plan = plan_memory(dep)
     assert not plan.fits
-    # 141 GB of weights + 1 GB runtime against 23 GB x 0.9 usable
-    expected_short = (weight_bytes(dep.model, dep.quant).total + 2e9 - 23e9 * 0.9) / 1e9
+    # 141 GB of weights + 2 GB runtime against 23 GiB x 0.9 usable
+    expected_short = (weight_bytes(dep.model, dep.quant).total + 2e9 - 23 * 2**30 * 0.9) / 1e9
     assert plan.shortfall_gb == pytest.approx(expected_short)
     assert max_concurrent_sequences(dep, 4096) == 0
 

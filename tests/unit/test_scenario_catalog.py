@@ -13,8 +13,8 @@ OVERLAY = """hardware:
   - id: our-box
     name: our 4090 workstation at the price we paid
     vendor: nvidia
-    memory_gb: 24
-    usable_memory_gb: 23
+    memory_gib: 24
+    usable_memory_gib: 23
     memory_bandwidth_gbps: 1008
     memory_efficiency: 0.87
     bf16_tflops: 165

@@ -71,6 +71,8 @@ class CapacityReport(BaseModel):
     gpus: int
     pipeline_stages: int = 1
     """Servers the replica spans as pipeline stages (1: one tensor-parallel group)."""
+    memory_setting: str = ""
+    """The OS or driver setting the usable memory assumes (unified-memory hardware)."""
     fits: bool
     shortfall_gb: float
     """GB missing for weights + runtime when it does not fit."""
@@ -182,6 +184,7 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
         engine=dep.engine.id,
         gpus=dep.num_devices,
         pipeline_stages=dep.pipeline_stages,
+        memory_setting=dep.hardware.memory_setting,
         fits=plan.fits,
         shortfall_gb=plan.shortfall_gb,
         weights_gb=bytes_to_gb(weight_bytes(dep.model, dep.quant).total),

@@ -262,7 +262,7 @@ def plan_memory(dep: Deployment) -> MemoryPlan:
 
     A separate draft model (speculative decoding) shares the devices: its weights join the target's and each token
     keeps its KV in both. An MTP/EAGLE head's one layer is not counted (about 1/num_layers of the weights)."""
-    usable = dep.num_devices * dep.hardware.usable_memory_gb * GB * dep.engine.gpu_memory_utilization
+    usable = dep.num_devices * dep.hardware.usable_bytes * dep.engine.gpu_memory_utilization
     weights = weight_bytes(dep.model, dep.quant).total
     per_token = kv_bytes_per_token(dep.model, dep.kv_dtype.bytes_per_element)
     draft = dep.speculation.draft if dep.speculation else None

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from tokenlane.units import GIB
+
 EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)]
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -67,10 +69,14 @@ class Hardware(Entry):
     """Accelerators in one purchasable unit (8 for an HGX server)."""
     max_devices: PositiveInt = 1
     """Most devices of this kind one server can hold for tensor parallelism (`--gpus`)."""
-    memory_gb: Positive
-    """Memory per device, GB."""
-    usable_memory_gb: Positive
-    """Memory per device the model and KV cache may use, GB (after OS/driver reservations)."""
+    memory_gib: Positive
+    """Memory per device, GiB (2^30 bytes): what vendors sell as "80 GB" of HBM or "128 GB" of unified memory
+    (JEDEC units; nvidia-smi shows an H100's 81,559 MiB)."""
+    usable_memory_gib: Positive
+    """Memory per device the model and KV cache may use, GiB (after OS/driver reservations)."""
+    memory_setting: str = ""
+    """On unified memory, the OS or driver setting `usable_memory_gib` assumes and where it comes from (printed
+    beside every fit on this hardware)."""
     memory_bandwidth_gbps: Positive
     """Spec memory bandwidth per device, GB/s."""
     memory_efficiency: Fraction
@@ -102,8 +108,8 @@ class Hardware(Entry):
 
     @model_validator(mode="after")
     def _check(self) -> Hardware:
-        if self.usable_memory_gb > self.memory_gb:
-            raise ValueError("usable_memory_gb must not exceed memory_gb")
+        if self.usable_memory_gib > self.memory_gib:
+            raise ValueError("usable_memory_gib must not exceed memory_gib")
         if self.num_devices > self.max_devices:
             raise ValueError("num_devices must not exceed max_devices")
         return self
@@ -120,6 +126,11 @@ class Hardware(Entry):
             return quotes[0]
         mid = len(quotes) // 2
         return quotes[mid] if len(quotes) % 2 else (quotes[mid - 1] + quotes[mid]) / 2.0
+
+    @property
+    def usable_bytes(self) -> float:
+        """Bytes per device the model and KV cache may use."""
+        return self.usable_memory_gib * GIB
 
     def tflops_for(self, compute_dtype: str) -> float:
         """Dense TFLOP/s for a compute dtype, falling back to bf16 where the unit lacks fp8/int8."""

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tokenlane import InputError, build_deployment, concurrency_curve, load_catalog, model_from_hf_config
 from tokenlane.capacity.speculative import Speculation
@@ -122,14 +123,19 @@ def command(
     console = Console()
     layout = f" ({report.pipeline_stages} pipeline stages)" if report.pipeline_stages > 1 else ""
     title = f"{report.model} · {report.quant} on {report.gpus}x {report.hardware}{layout} · {report.engine}"
+    setting = f"[dim]usable memory assumes: {escape(report.memory_setting)}[/]" if report.memory_setting else ""
     if not report.fits:
         console.print(f"[bold red]Does not fit[/]: {title} — weights {report.weights_gb:.1f} GB, short by {report.shortfall_gb:.1f} GB")
+        if setting:
+            console.print(setting)
         return
     console.print(
         f"[bold]{title}[/]\nweights {report.weights_gb:.1f} GB · KV {report.kv_bytes_per_token / 1024:.0f} KiB/token · "
-        f"KV budget {report.kv_budget_gb:.1f} GB ({report.kv_capacity_tokens:,} tokens) · "
+        f"KV budget {report.kv_budget_gb:.1f} GB ({report.kv_capacity_tokens:,} tokens of context for all users) · "
         f"max {report.max_concurrent_sequences} sequences at {report.context_tokens:,} context"
     )
+    if setting:
+        console.print(setting)
     columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
     extra = (["speculative per-user tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
     table = folding_table(*columns, *extra)

@@ -14,7 +14,7 @@ from tokenlane import load_catalog
 app = typer.Typer(help="Browse the hardware, models, quants and engines tokenlane knows, with sources.", no_args_is_help=True)
 Section = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers"]
 _SUMMARY = {
-    "hardware": lambda e: f"{e.num_devices}x {e.memory_gb:g} GB, {e.memory_bandwidth_gbps:g} GB/s, {e.bf16_tflops:g} bf16 TFLOP/s",
+    "hardware": lambda e: f"{e.num_devices}x {e.memory_gib:g} GiB, {e.memory_bandwidth_gbps:g} GB/s, {e.bf16_tflops:g} bf16 TFLOP/s",
     "models": lambda e: (
         f"{e.num_layers} layers, d={e.hidden_size}" + (f", MoE {e.moe.experts_per_token}/{e.moe.num_experts}" if e.moe else "")
     ),

@@ -52,7 +52,7 @@ def check_trainable(dep: Deployment, option: Option) -> None:
     ft = option.finetune
     assert ft is not None
     need = TRAINING_BYTES_PER_PARAM[ft.method] * count_params(dep.model).total
-    have = dep.num_devices * dep.hardware.usable_memory_gb * GB
+    have = dep.num_devices * dep.hardware.usable_bytes
     if need > have:
         raise InputError(
             f"{ft.method} fine-tuning of {dep.model.id} needs ~{need / GB:,.0f} GB ({TRAINING_BYTES_PER_PARAM[ft.method]:g} bytes per "

@@ -82,10 +82,11 @@ def _assumptions(scenario: Scenario, catalog: Catalog, cost: CostReport) -> list
                 continue
             seen.add((kind, entry_id))
             entry = catalog.get(kind, entry_id)  # type: ignore[arg-type]
+            setting = getattr(entry, "memory_setting", "")
             out.append(
                 Assumption(
                     what=f"{kind}: {entry.id}",
-                    value=entry.name + (f" — {entry.notes}" if entry.notes else ""),
+                    value=entry.name + (f" — {entry.notes}" if entry.notes else "") + (f" — usable memory: {setting}" if setting else ""),
                     source=entry.source,
                     as_of=str(entry.as_of),
                 )
