@@ -164,3 +164,70 @@ def test_a_llama_batched_bench_table_gives_decode_steps_per_batch_and_a_prefill(
     result = calibrate(DEP, points)
     assert {f.name for f in result.fitted} == {"bandwidth_utilization", "compute_utilization"}
     assert "trades off" in result.kept["step_overhead_ms"]
+
+
+def _aiperf(concurrency: int, itl_ms: float, ttft_ms: float) -> dict[str, object]:
+    """profile_export_aiperf.json as ai-dynamo/aiperf docs/reference/command-outputs-and-artifacts.md shows it."""
+    stats = lambda unit, value: {"unit": unit, "avg": value * 1.02, "p50": value, "p99": value * 1.3}  # noqa: E731
+    return {
+        "request_throughput": {"unit": "requests/sec", "avg": 0.25},
+        "time_to_first_token": stats("ms", ttft_ms),
+        "inter_token_latency": stats("ms", itl_ms),
+        "input_sequence_length": stats("tokens", 1000),
+        "output_sequence_length": stats("tokens", 200),
+        "input_config": {"endpoint": {"model_names": ["Qwen/Qwen3-8B"], "type": "chat", "streaming": True},
+                         "loadgen": {"concurrency": concurrency, "request_count": 64}},
+        "start_time": "2026-11-07T13:38:54.793124",
+    }  # fmt: skip
+
+
+def test_an_aiperf_export_gives_a_decode_step_and_at_one_user_a_prefill(tmp_path: Path) -> None:
+    one, eight = tmp_path / "c1.json", tmp_path / "c8.json"
+    one.write_text(json.dumps(_aiperf(1, 18.2, 30.8)))
+    eight.write_text(json.dumps({**_aiperf(8, 21.0, 95.0), "records": None}))
+    decode, prefill = read_measurements(one)
+    assert decode.seconds == pytest.approx(0.0182) and decode.batch == 1 and decode.context == pytest.approx(1020 + 204 / 2)  # means
+    assert prefill.prompt == 1020 and prefill.seconds == pytest.approx(0.0308) and decode.as_of == "2026-11-07"
+    (busy,) = read_measurements(eight)  # at 8 users the TTFT includes queueing: no prefill measurement
+    assert busy.batch == 8 and busy.seconds == pytest.approx(0.021)
+    nested = tmp_path / "nested.json"
+    doc = _aiperf(4, 19.0, 40.0)
+    nested.write_text(json.dumps({"input_config": doc["input_config"], "records": {k: doc[k] for k in doc if k != "input_config"}}))
+    assert read_measurements(nested)[0].batch == 4  # some AIPerf versions nest the metrics under `records`
+
+
+def _guidellm_benchmark(strategy: dict[str, object], itl_ms: float, ttft_ms: float) -> dict[str, object]:
+    """One entry of a GuideLLM benchmarks.json, metrics as in vllm-project/guidellm GenerativeMetrics."""
+    dist = lambda value: {"successful": {"mean": value * 1.05, "median": value, "percentiles": {"p50": value, "p95": value * 1.4}}}  # noqa: E731
+    return {
+        "type_": "generative_benchmark",
+        "config": {"strategy": strategy, "profile": {"type_": "sweep"}},
+        "metrics": {
+            "request_totals": {"successful": 100, "incomplete": 0, "errored": 0, "total": 100},
+            "inter_token_latency_ms": dist(itl_ms),
+            "time_to_first_token_ms": dist(ttft_ms),
+            "prompt_token_count": dist(512),
+            "output_token_count": dist(256),
+        },
+    }
+
+
+def test_a_guidellm_report_gives_one_decode_step_per_fixed_concurrency_benchmark(tmp_path: Path) -> None:
+    report = {
+        "metadata": {"guidellm_version": "0.5.3"},
+        "benchmarks": [
+            _guidellm_benchmark({"type_": "synchronous"}, 10.0, 40.0),
+            _guidellm_benchmark({"type_": "concurrent", "streams": 16, "worker_count": 4}, 14.0, 120.0),
+            _guidellm_benchmark({"type_": "constant", "rate": 5.0}, 12.0, 60.0),  # rate-driven: left out
+        ],
+    }
+    path = tmp_path / "benchmarks.json"
+    path.write_text(json.dumps(report))
+    sync, sync_ttft, concurrent = read_measurements(path)
+    assert (sync.batch, sync.seconds, sync.context) == (1, pytest.approx(0.010), pytest.approx(512 * 1.05 + 256 * 1.05 / 2))  # means
+    assert sync_ttft.kind == "prefill" and sync_ttft.seconds == pytest.approx(0.040)
+    assert concurrent.batch == 16 and concurrent.seconds == pytest.approx(0.014)
+    report["benchmarks"] = [report["benchmarks"][2]]
+    path.write_text(json.dumps(report))
+    args = ["calibrate", str(path), "--hardware", "rtx-4090", "--engine", "vllm", "--model", "qwen3-8b", "--quant", "int4-awq"]
+    assert_user_error(invoke(*args), "benchmarks.json", "rate-driven")

@@ -13,6 +13,17 @@
   # Source: vllm-project/vllm benchmarks (benchmark_serving.py / `vllm bench serve`), the saved result dictionary.
 - tokenlane's own bench `summary.json` (`tokenlane bench`): per level `concurrency`, `per_user_tok_s.p50`,
   `ttft_s.p50`, with the run's `prompt_tokens` and `output_tokens`.
+- AIPerf `profile_export_aiperf.json`: metrics as `{unit, avg, p50, ...}` objects at the top level (or under
+  `records`): `inter_token_latency` and `time_to_first_token` (ms), `input_sequence_length` and
+  `output_sequence_length` (tokens), the load in `input_config.loadgen.concurrency`, the run's `start_time`. The
+  median inter-token latency at concurrency c is one decode step of c sequences; TTFT at concurrency 1 a prefill.
+  # Source: ai-dynamo/aiperf docs/reference/command-outputs-and-artifacts.md, "Aggregated Statistics JSON".
+- GuideLLM `benchmarks.json` (`--output-path`): one entry per benchmark in `benchmarks`, its load in
+  `config.strategy` (`type_` concurrent with `streams`, or synchronous), metrics as status distributions:
+  `metrics.inter_token_latency_ms.successful.median`, `time_to_first_token_ms`, `prompt_token_count`,
+  `output_token_count` (`.successful.mean`). Rate-driven benchmarks (constant, poisson, throughput) have no fixed
+  concurrency and are left out, counted in the label of what was read.
+  # Source: vllm-project/guidellm src/guidellm/benchmark/schemas/generative/metrics.py (GenerativeMetrics).
 """
 
 from __future__ import annotations
@@ -81,6 +92,12 @@ def read_measurements(path: str | Path) -> list[Measurement]:
         return _vllm(first, name)
     if "levels" in first and "definitions" in first:
         return _tokenlane(first, name)
+    if isinstance(first.get("benchmarks"), list):
+        return _guidellm(first, name)
+    if isinstance(first.get("input_config"), dict) and (
+        "inter_token_latency" in first or "inter_token_latency" in (first.get("records") or {})
+    ):
+        return _aiperf(first, name)
     raise InputError(EXPECTED, path=name)
 
 
@@ -111,8 +128,8 @@ def _batched_bench(text: str, name: str) -> list[Measurement]:
 
 EXPECTED = (
     "not a benchmark file tokenlane reads: expected llama-bench -o json/jsonl/csv (avg_ts, n_prompt, n_gen), "
-    "a llama-batched-bench table, "
-    "a `vllm bench serve --save-result` JSON (median_tpot_ms, median_ttft_ms) or a tokenlane bench summary.json"
+    "a llama-batched-bench table, a `vllm bench serve --save-result` JSON (median_tpot_ms, median_ttft_ms), "
+    "an AIPerf profile_export_aiperf.json, a GuideLLM benchmarks.json or a tokenlane bench summary.json"
 )
 
 
@@ -187,4 +204,79 @@ def _tokenlane(doc: dict[str, Any], name: str) -> list[Measurement]:
         ttft = (level.get("ttft_s") or {}).get("p50")
         if c == 1 and isinstance(ttft, int | float) and ttft > 0:
             out.append(Measurement("prefill", ttft, prompt=round(prompt), label=f"level {i}: TTFT alone", **common))
+    return out
+
+
+def _stat(metric: Any, name: str, where: str, *keys: str) -> float | None:
+    """The first of `keys` in a metric object (AIPerf `{avg, p50}`, GuideLLM `{median, mean, percentiles}`), as a
+    positive number; None when the metric is absent."""
+    if metric is None:
+        return None
+    if not isinstance(metric, dict):
+        raise InputError(f"{where}: expected an object of statistics, got {metric!r}", path=name)
+    for key in keys:
+        value = metric.get(key, (metric.get("percentiles") or {}).get(key))
+        if value is not None:
+            return _number({key: value}, key, name, where, positive=True)
+    raise InputError(f"{where}: none of {', '.join(keys)} given", path=name)
+
+
+def _aiperf(doc: dict[str, Any], name: str) -> list[Measurement]:
+    metrics = doc.get("records") if isinstance(doc.get("records"), dict) else doc
+    loadgen = (doc.get("input_config") or {}).get("loadgen") or {}
+    concurrency = int(_number({"c": loadgen.get("concurrency", 1)}, "c", name, "input_config.loadgen.concurrency", positive=True))
+    itl = _stat(metrics.get("inter_token_latency"), name, "inter_token_latency", "p50", "avg")
+    prompt = _stat(metrics.get("input_sequence_length"), name, "input_sequence_length", "avg", "p50")
+    output = _stat(metrics.get("output_sequence_length"), name, "output_sequence_length", "avg", "p50") or 0.0
+    if itl is None or prompt is None:
+        raise InputError("an AIPerf export without inter_token_latency and input_sequence_length (did every request fail?)", path=name)
+    common = {"file": Path(name).name, "as_of": str(doc.get("start_time", ""))[:10]}
+    out = [
+        Measurement(
+            "decode", itl / 1000.0, batch=concurrency, context=prompt + output / 2, label=f"ITL at concurrency {concurrency}", **common
+        )
+    ]
+    ttft = _stat(metrics.get("time_to_first_token"), name, "time_to_first_token", "p50", "avg")
+    if concurrency == 1 and ttft is not None:
+        out.append(Measurement("prefill", ttft / 1000.0, prompt=round(prompt), label="TTFT at concurrency 1", **common))
+    return out
+
+
+def _guidellm(doc: dict[str, Any], name: str) -> list[Measurement]:
+    out = []
+    skipped = 0
+    for i, bench in enumerate(doc["benchmarks"], start=1):
+        where = f"benchmarks[{i - 1}]"
+        if not isinstance(bench, dict):
+            raise InputError(f"{where}: expected an object", path=name)
+        strategy = (bench.get("config") or {}).get("strategy") or {}
+        kind = strategy.get("type_")
+        if kind == "synchronous":
+            concurrency = 1
+        elif kind == "concurrent":
+            concurrency = int(_number(strategy, "streams", name, f"{where}.config.strategy", positive=True))
+        else:
+            skipped += 1  # a rate-driven benchmark: no fixed number of sequences decoding together
+            continue
+        metrics = bench.get("metrics") or {}
+
+        def successful(key: str, *stats: str, metrics: dict[str, Any] = metrics, where: str = where) -> float | None:
+            return _stat((metrics.get(key) or {}).get("successful"), name, f"{where}.metrics.{key}.successful", *stats)
+
+        itl = successful("inter_token_latency_ms", "median", "p50", "mean")
+        prompt = successful("prompt_token_count", "mean", "median")
+        if itl is None or prompt is None:
+            raise InputError(f"{where}: no successful inter_token_latency_ms and prompt_token_count", path=name)
+        output = successful("output_token_count", "mean", "median") or 0.0
+        common = {"file": Path(name).name, "label": f"{where} {kind} {concurrency}"}
+        out.append(Measurement("decode", itl / 1000.0, batch=concurrency, context=prompt + output / 2, **common))
+        ttft = successful("time_to_first_token_ms", "median", "p50", "mean")
+        if concurrency == 1 and ttft is not None:
+            out.append(Measurement("prefill", ttft / 1000.0, prompt=round(prompt), **{**common, "label": common["label"] + " TTFT"}))
+    if not out:
+        raise InputError(
+            f"a GuideLLM file without a concurrent or synchronous benchmark ({skipped} rate-driven left out: their concurrency "
+            "is not fixed)",
+            path=name,
+        )
     return out
