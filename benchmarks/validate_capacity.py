@@ -52,8 +52,19 @@ MODELS = {
     "llama-2-70b": "llama-2-70b",
     "llama-3.1-8b-instruct": "llama-3.1-8b",
     "llama-3.1-8b": "llama-3.1-8b",
+    "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",  # the same architecture (its model card)
+    "qwen3.5-122b-a10b": "qwen3.5-122b-a10b",
 }
-QUANTS = {"f16": "fp16", "bf16": "bf16", "q8_0": "q8_0", "q4_0": "q4_0", "mxfp4": "mxfp4-gguf", "fp8": "fp8", "fp8 (per submission)": "fp8"}
+QUANTS = {
+    "f16": "fp16",
+    "bf16": "bf16",
+    "q8_0": "q8_0",
+    "q4_0": "q4_0",
+    "mxfp4": "mxfp4-gguf",
+    "fp8": "fp8",
+    "fp8 (per submission)": "fp8",
+    "int4 (autoround)": "int4-gptq",
+}
 MLPERF_PROMPT_TOKENS, MLPERF_OUTPUT_TOKENS = 1024, 290  # OpenOrca subset means, MLPerf llama2-70b rules page
 
 

@@ -60,8 +60,10 @@ def test_the_catalog_rate_is_the_median_on_demand_quote_unless_the_option_says_o
     h100 = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-70b", quant="fp8", gpus=2)
     assert h100.hardware.rental_usd_per_gpu_hour() == pytest.approx((3.49 + 3.78) / 2)  # an even count: the middle two
     reserved = Option(name="r", kind="cloud_gpu", hardware="h100-sxm", model="llama-3.1-70b", quant="fp8", cloud_price="reserved")
+    assert hardware_cost(h100, reserved, FIN, replicas=1).rental_usd == pytest.approx(2 * 2.35 * 730)  # three 1-year quotes
+    h200 = build_deployment(CATALOG, hardware="h200", model="llama-3.1-70b", quant="fp8")
     with pytest.raises(InputError, match="no reserved rental price") as err:
-        hardware_cost(h100, reserved, FIN, replicas=1)
+        hardware_cost(h200, reserved.model_copy(update={"hardware": "h200"}), FIN, replicas=1)
     assert err.value.field == "options[r].usd_per_gpu_hour"
 
 
