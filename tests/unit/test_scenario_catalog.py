@@ -57,3 +57,13 @@ def test_an_option_runs_the_model_and_quant_of_a_gguf_file(tmp_path: Path) -> No
     assert_user_error(invoke("cost", str(_scenario(tmp_path, both))), "leave out `quant`")
     gone = option.replace(gguf_path.name, "nowhere.gguf")
     assert_user_error(invoke("cost", str(_scenario(tmp_path, gone))), "gguf", "nowhere.gguf")
+    (tmp_path / "text.gguf").write_text("not a model at all")
+    bad = option.replace(gguf_path.name, "text.gguf")
+    assert_user_error(invoke("cost", str(_scenario(tmp_path, bad))), "s.yaml", "line 4: options[local].gguf", "text.gguf")
+
+
+def test_an_option_whose_hardware_has_no_price_is_refused_at_its_line(tmp_path: Path) -> None:
+    rented = "{name: r, kind: cloud_gpu, hardware: mi355x, model: llama-3.1-8b}"
+    assert_user_error(invoke("plan", str(_scenario(tmp_path, rented))), "line 4: options[r].usd_per_gpu_hour", "mi355x")
+    bought = "{name: b, kind: self_host, hardware: mi300x, model: llama-3.1-8b}"
+    assert_user_error(invoke("plan", str(_scenario(tmp_path, bought))), "line 4: options[b].hardware", "no purchase price")

@@ -109,6 +109,7 @@ def test_a_scenario_option_speculates_with_the_models_published_head(tmp_path) -
         ("{method: eagle, draft_tokens: 3}", "needs draft_tokens and acceptance_rate"),
         ("{method: mtp, draft_model: llama-3.1-8b}", "apply only to method draft"),
         ("{method: eagle, draft_tokens: 3, acceptance_rate: 1.0}", "acceptance_rate"),
+        ("{method: draft, draft_tokens: 3, acceptance_rate: 0.7, draft_model: nope}", "line 4: options[x].speculative.draft_model"),
     ],
 )
 def test_bad_speculative_settings_are_one_line_errors(tmp_path, setting: str, message: str) -> None:

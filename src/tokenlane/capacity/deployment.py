@@ -212,6 +212,7 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
         draft = None
         if spec.method == "draft":
             assert spec.draft_model, "the scenario requires draft_model with method draft"
+            catalog.model_by_id(spec.draft_model, field=f"options[{option.name}].speculative.draft_model")
             draft = build_deployment(
                 catalog,
                 hardware=option.hardware,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tokenlane.catalog.load import Catalog, load_catalog
-from tokenlane.errors import ScenarioError
+from tokenlane.errors import CatalogError, ScenarioError
 from tokenlane.scenario import Scenario
 
 
@@ -34,11 +34,16 @@ def catalog_for_scenario(scenario: Scenario, extra_files: list[Path], base_dir: 
             options.append(option)
             continue
         path = base_dir / option.gguf
+        file, where = scenario.locate("options", scenario.options.index(option), "gguf")
         if not path.is_file():
-            file, where = scenario.locate("options", scenario.options.index(option), "gguf")
             raise ScenarioError(f"{where}: no file {path}", path=file)
-        model = catalog.model_by_id(option.model, field=f"options[{option.name}].model") if option.model else model_from_gguf(path)
-        quant = quant_from_gguf(path, model)
+        model = catalog.model_by_id(option.model, field=f"options[{option.name}].model") if option.model else None
+        try:
+            model = model or model_from_gguf(path)
+            quant = quant_from_gguf(path, model)
+        except CatalogError as exc:
+            detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
+            raise ScenarioError(f"{where}: {path}: {detail}", path=file) from exc
         catalog = catalog.with_entries("models", [model]).with_entries("quants", [quant])
         options.append(option.model_copy(update={"model": model.id, "quant": quant.id}))
     return scenario.model_copy(update={"options": options}), catalog

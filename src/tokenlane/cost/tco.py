@@ -58,6 +58,23 @@ def people_usd_per_month(option: Option, finance: Finance, scale: Scale = "serve
     return finance.fte_for(option.kind, scale) * finance.engineer_usd_per_year / 12.0
 
 
+def device_price(dep: Deployment, option: Option) -> float:
+    """What one device costs the option: its rental rate per device-hour (cloud_gpu: the option's own, else the
+    catalog's quotes on its `cloud_price` basis) or its purchase price (self_host); InputError naming the option's
+    field when the catalog has none."""
+    if option.kind == "cloud_gpu":
+        rate = option.usd_per_gpu_hour
+        if rate is None:
+            rate = dep.hardware.rental_usd_per_gpu_hour(option.cloud_price)
+        if rate is None:
+            term = "reserved" if option.cloud_price == "reserved" else "on-demand"
+            raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no {term} rental price in the catalog; give usd_per_gpu_hour")
+        return float(rate)
+    if dep.hardware.purchase_usd is None:
+        raise_missing(option, "hardware", f"{dep.hardware.id} has no purchase price; use kind: cloud_gpu or a catalog entry with one")
+    return float(dep.hardware.purchase_usd)
+
+
 def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int) -> MonthlyCost:
     """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option.
 
@@ -67,20 +84,13 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
     """
     devices = replicas * dep.num_devices
     people = people_usd_per_month(option, finance, deployment_scale(dep, replicas))
+    price = device_price(dep, option)
     if option.kind == "cloud_gpu":
-        rate = option.usd_per_gpu_hour
-        if rate is None:
-            rate = dep.hardware.rental_usd_per_gpu_hour(option.cloud_price)
-        if rate is None:
-            term = "reserved" if option.cloud_price == "reserved" else "on-demand"
-            raise_missing(option, "usd_per_gpu_hour", f"{dep.hardware.id} has no {term} rental price in the catalog; give usd_per_gpu_hour")
         hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH
-        finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=float(rate))
-        return MonthlyCost(rental_usd=devices * float(rate) * hours, people_usd=people, finetune_usd=finetune)
-    if dep.hardware.purchase_usd is None:
-        raise_missing(option, "hardware", f"{dep.hardware.id} has no purchase price; use kind: cloud_gpu or a catalog entry with one")
+        finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=price)
+        return MonthlyCost(rental_usd=devices * price * hours, people_usd=people, finetune_usd=finetune)
     months = finance.amortization_years * 12.0
-    hardware = devices * float(dep.hardware.purchase_usd) * (1.0 - finance.residual_fraction) / months
+    hardware = devices * price * (1.0 - finance.residual_fraction) / months
     kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * HOURS_PER_MONTH / W_PER_KW
     finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance))
     return MonthlyCost(

@@ -11,6 +11,7 @@ from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import check_api_option
 from tokenlane.cost.finetune import check_trainable
+from tokenlane.cost.tco import device_price
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.scenario import Scenario, read_text_file
 
@@ -49,9 +50,13 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
             try:
                 dep = option_deployment(catalog, option)
             except InputError as exc:
-                field = (exc.field or "hardware").rsplit(".", 1)[-1]
-                add(("options", i, field if field in _ID_FIELDS else "hardware"), exc.message)
+                path = (exc.field or "hardware").split("].", 1)[-1].split(".")  # `options[x].speculative.draft_model`
+                add(("options", i, *path) if path[0] in _ID_FIELDS else ("options", i, "hardware"), exc.message)
             else:
+                try:
+                    device_price(dep, option)
+                except InputError as exc:
+                    add(("options", i, (exc.field or "hardware").rsplit(".", 1)[-1]), exc.message)
                 if option.finetune is not None:
                     try:
                         check_trainable(dep, option)
