@@ -72,3 +72,38 @@ def test_tensor_parallel_adds_allreduce() -> None:
     step2 = compute_step_time(two, decode_load(two, 1, 0))
     expected = 2 * 80 * 8192 * 2 * (2 * 1 / 2) / 450e9 + 2 * 80 * 8e-6
     assert step2.allreduce_s == pytest.approx(expected)
+
+
+def _with_dequant(rows: float, *, hardware: str = "ryzen-ai-max-395-128gb", model: str = "llama-2-7b"):
+    quant = CATALOG.quants["q4_k_m"].model_copy(update={"id": f"q4-h{rows:g}", "dequant_rows": rows})
+    return build_deployment(CATALOG.with_entries("quants", [quant]), hardware=hardware, model=model, quant=quant.id, engine="llama.cpp")
+
+
+def test_a_prompt_chunk_pays_the_quants_unpacking_by_hand() -> None:
+    """A compute-bound 512-token chunk's dense matmuls run at 512 / (512 + dequant_rows) of the large-matmul rate."""
+    free, packed = _with_dequant(0.0), _with_dequant(118.1)
+    load = prefill_load(free, 512, 0, samples=True)
+    a, b = compute_step_time(free, load), compute_step_time(packed, load)
+    assert b.ffn_s / a.ffn_s == pytest.approx((512 + 118.1) / 512)
+    assert b.attention_proj_s / a.attention_proj_s == pytest.approx((512 + 118.1) / 512)
+
+
+def test_decode_streams_through_matrix_vector_kernels_that_hide_the_unpacking() -> None:
+    free, packed = _with_dequant(0.0), _with_dequant(118.1)
+    limit = packed.engine.matvec_max_rows
+    assert limit == 8  # llama.cpp's MMVQ_MAX_BATCH_SIZE
+    for batch in (1, limit):
+        assert compute_step_time(packed, decode_load(packed, batch, 1024)).total_s == pytest.approx(
+            compute_step_time(free, decode_load(free, batch, 1024)).total_s
+        )
+
+
+def test_an_moe_chunk_multiplies_each_expert_by_few_rows_and_pays_more_for_it() -> None:
+    """512 tokens over 128 experts, 8 each: every expert multiplies about 32 rows, so its matmuls run at
+    32 / (32 + h) of the rate while the 512-row dense ones run at 512 / (512 + h)."""
+    free, packed = _with_dequant(0.0, model="qwen3-30b-a3b"), _with_dequant(118.1, model="qwen3-30b-a3b")
+    load = prefill_load(free, 512, 0, samples=True)
+    a, b = compute_step_time(free, load), compute_step_time(packed, load)
+    rows = 512 * 8 / expected_distinct_experts(128, 8, 512)
+    assert b.experts_s / a.experts_s == pytest.approx((rows + 118.1) / rows, rel=1e-6)
+    assert b.experts_s / a.experts_s > 3 * b.attention_proj_s / a.attention_proj_s

@@ -151,6 +151,10 @@ class _Coefficients:
     allreduce_s_per_byte: float
     allreduce_latency_s: float
     overhead_s: float
+    dequant_rows: float
+    """Rows at which a matmul reaches half its large-matmul rate (the quant's unpacking cost; see `Quant`)."""
+    matvec_max_rows: int
+    """Rows up to which the engine's matrix-vector kernels hide that cost (see `Engine`)."""
 
 
 NETWORK_LATENCY_US = 10.0
@@ -232,16 +236,32 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         if n > 1
         else 0.0,
         overhead_s=ms_to_s(engine.step_overhead_ms) + layers * us_to_s(engine.layer_overhead_us),
+        dequant_rows=dep.quant.dequant_rows,
+        matvec_max_rows=engine.matvec_max_rows,
     )
+
+
+def _rate_share(c: _Coefficients, rows: float) -> float:
+    """Share of the large-matmul rate a matmul of `rows` rows reaches: rows / (rows + dequant_rows), or 1 for formats
+    with no unpacking cost and for the few rows the engine multiplies with matrix-vector kernels."""
+    if not c.dequant_rows or rows <= c.matvec_max_rows:
+        return 1.0
+    return rows / (rows + c.dequant_rows)
 
 
 def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float, float]:
     """(attention projections, FFN, routed experts, all-reduce, distinct experts) of a step with `t` query tokens."""
     bw, fl = c.bytes_per_s, c.flops_per_s
-    attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / fl)
-    ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / fl) if c.ffn_bytes else 0.0
+    dense_fl = fl * _rate_share(c, t)
+    attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / dense_fl)
+    ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / dense_fl) if c.ffn_bytes else 0.0
     distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0
-    experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / fl) if c.num_experts else 0.0
+    if c.num_experts:
+        rows_per_expert = t * c.experts_per_token / distinct  # the tokens each touched expert multiplies
+        expert_fl = fl * _rate_share(c, rows_per_expert)
+        experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / expert_fl)
+    else:
+        experts = 0.0
     allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
     return attn_proj, ffn, experts, allreduce, distinct
 

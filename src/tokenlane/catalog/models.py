@@ -334,6 +334,11 @@ class Quant(Entry):
     """Bits per weight of the output projection where it differs from the embedding (llama.cpp k-quants: Q6_K)."""
     compute_dtype: Literal["bf16", "fp8", "int8", "fp4"] = "bf16"
     """Dtype the matmuls run in: weight-only formats dequantize to bf16."""
+    dequant_rows: NonNegative = 0.0
+    """Rows (tokens) of a matrix multiply whose multiply-adds cost as much as unpacking its weights once: a matmul of
+    M rows runs at M / (M + dequant_rows) of the engine's large-matmul rate. It is why prefill slows on block
+    formats and why an MoE's experts, a few dozen tokens each, run far below a dense layer's rate (0: no such
+    cost)."""
     format: Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"] = "native"
     """Family, for display."""
 
@@ -432,6 +437,10 @@ class Engine(Entry):
     """Fraction of usable memory the engine claims for weights + KV cache."""
     runtime_overhead_gb: NonNegative = 1.0
     """Activation and workspace memory per device, GB."""
+    matvec_max_rows: Annotated[int, Field(ge=0)] = 0
+    """Most rows (tokens) a weight matrix is multiplied by with matrix-vector kernels, which unpack quantized weights
+    as they stream them: up to this many rows a quant's `dequant_rows` costs nothing (decode), above it the engine
+    switches to matrix-matrix kernels that pay it (prefill, large batches)."""
     on_vendor: tuple[EngineTuning, ...] = ()
     """Efficiency on one vendor's hardware where it is measured to differ from the fields above."""
 
