@@ -5,17 +5,22 @@ error (exit 2, one line) unless --without-shared says to validate on benchmarks/
 compared or listed at the end with why it was skipped.
 Run: python benchmarks/validate_capacity.py [--rows] [--without-shared]   (--rows also prints every row)
 Where a row gives the weights file size (GGUF mixes), bits/weight = file bytes x 8 / parameters, applied
-uniformly; otherwise the row's quant maps to a catalog quant. Nothing here is fitted to these rows.
+uniformly and the named format's kernels; otherwise the row's quant maps to a catalog quant. Serving rows (a closed
+loop of N users) run through `simulate_day`, queue and KV admission included. Nothing here is fitted to these rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import re
 import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from tokenlane import (
     build_deployment,
@@ -27,7 +32,11 @@ from tokenlane import (
     prefill_seconds,
     step_seconds,
 )
+from tokenlane.capacity.deployment import Deployment
+from tokenlane.catalog.gguf_file import format_quant
 from tokenlane.catalog.models import Quant
+from tokenlane.scenario import Workload
+from tokenlane.simulate import simulate_day
 from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +74,8 @@ QUANTS = {
     "fp8 (per submission)": "fp8",
     "int4 (autoround)": "int4-gptq",
 }
+SERVING_CYCLES = 12
+"""A closed-loop serving row is simulated for this many request cycles of its users."""
 MLPERF_PROMPT_TOKENS, MLPERF_OUTPUT_TOKENS = 1024, 290  # OpenOrca subset means, MLPerf llama2-70b rules page
 
 
@@ -75,6 +86,8 @@ class Row:
     metric: str
     measured: float
     predicted: float
+    low_load: bool = False
+    """A prompt processed with no other request in flight (llama-bench pp, serving TTFT at concurrency 1)."""
 
     @property
     def ape(self) -> float:
@@ -96,6 +109,16 @@ def _engine(name: str) -> str:
     return "llama.cpp"
 
 
+def _named_quant(catalog, quant_text: str, *, by_family: bool) -> Quant | None:
+    """The catalog quant a row's quant name denotes: the table above, the catalog id itself, or (`by_family`, for rows
+    whose file size gives the bits) the GGUF block type an unsloth dynamic mix ("UD-Q4_K_XL") is built on."""
+    quant_id = QUANTS.get(quant_text) or (quant_text if quant_text in catalog.quants else None)
+    if quant_id is not None:
+        return catalog.quants[quant_id]
+    block_type = re.match(r"(?:ud-)?(i?q\d_(?:k|\d))", quant_text)
+    return format_quant(catalog.quants, block_type.group(1)) if block_type and by_family else None
+
+
 class Unmapped(Exception):
     """A row the comparison cannot use, with why."""
 
@@ -113,9 +136,14 @@ def _deployment(rec: dict[str, str]):
         raise Unmapped(f"hardware '{hw_text}' maps to no catalog hardware")
     quant_text = rec["quant"].strip().lower()
     engine = _engine(rec["engine"])
+    base = _named_quant(catalog, quant_text, by_family=bool(rec.get("model_file_gib")))
     if rec.get("model_file_gib"):
         model = catalog.model_by_id(model_id)
         bits = gib_to_bytes(float(rec["model_file_gib"])) * BITS_PER_BYTE / count_params(model).total
+        # The file's size sets the bits; the named format keeps its kernels (compute dtype, unpacking cost).
+        kernels = {"format": "gguf"}
+        if base:
+            kernels = {"compute_dtype": base.compute_dtype, "dequant_rows": base.dequant_rows, "format": base.format}
         quant = Quant(
             id=f"file-{bits:.2f}",
             name=f"{rec['quant']} from file size",
@@ -123,13 +151,14 @@ def _deployment(rec: dict[str, str]):
             embedding_bits_per_weight=bits,
             source=rec["source"],
             as_of="2026-11-01",
+            **kernels,
         )
         catalog = catalog.with_entries("quants", [quant])
         quant_id = quant.id
+    elif base is None:
+        raise Unmapped(f"quant '{rec['quant']}' maps to no catalog quant and the row gives no file size")
     else:
-        quant_id = QUANTS.get(quant_text)
-        if quant_id is None:
-            raise Unmapped(f"quant '{rec['quant']}' maps to no catalog quant and the row gives no file size")
+        quant_id = base.id
     if engine == "pytorch":
         # A bare CUDA-graph decode loop: vLLM's kernels' efficiency, no scheduler or launch overhead.
         bare = catalog.engine_by_id("vllm").model_copy(update={"id": "pytorch", "step_overhead_ms": 0.0, "layer_overhead_us": 0.0})
@@ -160,16 +189,12 @@ def _predict(rec: dict[str, str]) -> tuple[str, float]:
     if test == "decode_batched":
         return "batched aggregate", batch / step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
     if test == "serving":
-        # Closed loop of `batch` users: per cycle every user's prompt is prefilled once and `out` decode steps run,
-        # so the observed inter-token latency and throughput include the other users' prefills.
-        step = step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
-        ttft = prefill_seconds(dep, prompt, concurrent_decoders=batch - 1, decoder_context=prompt + out / 2)
-        cycle_s = batch * prefill_seconds(dep, prompt) + out * step
+        ttft_s, itl_s, tok_s = _closed_loop(_fp8_kv(dep), batch, prompt, out)
         if metric == "itl_ms":
-            return "serving ITL", cycle_s / out * 1e3
+            return "serving ITL", itl_s * 1e3
         if metric == "ttft_ms":
-            return "serving TTFT", ttft * 1e3
-        return "batched aggregate", batch * out / cycle_s
+            return "serving TTFT", ttft_s * 1e3
+        return "batched aggregate", tok_s
     if test in ("offline", "server"):
         # Four TP2 replicas with an fp8 KV cache (the TensorRT-LLM submission's setting), each running as many
         # sequences as KV memory holds; per batch: every prompt prefilled, then the outputs decoded together.
@@ -190,6 +215,41 @@ def _predict(rec: dict[str, str]) -> tuple[str, float]:
     raise Unmapped(f"test '{test}' has no prediction")
 
 
+def _fp8_kv(dep: Deployment) -> Deployment:
+    """TensorRT-LLM serving an FP8 checkpoint keeps its KV cache in FP8: NVIDIA's Model Optimizer writes
+    `kv_cache_quant_algo: FP8` into the FP8 checkpoints it exports (its hf_quant_config.json, e.g. the example in
+    its `convert_hf_quant_config_format` docstring), and TensorRT-LLM follows the checkpoint."""
+    if dep.engine.id != "tensorrt-llm" or dep.quant.compute_dtype != "fp8":
+        return dep
+    return build_deployment(
+        builtin_catalog(),
+        hardware=dep.hardware.id,
+        model=dep.model.id,
+        quant=dep.quant.id,
+        engine=dep.engine.id,
+        gpus=dep.num_devices,
+        kv_dtype="fp8",
+    )
+
+
+@functools.cache
+def _closed_loop(dep: Deployment, users: int, prompt: int, out: int) -> tuple[float, float, float]:
+    """(median TTFT s, median inter-token latency s, generated tok/s) of `users` closed-loop users sending `prompt`
+    tokens for `out` back to back, as `tokenlane simulate` runs them (the engine's queue and KV admission included):
+    SERVING_CYCLES of the cycle the steady-state formula estimates, the first quarter left out as warm-up."""
+    cycle_s = users * prefill_seconds(dep, prompt) + out * step_seconds(dep, decode_load(dep, users, prompt + out / 2))
+    window_s = SERVING_CYCLES * cycle_s
+    fixed = {"prompt_tokens": {"mean": prompt, "p90": prompt}, "output_tokens": {"mean": out, "p90": out}}
+    workload = Workload(users=users, active_hours=window_s / 3600, arrival="closed_loop", think_time_s=0, **fixed)
+    log = simulate_day(dep, workload).log
+    assert log is not None
+    warm = np.isfinite(log.finished_s) & (log.arrival_s >= window_s / 4) & (log.generated_tokens > 1)
+    ttft = np.median(log.first_token_s[warm] - log.arrival_s[warm])
+    itl = np.median((log.finished_s[warm] - log.first_token_s[warm]) / (log.generated_tokens[warm] - 1))
+    cycle = np.mean(log.finished_s[warm] - log.arrival_s[warm])  # no think time: each user's next request follows
+    return float(ttft), float(itl), float(users * np.mean(log.generated_tokens[warm]) / cycle)
+
+
 def collect(sources: list[Path]) -> tuple[list[Row], list[tuple[str, str]]]:
     """(compared rows, (row, why skipped) for every row that could not be compared)."""
     rows: list[Row] = []
@@ -206,9 +266,9 @@ def collect(sources: list[Path]) -> tuple[list[Row], list[tuple[str, str]]]:
                     skipped.append((f"{path.name}:{number} {label}", str(why)))
                     continue
                 dataset = f"{rec['source'].split()[0]}"
-                rows.append(
-                    Row(dataset=f"{kind} | {dataset}", label=label, metric=rec["metric"], measured=float(rec["value"]), predicted=value)
-                )
+                low_load = kind == "prefill" or (kind == "serving TTFT" and rec["batch"] == "1")
+                row = Row(f"{kind} | {dataset}", label, rec["metric"], float(rec["value"]), value, low_load=low_load)
+                rows.append(row)
     return rows, skipped
 
 
@@ -231,6 +291,7 @@ def main() -> None:
         groups.setdefault(r.dataset, []).append(r)
     for kind in ("single-stream decode", "batched aggregate"):
         groups[f"ALL {kind}"] = [r for r in rows if r.dataset.startswith(kind)]
+    groups["ALL prefill and TTFT at low load"] = [r for r in rows if r.low_load]
     print(f"| {'what | dataset':70} | {'n':>3} | {'median APE %':>12} | {'max APE %':>9} |")
     print(f"|{'-' * 72}|{'-' * 5}|{'-' * 14}|{'-' * 11}|")
     for name in sorted(groups):

@@ -115,6 +115,8 @@ def test_the_cli_prints_errors_before_and_after_and_writes_an_overlay_every_comm
     assert "bench.json" in engine.source and str(engine.as_of) == "2026-11-20"
     quant = next(q for q in catalog.quants.values() if q.id.startswith("file-"))
     assert quant.bits_per_weight == pytest.approx(5027783488 * 8 / 8190735360)
+    named = catalog.quants["q4_k_m"]  # the file's bits, the named format's kernels
+    assert named.dequant_rows > 0 and quant.dequant_rows == named.dequant_rows and quant.format == named.format == "gguf"
     capacity = invoke(
         "capacity",
         "--hardware",

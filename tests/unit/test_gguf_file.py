@@ -10,8 +10,9 @@ import pytest
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter
 
 from tests.cli.helpers import assert_user_error, invoke
+from tokenlane import builtin_catalog
 from tokenlane.capacity.memory import count_params, weight_bytes
-from tokenlane.catalog.gguf_file import model_from_gguf, quant_from_gguf
+from tokenlane.catalog.gguf_file import format_quant, model_from_gguf, quant_from_gguf
 from tokenlane.catalog.hf_config import model_from_hf_config
 from tokenlane.errors import CatalogError
 
@@ -26,6 +27,7 @@ CONFIG = {
     "max_position_embeddings": 4096,
 }
 Q = GGMLQuantizationType
+QUANTS = builtin_catalog().quants
 
 
 def _tensor(writer: GGUFWriter, name: str, rows: int, cols: int, kind: GGMLQuantizationType) -> None:
@@ -71,7 +73,8 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
 def test_per_class_bits_come_from_the_tensors_by_hand(tmp_path: Path) -> None:
     config, gguf_path = _files(tmp_path)
     model = model_from_hf_config(config, model_id="tiny")
-    quant = quant_from_gguf(gguf_path, model)
+    quant = quant_from_gguf(gguf_path, model, QUANTS)
+    assert quant.dequant_rows == QUANTS["q4_k_m"].dequant_rows > 0  # its FFN is mostly Q4_K
     assert quant.embedding_bits_per_weight == pytest.approx(4.5) and quant.lm_head_bits_per_weight == pytest.approx(6.5625)
     attention = (256 * 256 * 4.5 * 2 + 128 * 256 * 4.5 + 128 * 256 * 6.5625) / (2 * 256 * 256 + 2 * 128 * 256)
     assert quant.attention_bits_per_weight == pytest.approx(attention)
@@ -137,9 +140,19 @@ def test_an_moe_file_reads_its_experts_and_shared_expert(tmp_path: Path) -> None
     assert model.tied_embeddings and model.moe is not None
     assert (model.moe.num_experts, model.moe.experts_per_token, model.moe.expert_intermediate_size) == (8, 2, 128)
     assert (model.moe.num_shared_experts, model.moe.shared_expert_intermediate_size) == (1, 256)
-    quant = quant_from_gguf(path, model)  # the file's weights count is the model's (within 5%)
+    quant = quant_from_gguf(path, model, QUANTS)  # the file's weights count is the model's (within 5%)
     assert quant.expert_bits_per_weight == pytest.approx((2 * 4.5 + 8.5) / 3)  # gate and up Q4_K, down Q8_0
     assert quant.attention_bits_per_weight == pytest.approx(8.5)
+    # The experts' matmuls (mostly Q4_K) set the unpacking cost, not the Q8_0 attention and shared expert around them.
+    assert quant.dequant_rows == QUANTS["q4_k_m"].dequant_rows != QUANTS["q8_0"].dequant_rows
+
+
+def test_block_types_run_their_own_or_their_familys_kernels() -> None:
+    own = {"Q4_K": "q4_k_m", "Q6_K": "q6_k", "Q8_0": "q8_0", "Q4_0": "q4_0", "MXFP4": "mxfp4-gguf", "IQ4_XS": "iq4_xs"}
+    assert {t: format_quant(QUANTS, t).id for t in own} == own
+    family = {"IQ2_XXS": "q4_k_m", "Q5_0": "q4_0", "Q4_1": "q4_0"}
+    assert {t: format_quant(QUANTS, t).id for t in family} == family
+    assert format_quant(QUANTS, "BF16") is None and format_quant(QUANTS, "F16") is None
 
 
 def test_architectures_the_reader_does_not_map_and_missing_keys_are_one_line_errors(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def catalog_for_scenario(scenario: Scenario, extra_files: list[Path], base_dir: 
         model = catalog.model_by_id(option.model, field=f"options[{option.name}].model") if option.model else None
         try:
             model = model or model_from_gguf(path)
-            quant = quant_from_gguf(path, model)
+            quant = quant_from_gguf(path, model, catalog.quants)
         except CatalogError as exc:
             detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
             raise ScenarioError(f"{where}: {path}: {detail}", path=file) from exc

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -34,6 +35,25 @@ SWA_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2}
 """Architectures whose GGUF gives a sliding window but not which layers use it: every n-th layer is global."""
 UNSUPPORTED = ("deepseek2", "qwen3next", "qwen35", "qwen35moe", "mamba", "rwkv", "jamba", "falcon-h1", "lfm2")
 """Architectures (MLA, linear-attention hybrids) whose GGUF keys this reader does not map: use their config.json."""
+
+
+FAMILY_FALLBACK = {"iq": "q4_k_m", "k": "q4_k_m", "legacy": "q4_0"}
+"""Block types with no catalog quant of their own take the unpacking cost of their family's measured one: i-quants
+and k-quants Q4_K_M's (256-weight super-blocks), the 32-weight legacy blocks Q4_0's - the assumption the catalog's
+own quants state beside their `dequant_rows`."""
+
+
+def format_quant(quants: Mapping[str, Quant], type_name: str) -> Quant | None:
+    """The catalog GGUF quant whose kernels a ggml block type (`Q4_K`, `MXFP4`, `IQ3_XXS` ...) runs: its own entry
+    (`q4_k` -> `q4_k_m`, `mxfp4` -> `mxfp4-gguf`) or its family's; None for float types, which unpack nothing."""
+    key = type_name.lower()
+    if key in ("f32", "f16", "bf16"):
+        return None
+    own = sorted(q.id for q in quants.values() if q.format == "gguf" and (q.id == key or q.id.startswith((f"{key}_", f"{key}-"))))
+    if own:
+        return quants[own[0]]
+    family = "iq" if key.startswith("iq") else "k" if key.endswith("_k") else "legacy"
+    return quants.get(FAMILY_FALLBACK[family])
 
 
 def _open(path: str | Path) -> tuple[object, object]:
@@ -162,19 +182,23 @@ def _class(name: str) -> str:
     return "ffn"
 
 
-def quant_from_gguf(path: str | Path, model: Model) -> Quant:
-    """The file's per-class bits per weight as a `Quant` (id `gguf-<file stem>`); CatalogError (one line) for a file
-    that is not GGUF or holds another model's weights."""
+def quant_from_gguf(path: str | Path, model: Model, quants: Mapping[str, Quant]) -> Quant:
+    """The file's per-class bits per weight as a `Quant` (id `gguf-<file stem>`), with the matmul kernels
+    (`dequant_rows`) of the block type most of its FFN weights use - the routed experts' in an MoE - looked up in
+    `quants` (`format_quant`); CatalogError (one line) for a file that is not GGUF or holds another model's weights."""
     name = str(path)
     reader, info = _open(path)
     elements: dict[str, int] = {}
     size: dict[str, int] = {}
+    types: dict[str, dict[str, int]] = {}
     for tensor in reader.tensors:  # type: ignore[attr-defined]
         if len(tensor.shape) < 2:
             continue  # norms and biases: 1-D, negligible and not weights of a matmul
         key = _class(tensor.name)
         elements[key] = elements.get(key, 0) + int(tensor.n_elements)
         size[key] = size.get(key, 0) + int(tensor.n_bytes)
+        by_type = types.setdefault(key, {})
+        by_type[tensor.tensor_type.name] = by_type.get(tensor.tensor_type.name, 0) + int(tensor.n_elements)
     if not elements:
         raise CatalogError("holds no weight matrices", path=name)
     from tokenlane.capacity.memory import count_params  # the model's own count, to check the file is that model
@@ -192,6 +216,8 @@ def quant_from_gguf(path: str | Path, model: Model) -> Quant:
     ffn = bits("ffn", "experts") or bits("attention")
     assert ffn is not None
     embedding = bits("embedding") or ffn
+    matmuls = types.get("experts") or types.get("ffn") or types["attention"]
+    kernels = format_quant(quants, max(matmuls, key=matmuls.__getitem__))
     return Quant(
         id=("gguf-" + re.sub(r"[^a-z0-9._-]+", "-", Path(name).stem.lower()))[:60],
         name=f"{Path(name).name} (per-tensor types from the file)",
@@ -201,7 +227,9 @@ def quant_from_gguf(path: str | Path, model: Model) -> Quant:
         embedding_bits_per_weight=embedding,
         lm_head_bits_per_weight=bits("lm_head"),
         format="gguf",
+        dequant_rows=kernels.dequant_rows if kernels else 0.0,
         source=f"file://{Path(name).resolve()}",
         as_of=dt.date.fromtimestamp(info.st_mtime),  # type: ignore[attr-defined]
-        notes=f"{total / 1e9:.2f}B weights in {sum(size.values()) / 1e9:.2f} GB",
+        notes=f"{total / 1e9:.2f}B weights in {sum(size.values()) / 1e9:.2f} GB"
+        + (f"; matmul kernels as {kernels.id} (dequant_rows)" if kernels else ""),
     )

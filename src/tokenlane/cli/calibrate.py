@@ -91,8 +91,8 @@ def _file_quant(points: list, base: Quant | None, files: list[Path]) -> Quant | 
         name=f"weights file at {b:.2f} bits/weight",
         bits_per_weight=b,
         embedding_bits_per_weight=b,
-        compute_dtype=base.compute_dtype if base else "bf16",
-        format=base.format if base else "gguf",
         source=f"llama-bench model_size x 8 / model_n_params in {', '.join(f.name for f in files)}",
         as_of=max((m.as_of for m in points if m.as_of), default="2026-11-28"),
+        # The file sets the bits; the quant named keeps its kernels (compute dtype, unpacking cost per matmul row).
+        **(base.model_dump(include={"compute_dtype", "dequant_rows", "format"}) if base else {"format": "gguf"}),
     )

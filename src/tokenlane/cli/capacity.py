@@ -66,7 +66,7 @@ def command(
     if gguf is not None:
         from tokenlane.catalog.gguf_file import quant_from_gguf
 
-        file_quant = quant_from_gguf(gguf, catalog.model_by_id(model))
+        file_quant = quant_from_gguf(gguf, catalog.model_by_id(model), catalog.quants)
         catalog = catalog.with_entries("quants", [file_quant])
         quant = file_quant.id
     dep = build_deployment(
