@@ -61,7 +61,8 @@ MODELS = {
     "llama-2-70b": "llama-2-70b",
     "llama-3.1-8b-instruct": "llama-3.1-8b",
     "llama-3.1-8b": "llama-3.1-8b",
-    "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",  # the same architecture (its model card)
+    "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",
+    "deepseek-r1-0528": "deepseek-r1",  # the same architecture (its model card)
     "qwen3.5-122b-a10b": "qwen3.5-122b-a10b",
 }
 QUANTS = {
@@ -161,9 +162,11 @@ def _deployment(rec: dict[str, str]):
         quant_id = base.id
     if engine == "pytorch":
         # A bare CUDA-graph decode loop: vLLM's kernels' efficiency, no scheduler or launch overhead.
-        bare = catalog.engine_by_id("vllm").model_copy(update={"id": "pytorch", "step_overhead_ms": 0.0, "layer_overhead_us": 0.0})
+        no_overheads = {"step_overhead_ms": 0.0, "layer_overhead_us": 0.0, "moe_layer_overhead_us": 0.0}
+        bare = catalog.engine_by_id("vllm").model_copy(update={"id": "pytorch", **no_overheads})
         catalog = catalog.with_entries("engines", [bare])
-    return build_deployment(catalog, hardware=hw_id, model=model_id, quant=quant_id, engine=engine, gpus=gpus)
+    cross = "tensor" if f"(TP{gpus})" in hw_text else "pipeline"  # "x16 (TP16)": one tensor-parallel group over servers
+    return build_deployment(catalog, hardware=hw_id, model=model_id, quant=quant_id, engine=engine, gpus=gpus, cross_server=cross)
 
 
 def _predict(rec: dict[str, str]) -> tuple[str, float]:
@@ -190,11 +193,13 @@ def _predict(rec: dict[str, str]) -> tuple[str, float]:
         return "batched aggregate", batch / step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
     if test == "serving":
         ttft_s, itl_s, tok_s = _closed_loop(_fp8_kv(dep), batch, prompt, out)
-        if metric == "itl_ms":
+        if metric in ("itl_ms", "tpot_ms"):  # per-request TPOT is the mean inter-token latency
             return "serving ITL", itl_s * 1e3
         if metric == "ttft_ms":
             return "serving TTFT", ttft_s * 1e3
-        return "batched aggregate", tok_s
+        if metric == "aggregate_tok_s":
+            return "batched aggregate", tok_s
+        raise Unmapped(f"serving metric '{metric}' has no prediction")
     if test in ("offline", "server"):
         # Four TP2 replicas with an fp8 KV cache (the TensorRT-LLM submission's setting), each running as many
         # sequences as KV memory holds; per batch: every prompt prefilled, then the outputs decoded together.

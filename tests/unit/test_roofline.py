@@ -56,6 +56,21 @@ def test_moe_batch_reads_more_experts() -> None:
     assert eight.experts_s / one.experts_s == pytest.approx(eight.distinct_experts / one.distinct_experts, rel=1e-6)
 
 
+def test_each_moe_layer_adds_its_fixed_cost_and_dense_layers_do_not() -> None:
+    engine = CATALOG.engines["sglang"]
+    without = CATALOG.with_entries("engines", [engine.model_copy(update={"moe_layer_overhead_us": 0.0})])
+    for model, moe_layers in (("deepseek-r1", 58), ("llama-3.1-70b", 0)):  # DeepSeek: 61 layers, the first 3 dense
+        args = {"hardware": "h200", "model": model, "quant": "fp8", "engine": "sglang", "gpus": 8}
+        with_cost, no_cost = build_deployment(CATALOG, **args), build_deployment(without, **args)
+        for seqs in (1, 64):
+            gap = (
+                compute_step_time(with_cost, decode_load(with_cost, seqs, 2048)).total_s
+                - compute_step_time(no_cost, decode_load(no_cost, seqs, 2048)).total_s
+            )
+            assert gap == pytest.approx(moe_layers * engine.moe_layer_overhead_us * 1e-6, abs=1e-12)
+    assert engine.moe_layer_overhead_us > 0
+
+
 def test_prefill_is_compute_bound_with_quadratic_attention() -> None:
     dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="bf16", engine="vllm")
     short = compute_step_time(dep, prefill_load(dep, 4096, 0, samples=True))

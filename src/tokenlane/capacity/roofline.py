@@ -158,8 +158,12 @@ class _Coefficients:
 
 
 NETWORK_LATENCY_US = 10.0
-"""Extra latency of one small all-reduce when the ring crosses servers, microseconds (assumption: InfiniBand NDR
-port-to-port latency is about 1 us and NCCL's inter-node small-message all-reduce runs in the tens of us)."""
+"""Latency of one small point-to-point send between servers (a pipeline hop), microseconds (assumption: InfiniBand NDR
+port-to-port latency is about 1 us; the send's software path adds the rest)."""
+CROSS_SERVER_ALLREDUCE_US = 54.0
+"""Extra latency of one small all-reduce when the ring crosses servers, microseconds, above the in-server link's.
+# Source: nccl-tests all_reduce_perf on 16 H100 in two servers over InfiniBand, 128 bytes: 61.6 us, where NCCL's own
+# cost model printed 25.2 us (github.com/NVIDIA/nccl issue 1453, 2024); 61.6 less the in-server 8 us."""
 
 
 def _tensor_group_spans_servers(dep: Deployment) -> bool:
@@ -232,10 +236,12 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
         allreduce_latency_s=2.0
         * layers
-        * us_to_s(hw.interconnect_latency_us + (NETWORK_LATENCY_US if _tensor_group_spans_servers(dep) else 0.0))
+        * us_to_s(hw.interconnect_latency_us + (CROSS_SERVER_ALLREDUCE_US if _tensor_group_spans_servers(dep) else 0.0))
         if n > 1
         else 0.0,
-        overhead_s=ms_to_s(engine.step_overhead_ms) + layers * us_to_s(engine.layer_overhead_us),
+        overhead_s=ms_to_s(engine.step_overhead_ms)
+        + layers * us_to_s(engine.layer_overhead_us)
+        + params.num_moe_layers * us_to_s(engine.moe_layer_overhead_us),
         dequant_rows=dep.quant.dequant_rows,
         matvec_max_rows=engine.matvec_max_rows,
     )

@@ -433,6 +433,10 @@ class Engine(Entry):
     """Fixed CPU/scheduler/sampling time per step, ms."""
     layer_overhead_us: NonNegative
     """Per-layer launch/synchronisation time per step, microseconds."""
+    moe_layer_overhead_us: NonNegative = 0.0
+    """Extra time per MoE layer per step, microseconds: the router GEMM, top-k, token sort/align, grouped expert
+    kernels and the weighted combine that a dense FFN does not run. It does not shrink with tensor parallelism or
+    grow with the tokens, so it dominates big MoE models' small-batch steps on many GPUs."""
     gpu_memory_utilization: Fraction = 0.9
     """Fraction of usable memory the engine claims for weights + KV cache."""
     runtime_overhead_gb: NonNegative = 1.0
