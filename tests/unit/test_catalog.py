@@ -12,6 +12,7 @@ import pytest
 import tokenlane
 from tests.cli.helpers import invoke
 from tokenlane import build_deployment, builtin_catalog, catalog_json_schema, count_params, model_from_hf_config, plan_memory
+from tokenlane.catalog.models import Engine, EngineTuning
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 REQUIRED = {
@@ -111,6 +112,24 @@ def test_a_vendor_tuning_applies_on_that_vendors_hardware_only() -> None:
     assert on_amd.bandwidth_utilization == amd.bandwidth_utilization != vllm.bandwidth_utilization
     assert on_nvidia == vllm  # untouched
     assert on_amd.compute_utilization == vllm.compute_utilization  # fields the tuning leaves out keep the default
+
+
+def test_a_class_tuning_wins_over_its_vendors_and_gguf_matmuls_take_its_dtype() -> None:
+    catalog = builtin_catalog()
+    base = catalog.engines["llama.cpp"]
+    dated = {"source": "test", "as_of": "2026-11-28"}
+    whole = EngineTuning(vendor="nvidia", compute_utilization=0.5, **dated)
+    cards = EngineTuning(vendor="nvidia", memory_kind="gddr", compute_utilization=0.2, block_quant_dtype="int8", **dated)
+    engine = base.model_copy(update={"on_vendor": (whole, cards)})
+    assert engine.on("nvidia", "gddr").compute_utilization == 0.2 and engine.on("nvidia", "hbm").compute_utilization == 0.5
+    assert engine.on("apple", "unified") == engine
+    with pytest.raises(ValueError, match="twice"):
+        Engine.model_validate({**base.model_dump(), "on_vendor": [cards.model_dump(), cards.model_dump()]})
+    ids = {"hardware": "rtx-4090", "model": "llama-3.1-8b", "engine": "llama.cpp"}
+    # GGUF block formats run on int8 tensor cores under CUDA; F16 weights and other engines keep the quant's dtype.
+    assert build_deployment(catalog, **ids, quant="q4_k_m").compute_dtype == "int8"
+    assert build_deployment(catalog, **ids, quant="fp16").compute_dtype == "bf16"
+    assert build_deployment(catalog, hardware="rtx-4090", model="llama-3.1-8b", engine="vllm", quant="int4-awq").compute_dtype == "bf16"
 
 
 def test_one_mi300x_holds_a_70b_model_in_bf16_that_one_h100_cannot() -> None:

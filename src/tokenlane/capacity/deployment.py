@@ -156,7 +156,10 @@ class Deployment:
 
     @property
     def compute_dtype(self) -> str:
-        """Matmul dtype; fp4 runs at the fp8 rate (the catalog lists no fp4 column)."""
+        """Matmul dtype: the engine's for block-quantized GGUF weights where it has one (llama.cpp's CUDA kernels run
+        them on int8 tensor cores), else the quant's; fp4 runs at the fp8 rate (the catalog lists no fp4 column)."""
+        if self.engine.block_quant_dtype and self.quant.format == "gguf" and self.quant.dequant_rows:
+            return self.engine.block_quant_dtype
         return "fp8" if self.quant.compute_dtype == "fp4" else self.quant.compute_dtype
 
 
@@ -183,7 +186,7 @@ def build_deployment(
         model=catalog.model_by_id(model, field="model"),
         quant=catalog.quant_by_id(quant, field="quant"),
         kv_dtype=catalog.kv_dtype_by_id(kv_dtype, field="kv_dtype"),
-        engine=catalog.engine_by_id(engine, field="engine").on(hw.vendor),
+        engine=catalog.engine_by_id(engine, field="engine").on(hw.vendor, hw.memory_kind),
         num_devices=gpus if gpus is not None else hw.num_devices,
         routing_skew=routing_skew,
         max_running_seqs=max_running_seqs,

@@ -203,7 +203,7 @@ def _coefficients(dep: Deployment) -> _Coefficients:
     return _Coefficients(
         bytes_per_s=bandwidth,
         flops_per_s=compute,
-        attn_flops_per_s=hw.bf16_tflops * TFLOPS * engine.compute_utilization,
+        attn_flops_per_s=hw.bf16_tflops * TFLOPS * (engine.attention_utilization or engine.compute_utilization),
         num_layers=layers,
         full_layers=softmax_layers - window_layers,
         window_layers=window_layers,

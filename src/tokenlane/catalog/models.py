@@ -395,10 +395,15 @@ class EngineTuning(BaseModel):
 
     vendor: Literal["nvidia", "amd", "apple"]
     """Whose hardware this tuning applies to."""
+    memory_kind: Literal["hbm", "gddr", "unified"] | None = None
+    """Only the vendor's devices of this class (hbm: datacenter GPUs; gddr: discrete consumer cards; unified:
+    integrated GPUs such as the DGX Spark's); None: all of the vendor's. A class's entry wins over the vendor's."""
     bandwidth_utilization: Fraction | None = None
     compute_utilization: Fraction | None = None
     step_overhead_ms: NonNegative | None = None
     layer_overhead_us: NonNegative | None = None
+    block_quant_dtype: Literal["bf16", "int8"] | None = None
+    attention_utilization: Fraction | None = None
     source: str = Field(min_length=3)
     """The measurement the values come from."""
     as_of: dt.date
@@ -429,6 +434,9 @@ class Engine(Entry):
     """Fraction of the device's streaming bandwidth its decode kernels reach on weights and KV."""
     compute_utilization: Fraction
     """Fraction of dense peak its large matmuls (prefill) reach."""
+    attention_utilization: Fraction | None = None
+    """Fraction of bf16 peak its attention kernels reach on query-key pairs (None: `compute_utilization`); apart where
+    the matmuls run in another dtype than attention (`block_quant_dtype`)."""
     step_overhead_ms: NonNegative
     """Fixed CPU/scheduler/sampling time per step, ms."""
     layer_overhead_us: NonNegative
@@ -441,24 +449,31 @@ class Engine(Entry):
     """Fraction of usable memory the engine claims for weights + KV cache."""
     runtime_overhead_gb: NonNegative = 1.0
     """Activation and workspace memory per device, GB."""
+    block_quant_dtype: Literal["bf16", "int8"] | None = None
+    """The dtype its matmul kernels multiply block-quantized (GGUF) weights in, where it is not the quant's: llama.cpp's
+    CUDA kernels (MMQ) quantize the activations to 8 bits and run int8 tensor cores (None: the quant's own).
+    # Source: ggml-org/llama.cpp pulls 7676 ("CUDA: use tensor cores for MMQ") and 7860 (int8 tensor cores for
+    # q4_K, q5_K, q6_K)."""
     matvec_max_rows: Annotated[int, Field(ge=0)] = 0
     """Most rows (tokens) a weight matrix is multiplied by with matrix-vector kernels, which unpack quantized weights
     as they stream them: up to this many rows a quant's `dequant_rows` costs nothing (decode), above it the engine
     switches to matrix-matrix kernels that pay it (prefill, large batches)."""
     on_vendor: tuple[EngineTuning, ...] = ()
-    """Efficiency on one vendor's hardware where it is measured to differ from the fields above."""
+    """Efficiency on one vendor's hardware (or one class of it) where it is measured to differ from the fields above."""
 
     @model_validator(mode="after")
     def _one_tuning_per_vendor(self) -> Engine:
-        vendors = [t.vendor for t in self.on_vendor]
-        if len(set(vendors)) != len(vendors):
-            raise ValueError("on_vendor lists a vendor twice")
+        classes = [(t.vendor, t.memory_kind) for t in self.on_vendor]
+        if len(set(classes)) != len(classes):
+            raise ValueError("on_vendor lists a vendor (and memory_kind) twice")
         return self
 
-    def on(self, vendor: str) -> Engine:
-        """This engine as it runs on `vendor`'s hardware: the vendor's tuning applied, the rest unchanged."""
-        for tuning in self.on_vendor:
-            if tuning.vendor == vendor:
-                values = tuning.model_dump(exclude={"vendor", "source", "as_of"}, exclude_none=True)
-                return self.model_copy(update=values)
+    def on(self, vendor: str, memory_kind: str | None = None) -> Engine:
+        """This engine as it runs on `vendor`'s hardware of `memory_kind`: the tuning for that class of device, else
+        the vendor's, applied; the rest unchanged."""
+        for wanted in (memory_kind, None):
+            for tuning in self.on_vendor:
+                if tuning.vendor == vendor and tuning.memory_kind == wanted:
+                    values = tuning.model_dump(exclude={"vendor", "memory_kind", "source", "as_of"}, exclude_none=True)
+                    return self.model_copy(update=values)
         return self
