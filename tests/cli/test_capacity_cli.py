@@ -107,6 +107,7 @@ def test_catalog_list_and_show_with_sources() -> None:
     assert listing.exit_code == 0 and "h100-sxm" in listing.stdout and "nvidia.com" in listing.stdout
     shown = invoke("catalog", "show", "qwen3-235b-a22b")
     assert shown.exit_code == 0 and "huggingface.co/Qwen" in shown.stdout
+    assert "None" not in shown.stdout  # fields the entry leaves out (mla, sliding_window ...) show as a dash
     assert_user_error(invoke("catalog", "show", "qwen3-235b"), "unknown catalog id", "qwen3-235b-a22b")
 
 

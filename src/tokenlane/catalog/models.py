@@ -435,8 +435,8 @@ class Engine(Entry):
     compute_utilization: Fraction
     """Fraction of dense peak its large matmuls (prefill) reach."""
     attention_utilization: Fraction | None = None
-    """Fraction of bf16 peak its attention kernels reach on query-key pairs (None: `compute_utilization`); apart where
-    the matmuls run in another dtype than attention (`block_quant_dtype`)."""
+    """Fraction of bf16 peak its attention kernels reach on query-key pairs (None: `compute_utilization`, which is the
+    same share unless the matmuls run in another dtype than attention, as with `block_quant_dtype`)."""
     step_overhead_ms: NonNegative
     """Fixed CPU/scheduler/sampling time per step, ms."""
     layer_overhead_us: NonNegative

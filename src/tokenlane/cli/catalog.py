@@ -62,5 +62,5 @@ def show_entry(
     kind, entry = load_catalog(catalog_file or []).find(entry_id)
     table = Table("field", "value", title=f"{kind}: {entry.id}")
     for key, value in entry.model_dump(mode="json").items():
-        table.add_row(key, str(value))
+        table.add_row(key, "—" if value is None else str(value))  # an optional field left out
     Console().print(table)
