@@ -45,6 +45,8 @@ M2_ULTRA = M2_MAX.model_copy(
 )
 CAT = CATALOG.with_entries("hardware", [M2_ULTRA])
 
+BORROWED_ATTENTION = {("nvidia", "gddr"): ("nvidia", "unified")}
+"""Classes with no deep-prompt row take the attention share of another class running the same kernels (CUDA)."""
 SETTLE_ROUNDS = 6
 """Alternating fits of the compute and attention shares until both rows are met (each round shrinks the gap)."""
 
@@ -106,6 +108,11 @@ def fit_all() -> dict[tuple, dict]:
         for _ in range(SETTLE_ROUNDS):
             fitted[cls]["attention_utilization"] = fit(attention_row, "attention_utilization", fitted[cls])
             fitted[cls]["compute_utilization"] = fit(compute_row, "compute_utilization", fitted[cls])
+    for cls, source in BORROWED_ATTENTION.items():  # no deep-prompt row: the attention share of the same kernels
+        fitted[cls]["attention_utilization"] = fitted[source]["attention_utilization"]
+        fitted[cls]["compute_utilization"] = fit(
+            next(r for r in ROWS if r[0] == cls and r[-1] == "fit"), "compute_utilization", fitted[cls]
+        )
     return fitted
 
 
