@@ -61,8 +61,8 @@ MODELS = {
     "llama-2-70b": "llama-2-70b",
     "llama-3.1-8b-instruct": "llama-3.1-8b",
     "llama-3.1-8b": "llama-3.1-8b",
-    "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",
-    "deepseek-r1-0528": "deepseek-r1",  # the same architecture (its model card)
+    "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",  # the same architecture (its model card)
+    "deepseek-r1-0528": "deepseek-r1",  # an update of the same weights' architecture (its model card)
     "qwen3.5-122b-a10b": "qwen3.5-122b-a10b",
 }
 QUANTS = {
