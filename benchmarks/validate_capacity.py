@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import re
 import statistics
@@ -33,7 +34,7 @@ from tokenlane import (
     step_seconds,
 )
 from tokenlane.capacity.deployment import Deployment
-from tokenlane.catalog.gguf_file import format_quant
+from tokenlane.catalog.gguf_file import file_kernels, format_quant
 from tokenlane.catalog.models import Quant
 from tokenlane.scenario import Workload
 from tokenlane.simulate import simulate_day
@@ -141,10 +142,7 @@ def _deployment(rec: dict[str, str]):
     if rec.get("model_file_gib"):
         model = catalog.model_by_id(model_id)
         bits = gib_to_bytes(float(rec["model_file_gib"])) * BITS_PER_BYTE / count_params(model).total
-        # The file's size sets the bits; the named format keeps its kernels (compute dtype, unpacking cost).
-        kernels = {"format": "gguf"}
-        if base:
-            kernels = {"compute_dtype": base.compute_dtype, "dequant_rows": base.dequant_rows, "format": base.format}
+        # The file's size sets the bits; the named format keeps its kernels.
         quant = Quant(
             id=f"file-{bits:.2f}",
             name=f"{rec['quant']} from file size",
@@ -152,7 +150,7 @@ def _deployment(rec: dict[str, str]):
             embedding_bits_per_weight=bits,
             source=rec["source"],
             as_of="2026-11-01",
-            **kernels,
+            **file_kernels(base),
         )
         catalog = catalog.with_entries("quants", [quant])
         quant_id = quant.id
@@ -226,15 +224,7 @@ def _fp8_kv(dep: Deployment) -> Deployment:
     its `convert_hf_quant_config_format` docstring), and TensorRT-LLM follows the checkpoint."""
     if dep.engine.id != "tensorrt-llm" or dep.quant.compute_dtype != "fp8":
         return dep
-    return build_deployment(
-        builtin_catalog(),
-        hardware=dep.hardware.id,
-        model=dep.model.id,
-        quant=dep.quant.id,
-        engine=dep.engine.id,
-        gpus=dep.num_devices,
-        kv_dtype="fp8",
-    )
+    return dataclasses.replace(dep, kv_dtype=builtin_catalog().kv_dtype_by_id("fp8"))
 
 
 @functools.cache

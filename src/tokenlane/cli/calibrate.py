@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tokenlane import InputError, build_deployment, load_catalog
 from tokenlane.calibrate import calibrate, overlay_yaml, read_measurements, write_overlay
+from tokenlane.catalog.gguf_file import file_kernels
 from tokenlane.catalog.models import Quant
 from tokenlane.cli._options import fitted_table
 
@@ -93,6 +94,5 @@ def _file_quant(points: list, base: Quant | None, files: list[Path]) -> Quant | 
         embedding_bits_per_weight=b,
         source=f"llama-bench model_size x 8 / model_n_params in {', '.join(f.name for f in files)}",
         as_of=max((m.as_of for m in points if m.as_of), default="2026-11-28"),
-        # The file sets the bits; the quant named keeps its kernels (compute dtype, unpacking cost per matmul row).
-        **(base.model_dump(include={"compute_dtype", "dequant_rows", "format"}) if base else {"format": "gguf"}),
+        **file_kernels(base),  # the file sets the bits; the quant it is named as keeps its kernels
     )
