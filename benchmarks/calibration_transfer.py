@@ -1,6 +1,6 @@
 """Does a calibration on one model improve predictions of other models on the same box? (issue 12, item 3)
 
-For each (hardware, engine) in the public reference set with llama-bench rows of several models, fit the engine's
+For each (hardware, engine) in the public reference set and benchmarks/data with llama-bench rows of several models, fit the engine's
 parameters (`tokenlane.calibrate`) on one model's rows and print the error on every *other* model's rows before
 (catalog values) and after (calibrated values). Nothing is fitted to the held-out rows. Rows map to catalog models
 and weights files as in validate_capacity.py (a file's size gives its real bits per weight).
@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 from tokenlane.calibrate import Measurement, calibrate, predict
-from validate_capacity import SHARED, Unmapped, _deployment
+from validate_capacity import LOCAL, SHARED, Unmapped, _deployment
 
 
 def _measurement(rec: dict[str, str]) -> Measurement | None:
@@ -35,16 +35,19 @@ def main() -> None:
         print(f"calibration_transfer: {SHARED} is missing (the public reference set)")
         sys.exit(2)
     boxes: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    with SHARED.open(newline="") as fh:
-        for rec in csv.DictReader(fh):
-            m = _measurement(rec)
-            if m is None:
-                continue
-            try:
-                dep = _deployment(rec)
-            except Unmapped:
-                continue
-            boxes[(rec["hardware"], rec["engine"])][f"{rec['model']} {rec['quant']}"].append((dep, m))
+    for source in (SHARED, *LOCAL):
+        with source.open(newline="") as fh:
+            for rec in csv.DictReader(fh):
+                m = _measurement(rec)
+                if m is None:
+                    continue
+                try:
+                    dep = _deployment(rec)
+                except Unmapped:
+                    continue
+                boxes[(rec["hardware"], rec["engine"])][f"{rec['model']} {rec['quant']}"].append((dep, m))
+    all_before: list[float] = []
+    all_after: list[float] = []
     print(f"{'box':34} {'fit on':34} {'held-out rows':>13} {'median APE before':>18} {'after':>8}")
     for (hardware, _engine), models in sorted(boxes.items()):
         if len(models) < 2:
@@ -61,9 +64,15 @@ def main() -> None:
                     before.append(abs(predict(d, m) / m.seconds - 1) * 100)
                     tuned = dataclasses.replace(d, engine=d.engine.model_copy(update=params))
                     after.append(abs(predict(tuned, m) / m.seconds - 1) * 100)
+            all_before += before
+            all_after += after
             print(
                 f"{hardware[:34]:34} {fit_on[:34]:34} {len(before):13d} {statistics.median(before):17.1f}% {statistics.median(after):7.1f}%"
             )
+    print(
+        f"{'ALL (every fit, every other model)':69} {len(all_before):13d} {statistics.median(all_before):17.1f}%"
+        f" {statistics.median(all_after):7.1f}%"
+    )
 
 
 if __name__ == "__main__":

@@ -508,7 +508,8 @@ class Option(_Model):
     max_running_seqs: PosInt | None = None
     context_tokens: PosInt | None = None
     """Engine context per replica (llama.cpp -c), tokens."""
-    routing_skew: Annotated[float, Field(ge=0, lt=4)] = 0.0
+    routing_skew: Annotated[float, Field(ge=0, lt=4)] | None = None
+    """MoE expert popularity (Zipf exponent; 0 = uniform); None: the model's measured value, else uniform."""
     speculative: Speculative | None = None
     """Speculative decoding (self_host, cloud_gpu)."""
     gguf: str | None = None

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import assert_user_error, invoke
-from tokenlane import build_deployment, builtin_catalog, load_catalog
+from tokenlane import build_deployment, builtin_catalog, count_params, load_catalog
 from tokenlane.calibrate import Measurement, calibrate, predict, read_measurements
+from tokenlane.capacity.memory import weight_bytes
 
 CATALOG = builtin_catalog()
 DEP = build_deployment(CATALOG, hardware="rtx-4090", model="qwen3-8b", quant="q4_k_m", engine="llama.cpp")
@@ -114,8 +115,11 @@ def test_the_cli_prints_errors_before_and_after_and_writes_an_overlay_every_comm
     assert engine.bandwidth_utilization == pytest.approx(TRUE["bandwidth_utilization"], rel=0.02)
     assert "bench.json" in engine.source and str(engine.as_of) == "2026-11-20"
     quant = next(q for q in catalog.quants.values() if q.id.startswith("file-"))
-    assert quant.bits_per_weight == pytest.approx(5027783488 * 8 / 8190735360)
-    named = catalog.quants["q4_k_m"]  # the file's bits, the named format's kernels
+    model = catalog.models["qwen3-8b"]
+    file_bits = 5027783488 * 8 / 8190735360  # the file's bytes over the model's weights, its named format's mix
+    assert weight_bytes(model, quant).total == pytest.approx(file_bits * count_params(model).total / 8)
+    named = catalog.quants["q4_k_m"]  # the file's size, the named format's mix and kernels
+    assert quant.lm_head_bits_per_weight / quant.bits_per_weight == pytest.approx(named.lm_head_bits_per_weight / named.bits_per_weight)
     assert named.dequant_rows > 0 and quant.dequant_rows == named.dequant_rows and quant.format == named.format == "gguf"
     capacity = invoke(
         "capacity",

@@ -13,7 +13,7 @@ from tokenlane import (
     plan_memory,
     weight_bytes,
 )
-from tokenlane.capacity.memory import kv_bytes_for_context
+from tokenlane.capacity.memory import file_sized_quant, kv_bytes_for_context
 
 CATALOG = builtin_catalog()
 
@@ -84,6 +84,22 @@ def test_mxfp4_keeps_attention_in_bf16() -> None:
     p = count_params(model)
     assert wb.expert_per_layer == pytest.approx(p.expert_per_layer * 4.25 / 8)
     assert wb.attention_per_layer == pytest.approx(p.attention_per_layer * 2)
+
+
+def test_a_file_sized_quant_totals_the_file_and_keeps_its_formats_mix() -> None:
+    """gpt-oss-120b's ggml GGUF is 59.02 GiB (ggml-org/llama.cpp benches/dgx-spark.md): sized from the file, the
+    experts stay at about half the bits of the rest, so one token reads far more than uniform bits would say."""
+    model = CATALOG.model_by_id("gpt-oss-120b")
+    named = CATALOG.quant_by_id("mxfp4-gguf")
+    params = count_params(model).total
+    file_bits = 59.02 * 2**30 * 8 / params
+    quant = file_sized_quant(model, named, file_bits, id="file", name="file", source="test", as_of="2026-11-28")
+    assert weight_bytes(model, quant).total == pytest.approx(file_bits * params / 8)
+    assert quant.expert_bits_per_weight / quant.bits_per_weight == pytest.approx(4.25 / 8.5)
+    assert (quant.format, quant.dequant_rows) == (named.format, named.dequant_rows)
+    uniform = file_sized_quant(model, None, file_bits, id="u", name="u", source="test", as_of="2026-11-28")
+    assert weight_bytes(model, uniform).total == pytest.approx(file_bits * params / 8, rel=0.01)
+    assert weight_bytes(model, quant).attention_per_layer > 1.9 * weight_bytes(model, uniform).attention_per_layer
 
 
 def test_model_that_does_not_fit_reports_shortfall() -> None:

@@ -48,7 +48,7 @@ def test_batch1_decode_is_weight_streaming_plus_overheads() -> None:
 
 
 def test_moe_batch_reads_more_experts() -> None:
-    dep = build_deployment(CATALOG, hardware="h200", model="qwen3-30b-a3b", quant="bf16", engine="vllm")
+    dep = build_deployment(CATALOG, hardware="h200", model="qwen3-30b-a3b", quant="bf16", engine="vllm", routing_skew=0.0)
     one = compute_step_time(dep, decode_load(dep, 1, 1000))
     eight = compute_step_time(dep, decode_load(dep, 8, 1000))
     assert one.distinct_experts == pytest.approx(8)
@@ -119,6 +119,45 @@ def test_an_moe_chunk_multiplies_each_expert_by_few_rows_and_pays_more_for_it() 
     free, packed = _with_dequant(0.0, model="qwen3-30b-a3b"), _with_dequant(118.1, model="qwen3-30b-a3b")
     load = prefill_load(free, 512, 0, samples=True)
     a, b = compute_step_time(free, load), compute_step_time(packed, load)
-    rows = 512 * 8 / expected_distinct_experts(128, 8, 512)
+    rows = 512 * 8 / expected_distinct_experts(128, 8, 512, routing_skew=free.routing_skew)
     assert b.experts_s / a.experts_s == pytest.approx((rows + 118.1) / rows, rel=1e-6)
     assert b.experts_s / a.experts_s > 3 * b.attention_proj_s / a.attention_proj_s
+
+
+def test_a_batched_llama_cpp_step_on_cuda_pays_the_launches_its_graph_saves() -> None:
+    """llama.cpp's CUDA backend replays a graph only for one-token steps: a two-token step pays the engine's eager
+    cost per layer on top (engines.yaml: 120 µs on the DGX Spark); other engines and vendors pay no such step."""
+    spark = build_deployment(CATALOG, hardware="dgx-spark", model="qwen2.5-coder-7b", quant="q8_0", engine="llama.cpp")
+    one = compute_step_time(spark, decode_load(spark, 1, 512)).overhead_s
+    two = compute_step_time(spark, decode_load(spark, 2, 512)).overhead_s
+    assert spark.engine.graph_max_tokens == 1
+    assert two - one == pytest.approx(spark.model.num_layers * spark.engine.eager_layer_overhead_us * 1e-6)
+    assert spark.engine.eager_layer_overhead_us > 0
+    for hardware, engine in (("h100-sxm", "vllm"), ("ryzen-ai-max-395-128gb", "llama.cpp")):
+        dep = build_deployment(CATALOG, hardware=hardware, model="qwen2.5-coder-7b", quant="bf16", engine=engine)
+        steps = [compute_step_time(dep, decode_load(dep, n, 512)).overhead_s for n in (1, 2, 32)]
+        assert steps == pytest.approx([steps[0]] * 3)
+
+
+def test_the_step_table_prices_the_eager_step_as_the_formula_does() -> None:
+    from tokenlane.capacity.roofline import StepTable, step_seconds
+
+    spark = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-20b", quant="mxfp4-gguf", engine="llama.cpp")
+    table = StepTable(spark, 16)
+    for seqs in (1, 2, 8, 16, 40):
+        load = decode_load(spark, seqs, 999.0)
+        assert table.decode_seconds(seqs, load.kv_tokens_full, load.kv_tokens_window) == pytest.approx(step_seconds(spark, load))
+
+
+def test_routing_skew_defaults_to_the_models_measured_value() -> None:
+    """Qwen3-30B-A3B carries a skew measured from its expert load; a model without one routes uniformly; a given
+    value (0 included) wins. The skew only lowers the experts a batch touches."""
+    measured = build_deployment(CATALOG, hardware="dgx-spark", model="qwen3-30b-a3b", quant="q8_0", engine="llama.cpp")
+    assert measured.routing_skew == CATALOG.model_by_id("qwen3-30b-a3b").moe.routing_skew > 0
+    uniform = build_deployment(CATALOG, hardware="dgx-spark", model="qwen3-30b-a3b", quant="q8_0", engine="llama.cpp", routing_skew=0.0)
+    assert uniform.routing_skew == 0.0
+    assert build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-20b", quant="mxfp4-gguf", engine="llama.cpp").routing_skew == 0.0
+    for seqs in (2, 8, 32):
+        skewed = compute_step_time(measured, decode_load(measured, seqs, 512))
+        flat = compute_step_time(uniform, decode_load(uniform, seqs, 512))
+        assert skewed.distinct_experts < flat.distinct_experts and skewed.experts_s < flat.experts_s

@@ -64,7 +64,8 @@ def _with(dep: Deployment, values: dict[str, float]) -> Deployment:
 
 def _bytes_per_step(dep: Deployment, m: Measurement) -> float:
     """A proxy for a decode point's memory traffic: its predicted step time with no fixed overhead."""
-    return step_seconds(_with(dep, {"step_overhead_ms": 0.0, "layer_overhead_us": 0.0}), decode_load(dep, m.batch, m.context))
+    no_fixed_costs = {"step_overhead_ms": 0.0, "layer_overhead_us": 0.0, "moe_layer_overhead_us": 0.0, "eager_layer_overhead_us": 0.0}
+    return step_seconds(_with(dep, no_fixed_costs), decode_load(dep, m.batch, m.context))
 
 
 def choose(dep: Deployment, points: list[Measurement]) -> tuple[list[str], dict[str, str]]:
@@ -103,19 +104,20 @@ def calibrate(dep: Deployment, points: list[Measurement], *, iterations: int = 6
         d = _with(dep, values)
         return np.log([predict(d, m) for m in points]) - measured
 
-    x = np.log([max(start[n], BOUNDS[n][0]) for n in names])
+    lower, upper = np.log([BOUNDS[n][0] for n in names]), np.log([BOUNDS[n][1] for n in names])
+    x = np.clip(np.log([max(start[n], BOUNDS[n][0]) for n in names]), lower, upper)
     damping = 1e-3
     r = residuals(x)
     jac = np.zeros((len(points), len(names)))
     for _ in range(iterations if names else 0):
         for j in range(len(names)):
             step = np.zeros_like(x)
-            step[j] = 1e-4
-            jac[:, j] = (residuals(x + step) - r) / 1e-4
+            step[j] = -1e-4 if x[j] + 1e-4 > upper[j] else 1e-4  # a value at its upper bound differences inwards
+            jac[:, j] = (residuals(x + step) - r) / step[j]
         grad = jac.T @ r
         hess = jac.T @ jac
         delta = np.linalg.solve(hess + damping * np.diag(np.diag(hess) + 1e-12), -grad)
-        trial = np.clip(x + delta, np.log([BOUNDS[n][0] for n in names]), np.log([BOUNDS[n][1] for n in names]))
+        trial = np.clip(x + delta, lower, upper)
         r_trial = residuals(trial)
         if r_trial @ r_trial < r @ r:
             x, r, damping = trial, r_trial, damping / 3

@@ -172,18 +172,22 @@ def build_deployment(
     engine: str = "vllm",
     kv_dtype: str = "bf16",
     gpus: int | None = None,
-    routing_skew: float = 0.0,
+    routing_skew: float | None = None,
     max_running_seqs: int | None = None,
     context_tokens: int | None = None,
     speculation: Speculation | None = None,
     cross_server: Literal["pipeline", "tensor"] = "pipeline",
     label: str = "",
 ) -> Deployment:
-    """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count."""
+    """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count and
+    `routing_skew` to the model's measured one (uniform where none is measured)."""
     hw = catalog.hardware_by_id(hardware, field="hardware")
+    entry = catalog.model_by_id(model, field="model")
+    if routing_skew is None:
+        routing_skew = entry.moe.routing_skew if entry.moe else 0.0
     return Deployment(
         hardware=hw,
-        model=catalog.model_by_id(model, field="model"),
+        model=entry,
         quant=catalog.quant_by_id(quant, field="quant"),
         kv_dtype=catalog.kv_dtype_by_id(kv_dtype, field="kv_dtype"),
         engine=catalog.engine_by_id(engine, field="engine").on(hw.vendor, hw.memory_kind),

@@ -171,6 +171,34 @@ def weight_bytes(model: Model, quant: Quant) -> WeightBytes:
     return WeightBytes(**{**wb.__dict__, "total": total})
 
 
+QUANT_BITS_FIELDS = (
+    "bits_per_weight",
+    "expert_bits_per_weight",
+    "attention_bits_per_weight",
+    "embedding_bits_per_weight",
+    "lm_head_bits_per_weight",
+)
+
+
+def file_sized_quant(model: Model, named: Quant | None, bits_per_weight: float, **entry: Any) -> Quant:
+    """The quant of a weights file known only by its mean bits per weight (file bytes x 8 / parameters) and the format
+    it is named as: the named quant's mix of bits by tensor class (experts, attention, embedding, output head) scaled
+    by one factor so that `model`'s weights total the file's bytes, and its kernels (compute dtype, unpacking cost,
+    format). A file named as no catalog quant is a GGUF at uniform bits with no unpacking cost known. `entry` gives the
+    catalog fields (id, name, source, as_of).
+
+    The mix matters for what one token reads: GGUF files keep attention, routers and output heads at more bits than
+    the routed experts (gpt-oss GGUF: MXFP4 experts beside Q8_0; llama.cpp's k-quant rules), so uniform bits
+    under-count a MoE model's active bytes (the experts are most of the file, a small share of each token's reads).
+    """
+    if named is None:
+        return Quant(bits_per_weight=bits_per_weight, embedding_bits_per_weight=bits_per_weight, format="gguf", **entry)
+    file_bytes = bits_per_weight * count_params(model).total / BITS_PER_BYTE
+    scale = file_bytes / weight_bytes(model, named).total
+    bits = {name: value * scale for name in QUANT_BITS_FIELDS if (value := getattr(named, name)) is not None}
+    return Quant(**bits, **named.model_dump(include={"compute_dtype", "dequant_rows", "format"}), **entry)
+
+
 def kv_elements_per_token_per_layer(model: Model) -> int:
     """Cached elements per token per layer: 2 x KV heads x head dim (MHA/GQA), or latent + rope dims (MLA).
 

@@ -151,6 +151,8 @@ class _Coefficients:
     allreduce_s_per_byte: float
     allreduce_latency_s: float
     overhead_s: float
+    eager_overhead_s: float
+    graph_max_tokens: float
     dequant_rows: float
     """Rows at which a matmul reaches half its large-matmul rate (the quant's unpacking cost; see `Quant`)."""
     matvec_max_rows: int
@@ -242,6 +244,8 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         overhead_s=ms_to_s(engine.step_overhead_ms)
         + layers * us_to_s(engine.layer_overhead_us)
         + params.num_moe_layers * us_to_s(engine.moe_layer_overhead_us),
+        eager_overhead_s=layers * us_to_s(engine.eager_layer_overhead_us),
+        graph_max_tokens=float("inf") if engine.graph_max_tokens is None else float(engine.graph_max_tokens),
         dequant_rows=dep.quant.dequant_rows,
         matvec_max_rows=engine.matvec_max_rows,
     )
@@ -270,6 +274,12 @@ def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float
         experts = 0.0
     allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
     return attn_proj, ffn, experts, allreduce, distinct
+
+
+def _overhead_s(c: _Coefficients, num_tokens: float) -> float:
+    """Fixed costs of a step of `num_tokens` tokens: per step, per layer and per MoE layer, plus the launches a captured
+    graph would have saved when the step carries more tokens than the engine captures."""
+    return c.overhead_s + (c.eager_overhead_s if num_tokens > c.graph_max_tokens else 0.0)
 
 
 def _lm_head_s(c: _Coefficients, num_logits: float) -> float:
@@ -313,7 +323,7 @@ def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
     attention = _attention_s(c, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window) + _linear_s(
         c, load.num_tokens, load.num_logits
     )
-    return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, c.overhead_s, distinct)
+    return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, _overhead_s(c, load.num_tokens), distinct)
 
 
 def step_seconds(dep: Deployment, load: StepLoad) -> float:
@@ -332,7 +342,7 @@ class StepTable:
     def __init__(self, dep: Deployment, max_tokens: int) -> None:
         self._c = c = _coefficients(dep)
         self.max_tokens = max_tokens
-        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:4]) + c.overhead_s for t in range(1, max_tokens + 1)]
+        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:4]) + _overhead_s(c, t) for t in range(1, max_tokens + 1)]
         self._decode = [0.0] + [
             self._per_tokens[n] + _lm_head_s(c, float(n)) + _linear_s(c, float(n), float(n)) for n in range(1, max_tokens + 1)
         ]
@@ -349,7 +359,11 @@ class StepTable:
             return 0.0
         c = self._c
         t = int(num_tokens)
-        base = self._per_tokens[t] if t == num_tokens and t <= self.max_tokens else sum(_token_terms(c, num_tokens)[:4]) + c.overhead_s
+        base = (
+            self._per_tokens[t]
+            if t == num_tokens and t <= self.max_tokens
+            else sum(_token_terms(c, num_tokens)[:4]) + _overhead_s(c, num_tokens)
+        )
         return (
             base
             + _lm_head_s(c, num_logits)

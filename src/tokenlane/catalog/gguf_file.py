@@ -56,14 +56,6 @@ def format_quant(quants: Mapping[str, Quant], type_name: str) -> Quant | None:
     return quants.get(FAMILY_FALLBACK[family])
 
 
-def file_kernels(named: Quant | None) -> dict[str, object]:
-    """How a weights file's matmuls run when only its size is known (its bits come from the size): the kernels of
-    the quant it is named as (compute dtype, unpacking cost, format), else a GGUF with no unpacking cost known."""
-    if named is None:
-        return {"format": "gguf"}
-    return named.model_dump(include={"compute_dtype", "dequant_rows", "format"})
-
-
 def _open(path: str | Path) -> tuple[object, object]:
     from gguf import GGUFReader  # the header reader is only needed here
 

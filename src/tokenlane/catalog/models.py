@@ -186,6 +186,9 @@ class Moe(BaseModel):
     """Hidden width of the shared expert(s) together; 0 means num_shared × expert width."""
     num_dense_layers: Annotated[int, Field(ge=0)] = 0
     """Leading layers that use a dense FFN instead (DeepSeek `first_k_dense_replace`)."""
+    routing_skew: Annotated[float, Field(ge=0, lt=4)] = 0.0
+    """Zipf exponent of the experts' popularity on real text, where a measurement of this model's expert load exists
+    (the model's `source` names it); 0 = uniform routing. A deployment's default; a scenario option may set its own."""
 
     @model_validator(mode="after")
     def _check(self) -> Moe:
@@ -404,6 +407,8 @@ class EngineTuning(BaseModel):
     layer_overhead_us: NonNegative | None = None
     block_quant_dtype: Literal["bf16", "int8"] | None = None
     attention_utilization: Fraction | None = None
+    graph_max_tokens: Annotated[int, Field(ge=0)] | None = None
+    eager_layer_overhead_us: NonNegative | None = None
     source: str = Field(min_length=3)
     """The measurement the values come from."""
     as_of: dt.date
@@ -445,6 +450,14 @@ class Engine(Entry):
     """Extra time per MoE layer per step, microseconds: the router GEMM, top-k, token sort/align, grouped expert
     kernels and the weighted combine that a dense FFN does not run. It does not shrink with tensor parallelism or
     grow with the tokens, so it dominates big MoE models' small-batch steps on many GPUs."""
+    graph_max_tokens: Annotated[int, Field(ge=0)] | None = None
+    """Most tokens a step may carry and still replay a captured kernel graph (llama.cpp's CUDA backend captures only
+    one-token steps); a step of more tokens launches every kernel itself and pays `eager_layer_overhead_us` per layer
+    on top of `layer_overhead_us` (None: every step pays the same).
+    # Source: ggml-org/llama.cpp ggml/src/ggml-cuda/ggml-cuda.cu, "disable CUDA graphs for batch size > 1"."""
+    eager_layer_overhead_us: NonNegative = 0.0
+    """Extra time per layer of a step beyond `graph_max_tokens`, microseconds: the kernel launches a graph replay
+    saves."""
     gpu_memory_utilization: Fraction = 0.9
     """Fraction of usable memory the engine claims for weights + KV cache."""
     runtime_overhead_gb: NonNegative = 1.0

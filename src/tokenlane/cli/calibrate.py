@@ -11,8 +11,8 @@ from rich.console import Console
 
 from tokenlane import InputError, build_deployment, load_catalog
 from tokenlane.calibrate import calibrate, overlay_yaml, read_measurements, write_overlay
-from tokenlane.catalog.gguf_file import file_kernels
-from tokenlane.catalog.models import Quant
+from tokenlane.capacity.memory import file_sized_quant
+from tokenlane.catalog.models import Model, Quant
 from tokenlane.cli._options import fitted_table
 
 COMMAND_NAME = "calibrate"
@@ -35,7 +35,7 @@ def command(
     if not points:
         raise InputError("holds no test tokenlane can fit (llama-bench pp/tg tests, serving TPOT/TTFT)", path=str(files[0]))
     catalog = load_catalog(catalog_file or [])
-    file_quant = _file_quant(points, catalog.quants.get(quant), files)
+    file_quant = _file_quant(points, catalog.model_by_id(model, field="model"), catalog.quants.get(quant), files)
     if file_quant is not None:
         catalog = catalog.with_entries("quants", [file_quant])
     dep = build_deployment(catalog, hardware=hardware, model=model, quant=file_quant.id if file_quant else quant, engine=engine, gpus=gpus)
@@ -77,8 +77,9 @@ def command(
         )
 
 
-def _file_quant(points: list, base: Quant | None, files: list[Path]) -> Quant | None:
-    """The weights file's own quant, from llama-bench's file size and parameter count (one file per calibration)."""
+def _file_quant(points: list, model: Model, base: Quant | None, files: list[Path]) -> Quant | None:
+    """The weights file's own quant, from llama-bench's file size and parameter count (one file per calibration): the
+    quant it is named as, its mix of bits scaled to the file's size (`file_sized_quant`)."""
     bits = [m.bits_per_weight for m in points if m.bits_per_weight]
     if not bits:
         return None
@@ -87,12 +88,12 @@ def _file_quant(points: list, base: Quant | None, files: list[Path]) -> Quant | 
             f"the files measure different weights files ({min(bits):.2f} to {max(bits):.2f} bits/weight): calibrate one at a time"
         )
     b = statistics.median(bits)
-    return Quant(
+    return file_sized_quant(
+        model,
+        base,
+        b,
         id=f"file-{b:.2f}bpw",
         name=f"weights file at {b:.2f} bits/weight",
-        bits_per_weight=b,
-        embedding_bits_per_weight=b,
         source=f"llama-bench model_size x 8 / model_n_params in {', '.join(f.name for f in files)}",
         as_of=max((m.as_of for m in points if m.as_of), default="2026-11-28"),
-        **file_kernels(base),  # the file sets the bits; the quant it is named as keeps its kernels
     )

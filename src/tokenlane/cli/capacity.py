@@ -40,7 +40,9 @@ def command(
     context: Annotated[int, typer.Option(min=1, help="Tokens in each sequence's context while decoding.")] = 4096,
     prompt_tokens: Annotated[int, typer.Option(min=1, help="Prompt length for TTFT.")] = 1024,
     max_running: Annotated[int | None, typer.Option(min=1, help="Override the engine's running-sequence cap (-np, max_num_seqs).")] = None,
-    routing_skew: Annotated[float, typer.Option(min=0.0, help="MoE routing skew (Zipf exponent; 0 = uniform).")] = 0.0,
+    routing_skew: Annotated[
+        float | None, typer.Option(min=0.0, help="MoE routing skew (Zipf exponent; 0 = uniform; default: the model's measured one).")
+    ] = None,
     catalog_file: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra catalog YAML file(s).")] = None,
     measured: Annotated[Path | None, typer.Option(help="A `tokenlane bench` summary.json to compare with the model.")] = None,
     speculate: Annotated[int | None, typer.Option(min=1, max=16, help="Speculative decoding: tokens drafted per cycle.")] = None,
@@ -107,6 +109,7 @@ def command(
         spec_cap = sped.max_concurrent_sequences
     if json_out:
         doc = report.model_dump(mode="json")
+        doc["routing_skew"] = dep.routing_skew
         if spec is not None:
             doc["speculative"] = {
                 "draft_tokens": spec.draft_tokens,
@@ -136,6 +139,9 @@ def command(
     )
     if setting:
         console.print(setting)
+    if dep.model.moe and dep.routing_skew:
+        whence = "as given" if routing_skew is not None else "the model's measured expert load, see its source in `catalog show`"
+        console.print(f"[dim]MoE routing skew {dep.routing_skew:g} (Zipf exponent of expert popularity; {whence})[/]")
     columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
     extra = (["speculative per-user tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
     table = folding_table(*columns, *extra)
