@@ -38,24 +38,12 @@ import math
 
 import numpy as np
 
-from tokenlane import build_deployment, builtin_catalog, count_params
+from prefill_tuning import CAT  # the catalog with prefill_tuning.py's M2 Ultra (not a catalog entry)
+from tokenlane import build_deployment, count_params
 from tokenlane.capacity import decode_load, step_seconds
 from tokenlane.capacity.memory import file_sized_quant
 from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
 
-CATALOG = builtin_catalog()
-M2_MAX = CATALOG.hardware["apple-m2-max-32gb"]
-M2_ULTRA = M2_MAX.model_copy(
-    update={
-        "id": "apple-m2-ultra-76gpu",
-        "name": "Apple M2 Ultra, 76-core GPU",
-        "bf16_tflops": M2_MAX.bf16_tflops / 30 * 76,
-        "memory_bandwidth_gbps": 800,
-        "memory_gib": 192,
-        "usable_memory_gib": 144,
-    }
-)
-CAT = CATALOG.with_entries("hardware", [M2_ULTRA])
 CONTEXT_TOKENS = 64
 """llama-bench's tg128 runs from an empty cache: the mean context over its 128 tokens."""
 SHARES = np.arange(0.50, 1.20, 0.005)
