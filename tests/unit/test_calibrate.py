@@ -237,3 +237,19 @@ def test_a_guidellm_report_gives_one_decode_step_per_fixed_concurrency_benchmark
     path.write_text(json.dumps(report))
     args = ["calibrate", str(path), "--hardware", "rtx-4090", "--engine", "vllm", "--model", "qwen3-8b", "--quant", "int4-awq"]
     assert_user_error(invoke(*args), "benchmarks.json", "rate-driven")
+
+
+def test_a_fit_the_points_cannot_tell_from_the_catalog_keeps_the_catalog_value() -> None:
+    """Points the catalog predicts up to ±4% scatter: the bandwidth share fitted to them lies within two standard
+    errors of the catalog's, so it is not a finding — the catalog value stays, and the result says why."""
+    dep = dataclasses.replace(DEP, engine=DEP.engine.model_copy(update={"bandwidth_utilization": 0.8}))  # off its bound
+    tests = [(0, 128, depth) for depth in (0, 4096, 8192, 16384, 32768, 65536)]
+    scatter = [1.04, 0.96, 1.04, 0.96, 0.96, 1.04]
+    points = [
+        Measurement("decode", predict(dep, Measurement("decode", 1.0, context=depth + gen / 2)) * k, context=depth + gen / 2)
+        for (_, gen, depth), k in zip(tests, scatter, strict=True)
+    ]
+    result = calibrate(dep, points)
+    assert "bandwidth_utilization" not in {f.name for f in result.fitted}
+    assert "standard errors" in result.kept["bandwidth_utilization"]
+    assert result.engine.bandwidth_utilization == 0.8

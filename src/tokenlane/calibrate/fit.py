@@ -5,7 +5,9 @@ Parameters: `bandwidth_utilization` (the share of streaming bandwidth decode rea
 time per step) and `compute_utilization` (the share of dense peak prefill matmuls reach). Each is fitted only when
 the data determine it: decode points fit the bandwidth share; the step overhead as well only when the decode points'
 memory traffic differs by at least MIN_SPREAD between the lightest and the heaviest (else the two trade off); prefill
-points fit the compute share. The rest stay at the catalog's values, and the result says why.
+points fit the compute share. A fit that lands within two standard errors of the catalog value is not a finding
+either: that parameter goes back to the catalog and the others are fitted again. The rest stay at the catalog's
+values, and the result says why.
 
 Residuals are relative (log of predicted / measured), so a 10% miss weighs the same on a fast and a slow point;
 Levenberg–Marquardt on log-parameters, standard errors from the Jacobian at the optimum.
@@ -26,6 +28,8 @@ from tokenlane.catalog.models import Engine
 MIN_SPREAD = 1.3
 """Decode points whose bytes per step differ by less than this factor cannot tell bandwidth from fixed overhead."""
 BOUNDS = {"bandwidth_utilization": (0.02, 1.0), "compute_utilization": (0.005, 1.0), "step_overhead_ms": (0.001, 200.0)}
+SIGNIFICANCE = 2.0
+"""A fit within this many standard errors of the catalog value (about 95%, two-sided) leaves the catalog value."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +98,27 @@ def choose(dep: Deployment, points: list[Measurement]) -> tuple[list[str], dict[
 
 
 def calibrate(dep: Deployment, points: list[Measurement], *, iterations: int = 60) -> Calibration:
-    """Fit the parameters the points determine (see the module docstring)."""
+    """Fit the parameters the points determine (see the module docstring). A parameter whose fitted value lies within
+    SIGNIFICANCE standard errors of the catalog's is not a finding: it goes back to the catalog value, the rest are
+    fitted again without it, and the result says why."""
     names, kept = choose(dep, points)
+    fitted = _least_squares(dep, points, names, iterations)
+    while weak := [f for f in fitted if f.std_error is not None and abs(f.value - f.catalog) <= SIGNIFICANCE * f.std_error]:
+        for f in weak:
+            kept[f.name] = (
+                f"the fit ({f.value:.4g} ± {f.std_error:.2g}) is within {SIGNIFICANCE:g} standard errors of the catalog value:"
+                " the points do not tell them apart"
+            )
+            names.remove(f.name)
+        fitted = _least_squares(dep, points, names, iterations)
+    engine = dep.engine.model_copy(update={f.name: f.value for f in fitted})
+    after = dataclasses.replace(dep, engine=engine)
+    return Calibration(engine, fitted, kept, [(m, predict(dep, m), predict(after, m)) for m in points])
+
+
+def _least_squares(dep: Deployment, points: list[Measurement], names: list[str], iterations: int) -> list[Fitted]:
+    """Levenberg–Marquardt on the log of `names` (within BOUNDS) over the points' log errors; each value with its
+    standard error (None with as many points as parameters)."""
     start = {n: float(getattr(dep.engine, n)) for n in names}
     measured = np.log([m.seconds for m in points])
 
@@ -135,6 +158,4 @@ def calibrate(dep: Deployment, points: list[Measurement], *, iterations: int = 6
         value = float(math.exp(x[j]))
         std = float(value * math.sqrt(max(cov[j, j], 0.0))) if cov is not None else None
         fitted.append(Fitted(n, start[n], value, std))
-    engine = dep.engine.model_copy(update={f.name: f.value for f in fitted})
-    after = dataclasses.replace(dep, engine=engine)
-    return Calibration(engine, fitted, kept, [(m, predict(dep, m), predict(after, m)) for m in points])
+    return fitted
