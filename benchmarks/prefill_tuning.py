@@ -72,11 +72,14 @@ def predicted(cls: tuple, values: dict | None, hardware: str, model: str, quant:
     engine = CAT.engines["llama.cpp"]
     if values is not None:
         vendor, kind = cls
-        dtype = "int8" if vendor == "nvidia" else None  # CUDA's MMQ kernels run GGUF weights on int8 tensor cores
-        tuning = EngineTuning(vendor=vendor, memory_kind=kind, block_quant_dtype=dtype, **values, source="fit", as_of=dt.date(2026, 11, 28))
-        catalog_tuning = next((t for t in engine.on_vendor if (t.vendor, t.memory_kind) == cls), None)
-        if catalog_tuning is not None:  # its other fields (decode costs, CUDA graphs) stay as the catalog has them
-            tuning = catalog_tuning.model_copy(update=values)
+        tuning = next((t for t in engine.on_vendor if (t.vendor, t.memory_kind) == cls), None)
+        if tuning is not None:  # its other fields (decode costs, CUDA graphs) stay as the catalog has them
+            tuning = tuning.model_copy(update=values)
+        else:
+            dtype = "int8" if vendor == "nvidia" else None  # CUDA's MMQ kernels run GGUF weights on int8 tensor cores
+            tuning = EngineTuning(
+                vendor=vendor, memory_kind=kind, block_quant_dtype=dtype, **values, source="fit", as_of=dt.date(2026, 11, 28)
+            )
         engine = engine.model_copy(update={"on_vendor": (tuning,)})
     if ub is not None:
         engine = engine.model_copy(update={"max_batched_tokens": ub})
