@@ -6,7 +6,6 @@ Errors name the file, the line and the dotted field: `team.yaml: line 4: workloa
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
@@ -35,7 +34,7 @@ LN10 = math.log(10.0)
 """-ln(1 - 0.9): the Weibull 90th-percentile factor."""
 
 
-def _weibull_p90_over_mean(k: float) -> float:
+def weibull_p90_over_mean(k: float) -> float:
     """p90 / mean of a Weibull with shape k: (ln 10)^(1/k) / Gamma(1 + 1/k).
 
     # Source: Weibull quantile and mean, NIST/SEMATECH e-Handbook of Statistical Methods, section 1.3.6.6.8.
@@ -43,22 +42,9 @@ def _weibull_p90_over_mean(k: float) -> float:
     return LN10 ** (1 / k) / math.gamma(1 + 1 / k)
 
 
-WEIBULL_PEAK_SHAPE = max((k / 1000 for k in range(200, 2000)), key=_weibull_p90_over_mean)
+WEIBULL_PEAK_SHAPE = max((k / 1000 for k in range(200, 2000)), key=weibull_p90_over_mean)
 """Shape at which p90/mean peaks (~0.56); shapes above it give every ratio in (1, max] once."""
-MAX_P90_OVER_MEAN = _weibull_p90_over_mean(WEIBULL_PEAK_SHAPE)
-
-
-@functools.lru_cache(maxsize=1024)
-def weibull_shape_for(p90_over_mean: float) -> float:
-    """Weibull shape k >= the peak shape whose p90/mean equals the given ratio in (1, MAX_P90_OVER_MEAN].
-
-    The ratio falls strictly with k above the peak, so bisection on log k finds the unique root.
-    """
-    lo, hi = math.log(WEIBULL_PEAK_SHAPE), math.log(500.0)
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _weibull_p90_over_mean(math.exp(mid)) > p90_over_mean else (lo, mid)
-    return math.exp((lo + hi) / 2)
+MAX_P90_OVER_MEAN = weibull_p90_over_mean(WEIBULL_PEAK_SHAPE)
 
 
 MAX_USERS = 1_000_000
@@ -282,6 +268,42 @@ class BatchJob(_Model):
     """Hours within which the job must finish."""
     start_hour: NonNeg | None = None
     """Hour of the simulated day the job is submitted (default: right after the active hours)."""
+    sensitive: bool = False
+    """The job's data may run only where the residency rule for sensitive work allows
+    (`constraints.sensitive_residency`, else `data_residency`)."""
+
+
+Score = Annotated[float, Field(ge=0, le=100)]
+"""A benchmark score, percent."""
+
+
+class QualityBar(_Model):
+    """The least score an option must reach on a catalog benchmark (`tokenlane catalog list benchmarks`)."""
+
+    benchmark: Annotated[str, Field(min_length=1)]
+    """Catalog benchmark id: gpqa-diamond, mmlu-pro, swe-bench-verified, aider-polyglot."""
+    min_score: Score
+    """Lowest acceptable score, percent (0-100)."""
+
+
+class MeasuredScore(_Model):
+    """A score you measured for a model at a quant on the bar's benchmark: it replaces the catalog's score x the quant's
+    recovery for options that serve that model at that quant (and lets search propose that quant, even a 2-bit one)."""
+
+    model: Annotated[str, Field(min_length=1)]
+    """Catalog model id."""
+    quant: Annotated[str, Field(min_length=1)]
+    """Catalog quant id."""
+    score: Score
+    """Your measured score, percent."""
+    source: str = "your own evaluation"
+    """Where it was measured (a run, a report)."""
+
+
+class WorkloadQuality(QualityBar):
+    """The workload's quality bar, with any scores you measured yourself."""
+
+    measured: list[MeasuredScore] = []
 
 
 class Slo(_Model):
@@ -308,7 +330,10 @@ class Task(_Model):
     min_pass_rate: Frac = 0.8
     """Quality bar: routing only sends this category to options that pass at least this often."""
     sensitive: bool = False
-    """This category's data should stay local: a hybrid runs it on the box and sends the rest to an API."""
+    """This category's data may run only where the residency rule for sensitive work allows
+    (`constraints.sensitive_residency`, else `data_residency`): a hybrid runs it there and the rest on an API."""
+    quality: QualityBar | None = None
+    """This category's own quality bar (its measured `pass_rates` override the catalog's scores for it)."""
 
 
 TRACE_DERIVED_FIELDS = ("active_hours", "requests_per_user_hour", "prompt_tokens", "output_tokens", "arrival", "hourly_weights")
@@ -346,6 +371,9 @@ class Workload(_Model):
     """narrow: one well-defined task; mixed; hard: multi-step reasoning, ambiguous instructions, long context."""
     tasks: list[Task] = []
     """Optional split of traffic into categories (shares sum to 1)."""
+    quality: WorkloadQuality | None = None
+    """A quality bar every option must meet on a catalog benchmark: its published score x its quant's recovery
+    (docs/quality.md). Without one, hard work keeps the frontier rule (docs/plan.md)."""
     trace: TraceSource | None = None
     """Replay a request log as the interactive traffic instead of drawing it (the fields it determines are derived
     from it when the scenario is loaded)."""
@@ -426,6 +454,17 @@ class FineTune(_Model):
     eval_runs: Annotated[int, Field(ge=0, le=10_000)] = 1
     usd_per_eval_run: NonNeg = 0.0
     """Cost of one evaluation run (graders, reviewers), USD."""
+    target_score: Score | None = None
+    """The score the tuned model reaches on your task, on the quality bar's benchmark scale (percent): it is judged
+    against the bars in place of the base model's catalog score."""
+    target_source: str = ""
+    """Where `target_score` comes from (your eval run, a report)."""
+
+    @model_validator(mode="after")
+    def _check_target(self) -> FineTune:
+        if self.target_source and self.target_score is None:
+            raise ValueError("target_source needs target_score")
+        return self
 
 
 class Speculative(_Model):
@@ -558,6 +597,13 @@ class Option(_Model):
     tok_s: Pos | None = None
     """api: stream speed, tok/s (default in docs/simulate.md)."""
 
+    @field_validator("data_location", mode="before")
+    @classmethod
+    def _location_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in ("on_prem", "region", "external") and jurisdiction_of(value) is not None:
+            raise ValueError(f"takes on_prem, region or external; for a jurisdiction write `processes_in: {value}`")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Option:
         if self.kind == "api":
@@ -597,22 +643,21 @@ class Finance(_Model):
     electricity_usd_per_kwh: NonNeg = 0.15
     pue: Annotated[float, Field(ge=1)] = 1.4
     engineer_fte: NonNeg | None = None
-    """Engineers running a bought deployment, FTE; default by its scale (`fte_desk` .. `fte_fleet`)."""
+    """Engineers running a bought deployment, FTE; default: its serving stack plus a share per machine (below)."""
     cloud_engineer_fte: NonNeg | None = None
-    """Engineers running rented GPUs, FTE; default by scale x `rented_fte_factor`."""
+    """Engineers running rented GPUs, FTE; default: the serving stack plus a share per rented server."""
     api_engineer_fte: NonNeg = 0.05
     """Engineers integrating and watching an API, FTE."""
-    fte_desk: NonNeg = 0.05
-    """A desk box (one unified-memory or workstation-GPU unit): the owner's own time."""
-    fte_server: NonNeg = 0.25
-    """One datacenter server."""
-    fte_rack: NonNeg = 0.5
-    """Two to eight servers."""
-    fte_fleet: NonNeg = 1.0
-    """More than eight servers."""
-    rented_fte_factor: Frac = 0.6
-    """Rented GPUs need this share of the engineering a bought deployment of the same scale needs (no purchase,
-    racking or repairs; the serving stack remains)."""
+    fte_stack_server: NonNeg = 0.2
+    """A datacenter serving stack (engine, updates, monitoring, incidents), per deployment."""
+    fte_stack_desk: NonNeg = 0.05
+    """A desk-class deployment's stack (unified-memory boxes, workstation cards), per deployment: its owner's time."""
+    fte_per_server: NonNeg = 0.05
+    """Hardware care per bought datacenter server (repairs, firmware, racking)."""
+    fte_per_desk_machine: NonNeg = 0.01
+    """Hardware care per bought desk-class machine."""
+    fte_per_rented_server: NonNeg = 0.01
+    """Instance care per rented server (no purchase, racking or repairs)."""
     engineer_usd_per_year: NonNeg = 250000.0
     hosting_usd_per_month: NonNeg = 0.0
     """Colocation / rack space per unit, USD/month."""
@@ -627,34 +672,20 @@ class Finance(_Model):
     prices_at: date = PRICES_AT_DEFAULT
     """API prices in force on this date are billed (default: the date of the bundled price data)."""
 
-    @staticmethod
-    def fte_field(kind: str) -> str:
-        """The field that overrides the engineer time an option of `kind` needs."""
-        return {"self_host": "engineer_fte", "cloud_gpu": "cloud_engineer_fte", "api": "api_engineer_fte"}[kind]
-
-    def fte_for(self, kind: str, scale: str = "server") -> float:
-        """Engineer time (FTE) an option of `kind` at `scale` (desk, server, rack, fleet) needs: the scenario's
-        override for its kind if set, else the scale's default (x `rented_fte_factor` when rented)."""
-        override = getattr(self, self.fte_field(kind))
-        if override is not None:
-            return float(override)
-        by_scale = float(getattr(self, f"fte_{scale}"))
-        return by_scale * self.rented_fte_factor if kind == "cloud_gpu" else by_scale
-
 
 FINANCE_SOURCES = {
     "amortization_years": "straight-line over a GPU generation (~3 years); IRS Publication 946 for depreciation method",
     "residual_fraction": "used accelerator resale listings 2024-2026 (assumption)",
     "electricity_usd_per_kwh": "US EIA Electric Power Monthly, average commercial rate 2025 (~$0.13), rounded up",
     "pue": "Uptime Institute Global Data Center Survey 2024 (fleet average 1.56; modern sites 1.3-1.4)",
-    "engineer_fte": "override of the scale defaults below for bought hardware (unset: by scale)",
-    "cloud_engineer_fte": "override of the scale defaults for rented GPUs (unset: by scale x rented_fte_factor)",
+    "engineer_fte": "override of the stack + per-machine defaults below for bought hardware (unset: computed)",
+    "cloud_engineer_fte": "override of the stack + per-server defaults for rented GPUs (unset: computed)",
     "api_engineer_fte": "assumption: integrating and watching an API (a few hours a week)",
-    "fte_desk": "assumption: a desk box is looked after by its owner, about 2 hours a week",
-    "fte_server": "assumption: one server's serving stack (updates, monitoring, incidents), about a day a week",
-    "fte_rack": "assumption: a rack of servers, half an engineer",
-    "fte_fleet": "assumption: beyond eight servers, a dedicated engineer",
-    "rented_fte_factor": "assumption: renting removes purchase, racking and repairs, not the serving stack",
+    "fte_stack_server": "assumption: a datacenter serving stack (engine, updates, monitoring, incidents), about a day a week",
+    "fte_stack_desk": "assumption: a desk-class box's stack is looked after by its owner, about 2 hours a week",
+    "fte_per_server": "assumption: repairs, firmware and racking of one bought server, about 2 hours a week (16 servers: 1 FTE)",
+    "fte_per_desk_machine": "assumption: a desk-class machine's hardware care, under half an hour a week",
+    "fte_per_rented_server": "assumption: renting removes purchase, racking and repairs; instance care remains",
     "engineer_usd_per_year": "loaded cost of a US platform/ML engineer (salary ~$180k x 1.35 overhead)",
     "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
     "utilization": "assumption: average power draw / rated draw over the month",

@@ -115,7 +115,7 @@ def test_user_catalog_file_adds_entries(tmp_path: Path) -> None:
     extra = tmp_path / "mine.yaml"
     extra.write_text(
         "hardware:\n  - {id: my-box, name: My box, memory_gib: 64, usable_memory_gib: 60, memory_bandwidth_gbps: 400,\n"
-        "     memory_efficiency: 0.8, bf16_tflops: 30, interconnect_gbps: 10, power_w: 200, memory_kind: unified, vendor: amd,\n"
+        "     memory_efficiency: 0.8, bf16_tflops: 30, interconnect_gbps: 10, power_w: 200, memory_kind: unified, vendor: amd, arch: rdna3.5,\n"
         "     source: my measurements, as_of: 2026-11-01}\n"
     )
     doc = invoke(
@@ -125,7 +125,7 @@ def test_user_catalog_file_adds_entries(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "hardware:\n  - {id: bad-box, name: Bad, memory_gib: -1, usable_memory_gib: 1, memory_bandwidth_gbps: 1,\n"
-        "     memory_efficiency: 0.8, bf16_tflops: 1, interconnect_gbps: 1, power_w: 1, memory_kind: hbm, vendor: nvidia,\n"
+        "     memory_efficiency: 0.8, bf16_tflops: 1, interconnect_gbps: 1, power_w: 1, memory_kind: hbm, vendor: nvidia, arch: hopper,\n"
         "     source: my bench, as_of: 2026-01-01}\n"
     )
     assert_user_error(invoke("capacity", "--catalog", str(bad)), "bad.yaml", "hardware[bad-box].memory_gib", "greater than 0")

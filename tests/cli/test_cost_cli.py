@@ -18,7 +18,7 @@ workload:
     - {name: extract, share: 0.6, pass_rates: {spark: 0.9, sonnet: 0.97, mini: 0.92}}
     - {name: analysis, share: 0.4, pass_rates: {spark: 0.4, sonnet: 0.9, mini: 0.7}}
 options:
-  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-120b, quant: mxfp4, engine: llama.cpp}
+  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-120b, quant: mxfp4-gguf, engine: llama.cpp}
   - {name: sonnet, kind: api, provider: anthropic, model: claude-sonnet-4-5}
   - {name: mini, kind: api, provider: openai, model: gpt-5-mini}
 """

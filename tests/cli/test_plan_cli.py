@@ -57,7 +57,7 @@ def test_on_prem_residency_rules_out_apis(tmp_path: Path) -> None:
     scenario.write_text(
         "name: on-prem\nworkload: {users: 5, active_hours: 1, prompt_tokens: 800, output_tokens: 200}\n"
         "options:\n"
-        "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4, engine: llama.cpp}\n"
+        "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4-gguf, engine: llama.cpp}\n"
         "  - {name: sonnet, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
         "constraints: {data_residency: on_prem}\n"
     )

@@ -17,7 +17,7 @@ workload:
   output_tokens: {mean: 200, p90: 500}
   slo: {min_tok_s_per_user: 10, max_ttft_s: 3, percentile: 95}
 options:
-  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-120b, quant: mxfp4, engine: llama.cpp}
+  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-120b, quant: mxfp4-gguf, engine: llama.cpp}
   - {name: huge, kind: self_host, hardware: rtx-4090, model: llama-3.1-405b, quant: bf16, engine: vllm}
   - {name: api, kind: api, provider: openai, model: gpt-5-mini}
 """

@@ -22,10 +22,9 @@ def test_engineering_time_flip_point_flips_the_replanned_verdict() -> None:
     flip = next(f for f in plan.flip_points if f.parameter == "engineer_time")
     assert flip.verdict != _verdict(plan)
     fin = scenario.finance
+    bought = next(a.people_fte for a in plan.options if a.kind == "self_host")  # the one bought option's engineering
     for factor, expected in ((flip.value * 0.97, flip.verdict), (flip.value * 1.03, _verdict(plan))):
-        changed = fin.model_copy(
-            update={"engineer_fte": fin.fte_for("self_host") * factor, "api_engineer_fte": fin.api_engineer_fte * factor}
-        )
+        changed = fin.model_copy(update={"engineer_fte": bought * factor, "api_engineer_fte": fin.api_engineer_fte * factor})
         again = plan_scenario(scenario.model_copy(update={"finance": changed}), catalog, workers=1)
         assert _verdict(again) == expected, factor
     assert any(r.startswith("Flip point: the verdict becomes") for r in plan.verdict.reasons)

@@ -58,7 +58,7 @@ def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> N
     scenario.write_text(
         "name: clinic on a shoestring\nworkload: {users: 5, active_hours: 1, prompt_tokens: 800, output_tokens: 200}\n"
         "options:\n"
-        "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4, engine: llama.cpp}\n"
+        "  - {name: spark, kind: self_host, hardware: dgx-spark, model: gpt-oss-20b, quant: mxfp4-gguf, engine: llama.cpp}\n"
         "  - {name: sonnet, kind: api, provider: anthropic, model: claude-sonnet-4-5}\n"
         "constraints: {data_residency: on_prem, max_budget_usd_per_month: 600}\n"
     )

@@ -65,8 +65,9 @@ def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport
     front = {r.key for r in serial.pareto}
     meeting = [r for r in rows if r["status"] in ("eligible", "ineligible")]
 
-    def vec(r: dict) -> tuple[float, float, float]:
-        return (r["monthly_usd"], -r["tok_s_p95"], r["ttft_p95_s"])
+    def vec(r: dict) -> tuple[float, float, float, float]:
+        quality = r["quality_score"] if r["quality_score"] is not None else -1.0
+        return (r["monthly_usd"], -r["tok_s_p95"], r["ttft_p95_s"], -quality)
 
     def beats(a: dict, b: dict) -> bool:
         return all(x <= y for x, y in zip(vec(a), vec(b), strict=True)) and vec(a) != vec(b)

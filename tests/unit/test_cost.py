@@ -19,7 +19,8 @@ from tokenlane.cost import (
     self_host_usd_per_day,
 )
 from tokenlane.cost.api_bill import request_time
-from tokenlane.cost.tco import deployment_scale
+from tokenlane.cost.people import engineer_fte
+from tokenlane.cost.people import machines as count_machines
 from tokenlane.errors import InputError
 from tokenlane.scenario import PRICES_AT_DEFAULT, CustomPrice, Finance, Option, Task
 
@@ -30,12 +31,12 @@ PRICES_AT = PRICES_AT_DEFAULT
 
 
 def test_self_host_tco_by_hand() -> None:
-    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-120b", quant="mxfp4", engine="llama.cpp")
+    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-120b", quant="mxfp4-gguf", engine="llama.cpp")
     option = Option(name="spark", kind="self_host", hardware="dgx-spark", model="gpt-oss-120b")
     cost = hardware_cost(dep, option, FIN, replicas=2)
     assert cost.hardware_usd == pytest.approx(2 * 4699 * 0.75 / 36)
     assert cost.power_usd == pytest.approx(2 * 90 * 0.6 * 1.4 * 730 / 1000 * 0.15)
-    assert cost.people_usd == pytest.approx(0.5 * 250000 / 12)
+    assert cost.people_usd == pytest.approx((0.05 + 2 * 0.01) * 250000 / 12)  # desk stack + two desk machines
     assert cost.total_usd == pytest.approx(cost.hardware_usd + cost.power_usd + cost.people_usd)
 
 
@@ -46,7 +47,7 @@ def test_cloud_rental_by_hand() -> None:
     )
     cost = hardware_cost(dep, option, FIN, replicas=3)
     assert cost.rental_usd == pytest.approx(3 * 2 * 2.0 * 365)
-    assert cost.people_usd == pytest.approx(0.5 * 0.6 * 250000 / 12)  # six GPUs: a rack, rented
+    assert cost.people_usd == pytest.approx((0.2 + 0.01) * 250000 / 12)  # six GPUs in one server, rented
 
 
 def test_the_catalog_rate_is_the_median_on_demand_quote_unless_the_option_says_otherwise() -> None:
@@ -175,22 +176,51 @@ def test_prices_are_read_at_the_scenario_date_not_the_clock() -> None:
 
 
 @pytest.mark.parametrize(
-    ("hardware", "gpus", "replicas", "scale"),
+    ("hardware", "gpus", "replicas", "machines", "bought_fte", "rented_fte"),
     [
-        ("dgx-spark", None, 1, "desk"),
-        ("rtx-pro-6000", None, 1, "desk"),
-        ("h100-sxm-8x", None, 1, "server"),
-        ("h100-sxm", 1, 3, "rack"),
-        ("h100-sxm-8x", None, 9, "fleet"),
+        # desk class: 0.05 stack + 0.01 per machine; rented: 0.05 + 0.01 per machine
+        ("dgx-spark", None, 1, 1, 0.06, 0.06),
+        ("dgx-spark", None, 2, 2, 0.07, 0.07),
+        ("dgx-spark", None, 8, 8, 0.13, 0.13),
+        # two 2-GPU workstation replicas share one machine (8 cards a chassis): no step to "a rack"
+        ("rtx-pro-6000", 2, 1, 1, 0.06, 0.06),
+        ("rtx-pro-6000", 2, 2, 1, 0.06, 0.06),
+        ("rtx-pro-6000", 2, 8, 2, 0.07, 0.07),
+        # server class: 0.2 stack + 0.05 per bought server, 0.01 per rented one
+        ("h100-sxm-8x", None, 1, 1, 0.25, 0.21),
+        ("h100-sxm-8x", None, 2, 2, 0.30, 0.22),
+        ("h100-sxm-8x", None, 8, 8, 0.60, 0.28),
+        ("h100-sxm", 4, 1, 1, 0.25, 0.21),
+        ("h100-sxm", 4, 2, 1, 0.25, 0.21),
+        ("h100-sxm", 4, 3, 2, 0.30, 0.22),
     ],
 )
-def test_people_cost_scales_with_what_is_run(hardware: str, gpus: int | None, replicas: int, scale: str) -> None:
+def test_people_cost_is_a_stack_plus_a_share_per_machine(
+    hardware: str, gpus: int | None, replicas: int, machines: int, bought_fte: float, rented_fte: float
+) -> None:
+    """Worked by hand from the finance defaults (docs/scenario.md); nothing doubles between one machine and two."""
     dep = build_deployment(CATALOG, hardware=hardware, model="qwen3-8b", quant="bf16", engine="vllm", gpus=gpus)
-    assert deployment_scale(dep, replicas) == scale
     bought = Option(name="b", kind="self_host", hardware=hardware, model="qwen3-8b")
     rented = Option(name="r", kind="cloud_gpu", hardware=hardware, model="qwen3-8b", usd_per_gpu_hour=2.0)
-    fte = getattr(FIN, f"fte_{scale}")
-    assert hardware_cost(dep, bought, FIN, replicas=replicas).people_usd == pytest.approx(fte * 250000 / 12)
-    assert hardware_cost(dep, rented, FIN, replicas=replicas).people_usd == pytest.approx(fte * 0.6 * 250000 / 12)
+    assert count_machines(dep, replicas) == machines
+    assert engineer_fte("self_host", FIN, dep, replicas) == pytest.approx(bought_fte)
+    assert hardware_cost(dep, bought, FIN, replicas=replicas).people_usd == pytest.approx(bought_fte * 250000 / 12)
+    assert hardware_cost(dep, rented, FIN, replicas=replicas).people_usd == pytest.approx(rented_fte * 250000 / 12)
     fixed = Finance(engineer_fte=0.7)
     assert hardware_cost(dep, bought, fixed, replicas=replicas).people_usd == pytest.approx(0.7 * 250000 / 12)
+
+
+def test_people_cost_never_jumps_between_one_machine_and_two() -> None:
+    """The step between machines is one machine's care, whatever the class: far below the old one-server-to-a-rack
+    doubling (0.25 -> 0.5 FTE)."""
+    for hardware, gpus in (("rtx-pro-6000", 2), ("h100-sxm-8x", None), ("ryzen-ai-max-395-128gb", None)):
+        dep = build_deployment(
+            CATALOG,
+            hardware=hardware,
+            model="qwen3-8b",
+            quant="q4_k_m" if "ryzen" in hardware else "bf16",
+            engine="llama.cpp" if "ryzen" in hardware else "vllm",
+            gpus=gpus,
+        )
+        steps = [engineer_fte("self_host", FIN, dep, n + 1) - engineer_fte("self_host", FIN, dep, n) for n in range(1, 20)]
+        assert all(0.0 <= s <= FIN.fte_per_server + 1e-12 for s in steps)

@@ -73,7 +73,7 @@ def test_every_request_and_token_is_accounted_for() -> None:
 def test_arrivals_at_one_instant_are_served_in_the_documented_order() -> None:
     """Users who all start at t = 0 are routed before a batch job submitted at t = 0 (arrivals before batch jobs),
     and, on a one-at-a-time engine, in user order."""
-    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="fp8", engine="ollama")
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="q8_0", engine="ollama")
     workload = Workload(
         users=3,
         active_hours=0.2,

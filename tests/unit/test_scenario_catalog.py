@@ -13,6 +13,7 @@ OVERLAY = """hardware:
   - id: our-box
     name: our 4090 workstation at the price we paid
     vendor: nvidia
+    arch: ada
     memory_gib: 24
     usable_memory_gib: 23
     memory_bandwidth_gbps: 1008

@@ -36,7 +36,7 @@ def test_always_busy_users_get_the_capacity_models_speed(hardware: str, model: s
 
 
 def test_serial_engine_matches_pollaczek_khinchine() -> None:
-    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="fp8", engine="ollama")
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="llama-3.1-8b", quant="q8_0", engine="ollama")
     out = TokenDistribution(values=[20, 60, 150, 300], weights=[4, 3, 2, 1])
     base = Workload(users=1, active_hours=12, arrival="poisson", prompt_tokens=TokenDistribution(mean=64), output_tokens=out)
     s1, s2 = _service_moments(dep, base, out)
@@ -67,7 +67,7 @@ def _service_moments(dep, workload: Workload, out: TokenDistribution) -> tuple[f
 
 
 def test_same_seed_same_numbers() -> None:
-    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-20b", quant="mxfp4", engine="llama.cpp")
+    dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-20b", quant="mxfp4-gguf", engine="llama.cpp")
     workload = Workload(users=30, active_hours=1)
     assert simulate_day(dep, workload, seed=5) == simulate_day(dep, workload, seed=5)
     assert simulate_day(dep, workload, seed=5) != simulate_day(dep, workload, seed=6)

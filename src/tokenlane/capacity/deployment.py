@@ -7,6 +7,7 @@ from typing import Literal
 
 from tokenlane.catalog.load import Catalog
 from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.support import choice_words, unsupported
 from tokenlane.errors import InputError
 from tokenlane.scenario import Option
 
@@ -105,18 +106,8 @@ class Deployment:
             )
         if self.pipeline_stages > self.model.num_layers:
             raise InputError(f"{self.pipeline_stages} pipeline stages need at least as many layers", field="gpus")
-        if self.hardware.vendor not in self.engine.vendors:
-            raise InputError(
-                f"{self.engine.id} does not run on {self.hardware.vendor} hardware ({self.hardware.id}); "
-                f"it runs on {', '.join(self.engine.vendors)}",
-                field="engine",
-            )
-        if self.quant.format not in self.engine.quant_formats:
-            raise InputError(
-                f"{self.quant.id} is a {self.quant.format} format, which {self.engine.id} does not load "
-                f"(it loads {', '.join(self.engine.quant_formats)})",
-                field="quant",
-            )
+        if problem := unsupported(self.hardware, self.engine, self.quant):
+            raise InputError(problem.reason, field=problem.field)
         if not 0.0 <= self.routing_skew < 4.0:
             raise InputError("must be in [0, 4)", field="routing_skew")
         if self.max_running_seqs is not None and self.max_running_seqs < 1:
@@ -157,9 +148,13 @@ class Deployment:
     @property
     def compute_dtype(self) -> str:
         """Matmul dtype: the engine's for block-quantized GGUF weights where it has one (llama.cpp's CUDA kernels run
-        them on int8 tensor cores), else the quant's; fp4 runs at the fp8 rate (the catalog lists no fp4 column)."""
+        them on int8 tensor cores); bf16 where the quant has a hardware dtype the device lacks (`Quant.native_on`:
+        FP8 on an A100 runs as weight-only, unpacked to bf16); else the quant's. fp4 runs at the fp8 rate (the
+        catalog lists no fp4 column)."""
         if self.engine.block_quant_dtype and self.quant.format == "gguf" and self.quant.dequant_rows:
             return self.engine.block_quant_dtype
+        if self.quant.native_on is not None and self.hardware.arch not in self.quant.native_on:
+            return "bf16"
         return "fp8" if self.quant.compute_dtype == "fp4" else self.quant.compute_dtype
 
 
@@ -185,12 +180,16 @@ def build_deployment(
     entry = catalog.model_by_id(model, field="model")
     if routing_skew is None:
         routing_skew = entry.moe.routing_skew if entry.moe else 0.0
+    weights = catalog.quant_by_id(quant, field="quant")
+    runtime = catalog.engine_by_id(engine, field="engine")
+    if problem := unsupported(hw, runtime, weights):
+        raise InputError(choice_words(catalog, hw, runtime, weights, problem), field=problem.field)
     return Deployment(
         hardware=hw,
         model=entry,
-        quant=catalog.quant_by_id(quant, field="quant"),
+        quant=weights,
         kv_dtype=catalog.kv_dtype_by_id(kv_dtype, field="kv_dtype"),
-        engine=catalog.engine_by_id(engine, field="engine").on(hw.vendor, hw.memory_kind),
+        engine=runtime.on(hw.vendor, hw.memory_kind),
         num_devices=gpus if gpus is not None else hw.num_devices,
         routing_skew=routing_skew,
         max_running_seqs=max_running_seqs,

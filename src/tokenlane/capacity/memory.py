@@ -196,7 +196,8 @@ def file_sized_quant(model: Model, named: Quant | None, bits_per_weight: float, 
     file_bytes = bits_per_weight * count_params(model).total / BITS_PER_BYTE
     scale = file_bytes / weight_bytes(model, named).total
     bits = {name: value * scale for name in QUANT_BITS_FIELDS if (value := getattr(named, name)) is not None}
-    return Quant(**bits, **named.model_dump(include={"compute_dtype", "dequant_rows", "format"}), **entry)
+    kept = named.model_dump(include={"compute_dtype", "dequant_rows", "format", "runs_on", "native_on", "recovery", "hardware_source"})
+    return Quant(**bits, **kept, **entry)
 
 
 def kv_elements_per_token_per_layer(model: Model) -> int:

@@ -228,8 +228,9 @@ def quant_from_gguf(path: str | Path, model: Model, quants: Mapping[str, Quant])
         lm_head_bits_per_weight=bits("lm_head"),
         format="gguf",
         dequant_rows=kernels.dequant_rows if kernels else 0.0,
+        recovery=kernels.recovery if kernels else {},
         source=f"file://{Path(name).resolve()}",
         as_of=dt.date.fromtimestamp(info.st_mtime),  # type: ignore[attr-defined]
         notes=f"{total / 1e9:.2f}B weights in {sum(size.values()) / 1e9:.2f} GB"
-        + (f"; matmul kernels as {kernels.id} (dequant_rows)" if kernels else ""),
+        + (f"; matmul kernels and quality recovery as {kernels.id}" if kernels else ""),
     )

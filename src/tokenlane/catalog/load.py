@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.resources
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -12,11 +13,12 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tokenlane.catalog.models import ApiModel, ApiProvider, Engine, Entry, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import CatalogError, UnknownIdError
 
-Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers"]
+Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers", "benchmarks"]
 _SECTIONS: dict[str, type[Entry]] = {
+    "benchmarks": Benchmark,
     "hardware": Hardware,
     "models": Model,
     "quants": Quant,
@@ -25,8 +27,10 @@ _SECTIONS: dict[str, type[Entry]] = {
     "api_models": ApiModel,
     "api_providers": ApiProvider,
 }
-_BUILTIN_FILES = ("hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml", "api_providers.yaml")
+_BUILTIN_FILES = ("benchmarks.yaml", "hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml", "api_providers.yaml")
 E = TypeVar("E", bound=Entry)
+_LABELS = {"models": "model", "quants": "quant", "engines": "engine", "kv_dtypes": "kv dtype", "benchmarks": "benchmark"}
+"""How an unknown id of each section is named in errors."""
 
 
 class Catalog(BaseModel):
@@ -41,6 +45,7 @@ class Catalog(BaseModel):
     engines: dict[str, Engine]
     api_models: dict[str, ApiModel] = {}
     api_providers: dict[str, ApiProvider] = {}
+    benchmarks: dict[str, Benchmark] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""
@@ -52,7 +57,7 @@ class Catalog(BaseModel):
         if entry_id in entries:
             return entries[entry_id]
         close = difflib.get_close_matches(entry_id.lower(), list(entries), n=3, cutoff=0.4)
-        label = {"models": "model", "quants": "quant", "engines": "engine", "kv_dtypes": "kv dtype"}.get(kind, kind)
+        label = _LABELS.get(kind, kind)
         raise UnknownIdError(label, entry_id, close_matches=close, field=field)
 
     def find(self, entry_id: str) -> tuple[Kind, Entry]:
@@ -84,11 +89,16 @@ class Catalog(BaseModel):
         return _typed(self.get("engines", entry_id, field=field), Engine)
 
     def api_model(self, provider: str | None, model: str | None) -> ApiModel | None:
-        """The catalog entry of an API model, if the catalog knows it."""
+        """The catalog entry of an API model, if the catalog knows it: the maker's own id, or a reseller's id of the
+        same model (Bedrock's `eu.anthropic.claude-sonnet-4-5-20250929-v1:0`, Vertex's `claude-sonnet-4-5@20250929`,
+        an Azure deployment of `gpt-5`), which serves the same weights: same tier, same scores."""
         for entry in self.api_models.values():
             if entry.provider == provider and entry.model == model:
                 return entry
-        return None
+        if model is None:
+            return None
+        plain = served_model(model)
+        return next((e for e in self.api_models.values() if served_model(e.model) == plain), None)
 
     def api_provider(self, provider: str | None) -> ApiProvider | None:
         """Where a provider processes and retains prompts, if the catalog knows it."""
@@ -99,6 +109,22 @@ class Catalog(BaseModel):
         merged = dict(self.section(kind))
         merged.update({e.id: e for e in entries})
         return self.model_copy(update={kind: merged})
+
+
+_RESELLER_PREFIX = re.compile(
+    r"^(?:(?:global|regional|us|eu|apac|jp|au|us-gov)\.)?(?:(?:anthropic|openai|google|meta|mistral|deepseek|qwen|moonshotai)[./])?"
+)
+_VERSION_SUFFIX = re.compile(r"(?:[-@](?:\d{8}|\d{4}-\d{2}-\d{2}))?(?:-v?\d+:\d+|-v\d+)?$")
+
+
+def served_model(model_id: str) -> str:
+    """The model a provider's or reseller's id serves, as its maker names it: the region routing prefix
+    (`eu.`, `global.`), the maker's prefix (`anthropic.`), a snapshot date (`-20250929`, `@20250929`) and a Bedrock
+    version (`-v1:0`) removed. `eu.anthropic.claude-sonnet-4-5-20250929-v1:0` -> `claude-sonnet-4-5`.
+    # Source: model ids on Amazon Bedrock (docs.aws.amazon.com/bedrock/latest/userguide/models-supported.html,
+    # inference profiles `us.`/`eu.`/`apac.`/`global.`) and Vertex AI (`claude-sonnet-4-5@20250929`)."""
+    plain = _RESELLER_PREFIX.sub("", model_id.strip().lower(), count=1)
+    return _VERSION_SUFFIX.sub("", plain, count=1)
 
 
 def _typed(entry: Entry, cls: type[E]) -> E:
@@ -164,7 +190,9 @@ def builtin_catalog() -> Catalog:
                 if entry.id in sections[section]:
                     raise CatalogError("duplicate id", path=name, field=f"{section}[{entry.id}]")
                 sections[section][entry.id] = entry
-    return Catalog(**sections)  # type: ignore[arg-type]
+    catalog = Catalog(**sections)  # type: ignore[arg-type]
+    check_references(catalog, "the built-in catalog")
+    return catalog
 
 
 def load_catalog(extra_files: Iterable[str | Path] = ()) -> Catalog:
@@ -178,7 +206,21 @@ def load_catalog(extra_files: Iterable[str | Path] = ()) -> Catalog:
             raise CatalogError(f"cannot read ({exc.strerror})", path=str(path)) from exc
         for section, entries in parse_entries(_read_yaml(text, str(path)), str(path)).items():
             catalog = catalog.with_entries(section, entries)  # type: ignore[arg-type]
+        check_references(catalog, str(path))
     return catalog
+
+
+def check_references(catalog: Catalog, path: str) -> None:
+    """CatalogError naming the first entry whose scores are on a benchmark the catalog does not define."""
+    for section in ("models", "api_models"):
+        for entry in catalog.section(section).values():  # type: ignore[arg-type]
+            for benchmark in getattr(entry, "quality", {}):
+                if benchmark not in catalog.benchmarks:
+                    raise CatalogError(
+                        f"no benchmark '{benchmark}' in the catalog (known: {', '.join(catalog.benchmarks)})",
+                        path=path,
+                        field=f"{section}[{entry.id}].quality.{benchmark}",
+                    )
 
 
 def catalog_json_schema() -> dict[str, Any]:

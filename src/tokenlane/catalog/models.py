@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from tokenlane.units import GIB
 
@@ -18,6 +18,30 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
 PositiveInt = Annotated[int, Field(gt=0)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+Vendor = Literal["nvidia", "amd", "apple"]
+Arch = Literal["ampere", "ada", "hopper", "blackwell", "cdna3", "cdna4", "rdna3.5", "apple-m1", "apple-m2", "apple-m3", "apple-m4"]
+"""A device generation: what decides which kernels and number formats run on it (NVIDIA Ampere sm_80/86, Ada sm_89,
+Hopper sm_90, Blackwell sm_100/120/121; AMD CDNA 3 (MI300), CDNA 4 (MI355), RDNA 3.5 (Strix Halo's gfx1151); Apple
+M-series)."""
+ARCH_VENDOR: dict[str, str] = {
+    "ampere": "nvidia",
+    "ada": "nvidia",
+    "hopper": "nvidia",
+    "blackwell": "nvidia",
+    "cdna3": "amd",
+    "cdna4": "amd",
+    "rdna3.5": "amd",
+    "apple-m1": "apple",
+    "apple-m2": "apple",
+    "apple-m3": "apple",
+    "apple-m4": "apple",
+}
+"""Whose each generation is."""
+QuantFormat = Literal["native", "fp8", "int8", "gguf", "awq", "gptq", "mx", "nv", "mlx"]
+"""A weight format family: native (bf16/fp16 checkpoints), fp8 and int8 (W8A8 checkpoints), gguf (llama.cpp files),
+awq and gptq (4-bit weight-only), mx (OCP MXFP4 checkpoints), nv (NVFP4), mlx (MLX's own quantized arrays)."""
 
 
 class Entry(BaseModel):
@@ -35,6 +59,20 @@ class Entry(BaseModel):
     """When the source was read."""
     notes: str = ""
     """Caveats, in words."""
+
+    def __hash__(self) -> int:
+        """By value, mappings included (scores by benchmark, recovery by size class), so deployments of equal entries
+        hash alike in every process."""
+        return hash(_frozen(self.__dict__))
+
+
+def _frozen(value: object) -> object:
+    """A hashable copy: mappings as sorted item tuples, lists as tuples."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 class CloudPrice(BaseModel):
@@ -102,12 +140,16 @@ class Hardware(Entry):
     """Posted rental prices per device-hour from named providers, each sourced and dated; empty where nobody rents
     it. `rental_usd_per_gpu_hour` turns them into the one rate cost uses."""
     memory_kind: Literal["hbm", "gddr", "unified"]
-    vendor: Literal["nvidia", "amd", "apple"]
-    """Who makes the accelerator (which engines and formats run on it)."""
     """HBM data-centre GPU, GDDR discrete card, or unified CPU/GPU memory."""
+    vendor: Vendor
+    """Who makes the accelerator."""
+    arch: Arch
+    """Its device generation: which engines and weight formats run on it (`catalog.support`)."""
 
     @model_validator(mode="after")
     def _check(self) -> Hardware:
+        if ARCH_VENDOR[self.arch] != self.vendor:
+            raise ValueError(f"arch {self.arch} is not a {self.vendor} generation")
         if self.usable_memory_gib > self.memory_gib:
             raise ValueError("usable_memory_gib must not exceed memory_gib")
         if self.num_devices > self.max_devices:
@@ -139,6 +181,85 @@ class Hardware(Entry):
         if compute_dtype == "int8" and self.int8_tops:
             return self.int8_tops
         return self.bf16_tflops
+
+
+class Score(BaseModel):
+    """One published result of a model on a benchmark, or the record that none is published."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    score: Percent | None
+    """The score, percent (0-100); None: no published score (`source` says where one was looked for)."""
+    harness: Literal["independent", "self_reported"] | None = None
+    """independent: a third party ran every model it lists with one harness; self_reported: the model's maker."""
+    setting: str = ""
+    """How it was run, where the source says (thinking or not, tools, the agent scaffold, attempts)."""
+    source: str = Field(min_length=3)
+    """Where the figure is published (URL, or repository, path and commit)."""
+    as_of: dt.date
+    """When it was published (or, for no score, when the source was read)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Score:
+        if self.score is not None and self.harness is None:
+            raise ValueError("a score needs its harness: independent or self_reported")
+        return self
+
+
+Quality = dict[EntryId, tuple[Score, ...]]
+"""Scores by benchmark id (catalog `benchmarks`); a benchmark may list an independent and a self-reported figure."""
+
+
+def _as_tuple(value: object) -> object:
+    """A single score given without a list."""
+    if isinstance(value, dict):
+        return {k: (v,) if isinstance(v, dict) else v for k, v in value.items()}
+    return value
+
+
+class Rated(BaseModel):
+    """An entry with published quality scores."""
+
+    quality: Annotated[Quality, BeforeValidator(_as_tuple)] = {}
+    """Published scores by benchmark; an entry with none published lists where it was looked for (score null)."""
+
+    def score_on(self, benchmark: str) -> Score | None:
+        """The figure a verdict uses on `benchmark`: an independent one before a self-reported one (the same harness
+        for every model makes models comparable), the latest first within each, then the best setting (the model as
+        it can be run); None when none is published."""
+        found = [s for s in self.quality.get(benchmark, ()) if s.score is not None]
+        found.sort(key=lambda s: (s.harness != "independent", -s.as_of.toordinal(), -(s.score or 0.0)))
+        return found[0] if found else None
+
+
+SizeClass = Literal["small", "medium", "large"]
+"""Model size classes quantization loss is measured by: small <= 10B parameters, medium 10-70B, large >= 70B or any
+mixture-of-experts model."""
+
+
+class Recovery(BaseModel):
+    """The share of the bf16 model's benchmark score a quantized model keeps, for one size class, with its source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    fraction: Annotated[float, Field(gt=0, le=1.0)]
+    """Score kept, 0-1 (mean over the source's benchmarks; 1.0 within the source's noise)."""
+    basis: Literal["benchmark", "kld", "proxy"]
+    """benchmark: scores measured at bf16 and at this quant; kld: llama.cpp's KL divergence against fp16, mapped to a
+    score share (benchmarks/quant_recovery_fit.py); proxy: another format's figure, for a format that keeps at least
+    as much (its source says which and why)."""
+    source: str = Field(min_length=3)
+    as_of: dt.date
+    notes: str = ""
+
+
+class Benchmark(Entry):
+    """A benchmark the catalog's quality scores are on."""
+
+    measures: str
+    """What a good score says, in words."""
+    scale_max: Percent = 100.0
+    """Best possible score, percent."""
 
 
 class SlidingWindow(BaseModel):
@@ -245,8 +366,8 @@ class MtpHead(BaseModel):
     source: str = Field(min_length=3)
 
 
-class Model(Entry):
-    """Architecture of an open-weight transformer, with every field the roofline needs."""
+class Model(Entry, Rated):
+    """Architecture of an open-weight transformer, with every field the roofline needs, and its published scores."""
 
     num_layers: PositiveInt
     """Transformer blocks."""
@@ -286,6 +407,9 @@ class Model(Entry):
     """Total parameters as the model card states, billions (checked against the architecture)."""
     declared_active_params_b: Positive | None = None
     """Active parameters per token as the model card states, billions."""
+    reference_quants: tuple[EntryId, ...] = ("bf16", "fp16")
+    """Quants the published scores hold for as they are: the released weights (bf16; FP8 for DeepSeek-V3; MXFP4
+    experts for gpt-oss) and lossless repackings of them. Any other quant keeps its `recovery` share."""
 
     @model_validator(mode="after")
     def _check(self) -> Model:
@@ -342,15 +466,27 @@ class Quant(Entry):
     M rows runs at M / (M + dequant_rows) of the engine's large-matmul rate. It is why prefill slows on block
     formats and why an MoE's experts, a few dozen tokens each, run far below a dense layer's rate (0: no such
     cost)."""
-    format: Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"] = "native"
-    """Family, for display."""
+    format: QuantFormat = "native"
+    """Its format family: which engines load it (`Engine.formats`)."""
+    runs_on: tuple[Arch, ...] | None = None
+    """Device generations any engine has kernels for it on (natively or by unpacking the weights to bf16); None:
+    every device an engine that loads the format runs on."""
+    native_on: tuple[Arch, ...] | None = None
+    """Device generations whose matrix units compute in its dtype; elsewhere in `runs_on` the weights are unpacked
+    and the matmuls run in bf16. None: no hardware dtype of its own (weight-only formats)."""
+    recovery: dict[SizeClass, Recovery] = {}
+    """Share of the bf16 score kept, by model size class, each figure sourced; a class left out borrows the
+    nearest smaller class's figure (smaller models lose more, so the borrowed figure is the cautious one)."""
+    hardware_source: str = ""
+    """Where `runs_on` and `native_on` come from."""
 
 
-class ApiModel(Entry):
-    """A model served by an API provider: its quality tier and typical serving speed.
+class ApiModel(Entry, Rated):
+    """A model served by an API provider: its quality tier, published scores and typical serving speed.
 
     `id` is `provider/model` lower-cased with `/` replaced by `--` (e.g. `anthropic--claude-sonnet-4-5`); `provider`
-    and `model` are spelled as genai-prices spells them.
+    and `model` are spelled as genai-prices spells them. Resellers' ids of the same model (Bedrock, Vertex, Azure)
+    resolve to it (`Catalog.api_model`).
     """
 
     provider: str
@@ -390,13 +526,50 @@ class KvDtype(Entry):
     """Stored bytes per cached element, block scales included."""
 
 
+class EnginePlatform(BaseModel):
+    """Hardware an engine runs on: a vendor's device generations, officially or through a maintained community
+    build."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    vendor: Vendor
+    archs: tuple[Arch, ...] | None = None
+    """The vendor's generations it runs on; None: every one."""
+    community: bool = False
+    """Supported through a maintained community build rather than the project's own releases."""
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _check(self) -> EnginePlatform:
+        stray = [a for a in self.archs or () if ARCH_VENDOR[a] != self.vendor]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} are not {self.vendor} generations")
+        return self
+
+    def covers(self, hardware: Hardware) -> bool:
+        """Whether this platform includes `hardware`."""
+        return hardware.vendor == self.vendor and (self.archs is None or hardware.arch in self.archs)
+
+
+class FormatLimit(BaseModel):
+    """An engine that runs a format on fewer device generations than the format allows (no weight-only fallback
+    kernels, for instance)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    format: QuantFormat
+    archs: tuple[Arch, ...]
+    """The only generations it runs the format on."""
+    source: str = Field(min_length=3)
+
+
 class EngineTuning(BaseModel):
     """An engine's efficiency on one vendor's hardware where it differs from its default (its kernels there are
     another code base: ROCm builds of vLLM, for instance). Fields left out keep the engine's value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    vendor: Literal["nvidia", "amd", "apple"]
+    vendor: Vendor
     """Whose hardware this tuning applies to."""
     memory_kind: Literal["hbm", "gddr", "unified"] | None = None
     """Only the vendor's devices of this class (hbm: datacenter GPUs; gddr: discrete consumer cards; unified:
@@ -431,10 +604,12 @@ class Engine(Entry):
     """llama.cpp: the -c context is divided evenly among the slots."""
     max_queued_requests: PositiveInt | None = None
     """Requests the server queues before refusing more (None: no limit)."""
-    vendors: tuple[Literal["nvidia", "amd", "apple"], ...]
-    """Accelerator vendors the engine runs on."""
-    quant_formats: tuple[Literal["native", "gguf", "awq", "gptq", "mx", "nv", "mlx"], ...]
+    runs_on: tuple[EnginePlatform, ...] = Field(min_length=1)
+    """The hardware it runs on, by vendor and device generation, each sourced."""
+    formats: tuple[QuantFormat, ...] = Field(min_length=1)
     """Weight formats the engine loads."""
+    format_limits: tuple[FormatLimit, ...] = ()
+    """Formats it runs on fewer device generations than the format itself allows."""
     bandwidth_utilization: Fraction
     """Fraction of the device's streaming bandwidth its decode kernels reach on weights and KV."""
     compute_utilization: Fraction

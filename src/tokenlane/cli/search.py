@@ -14,7 +14,7 @@ from tokenlane import InputError, check_scenario, load_scenario, plan_scenario
 from tokenlane.catalog import Catalog
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
-from tokenlane.plan import PlanReport
+from tokenlane.plan import PlanReport, measured_pairs
 from tokenlane.report import write_report
 from tokenlane.scenario import Scenario
 from tokenlane.search import Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
@@ -55,7 +55,13 @@ def bounds_for(
     if bad or not kind_list:
         raise InputError(f"must be self_host and/or cloud_gpu, got {', '.join(bad) or 'nothing'}", field="--kinds")
     return Bounds(
-        models=chosen, hardware=_names(hardware), max_gpus=max_gpus, kinds=kind_list, quants=_names(quants), engines=_names(engines)
+        models=chosen,
+        hardware=_names(hardware),
+        max_gpus=max_gpus,
+        kinds=kind_list,
+        quants=_names(quants),
+        engines=_names(engines),
+        measured=measured_pairs(scenario),
     )
 
 
@@ -119,7 +125,8 @@ def command(
     ] = None,
     hardware: Annotated[str | None, typer.Option(help="Catalog hardware to search, comma-separated (default: all).")] = None,
     quants: Annotated[
-        str | None, typer.Option(help="Quants to search, comma-separated (default: all; their quality loss is not modelled).")
+        str | None,
+        typer.Option(help="Quants to search, comma-separated (default: every one that runs; each one's quality loss counts)."),
     ] = None,
     engines: Annotated[str | None, typer.Option(help="Engines to search, comma-separated (default: all).")] = None,
     max_gpus: Annotated[int, typer.Option(min=1, max=8, help="Most devices per replica.")] = 8,
@@ -157,7 +164,8 @@ def print_search(console: Console, found: SearchReport) -> None:
     """The search at a glance: what it judged, why the rest fell out, the front, the pick and its recipe."""
     console.print(
         f"{found.configurations:,} configurations, {found.simulated:,} simulated after the paper checks "
-        f"({found.seconds:.0f} s, {found.backend}, {found.workers} worker(s))"
+        f"({found.seconds:.0f} s, {found.backend}, {found.workers} worker(s)); {found.not_enumerated:,} combinations "
+        "left out that do not run or use an unmeasured 2-bit quant"
     )
     reasons = [[reason, f"{n:,}"] for reason, n in found.reasons.items()]
     if reasons:
@@ -169,6 +177,7 @@ def print_search(console: Console, found: SearchReport) -> None:
             format_usd(r.monthly_usd),
             format_number(r.tok_s_p95, 1),
             format_number(r.ttft_p95_s, 2),
+            format_number(r.quality_score, 1),
             "yes" if r.status == "eligible" else "no",
         ]
         for r in found.pareto[:PARETO_SHOWN]
@@ -180,9 +189,12 @@ def print_search(console: Console, found: SearchReport) -> None:
             ("monthly", 0, False),
             ("tok/s p95", 1, False),
             ("TTFT p95 s", 1, False),
+            ("quality", 1, False),
             ("eligible", 0, False),
         ]
-        console.print(fitted_table(console.width, columns, rows, title="Pareto front: cost, p95 tok/s, p95 TTFT"))
+        benchmark = found.pareto[0].quality_benchmark or ""
+        title = f"Pareto front: cost, p95 tok/s, p95 TTFT, quality ({benchmark}, effective)"
+        console.print(fitted_table(console.width, columns, rows, title=title))
         if len(found.pareto) > PARETO_SHOWN:
             console.print(f"(the {PARETO_SHOWN} cheapest of {len(found.pareto)} on the front; all are in report.json)")
     pick = found.cheapest or found.cheapest_meeting_slo

@@ -16,8 +16,9 @@ from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
+from tokenlane.cost.people import engineer_fte, fte_field, machines, people_usd
 from tokenlane.cost.routing import RoutingTable
-from tokenlane.cost.tco import MonthlyCost, deployment_scale, hardware_cost, hardware_units, people_usd_per_month
+from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units
 from tokenlane.scenario import Finance, Option, Scenario, Workload
 from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_duration, format_number, per_mtok
@@ -63,9 +64,9 @@ class OptionCost(BaseModel):
     simulation: SimulationResult | None
     """The day this cost was priced on (self-hosted: at `replicas`; API: the provider's fleet)."""
     people_fte: float = 0.0
-    """Engineering time in `monthly_usd`, FTE (by kind and scale, `Finance.fte_for`)."""
-    scale: str = ""
-    """desk, server, rack or fleet (self-hosted and rented); '' for APIs."""
+    """Engineering time in `monthly_usd`, FTE (`cost.people.engineer_fte`)."""
+    machines: int = 0
+    """Physical machines the fleet occupies (self-hosted and rented); 0 for APIs."""
     note: str = ""
 
 
@@ -172,7 +173,6 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
         )
     sim, replicas = days.day, days.replicas
     cost = hardware_cost(dep, option, finance, replicas=replicas)
-    scale = deployment_scale(dep, replicas)
     capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim)
     workdays = finance.workdays_per_month
     in_tokens, out_tokens = float(sim.prompt_tokens) * workdays, float(sim.output_tokens) * workdays
@@ -203,8 +203,8 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
             usd_per_mtok_output=per_mtok(cost.total_usd * (1 - prefill_share), out_tokens),
             capacity_tokens_per_day_per_replica=capacity,
             simulation=sim,
-            people_fte=finance.fte_for(option.kind, scale),
-            scale=scale,
+            people_fte=engineer_fte(option.kind, finance, dep, replicas),
+            machines=machines(dep, replicas),
             note=note,
         ),
         capacity,
@@ -216,7 +216,7 @@ def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tupl
     assert day.log is not None, "cost needs the day's request log"
     finance = scenario.finance
     bill = price_requests(option, api_tokens(day.log, caching=True), prices_at=finance.prices_at)
-    breakdown = MonthlyCost(api_usd=bill.total_usd * finance.workdays_per_month, people_usd=people_usd_per_month(option, finance))
+    breakdown = MonthlyCost(api_usd=bill.total_usd * finance.workdays_per_month, people_usd=people_usd(finance.api_engineer_fte, finance))
     return (
         OptionCost(
             name=option.name,
@@ -233,7 +233,7 @@ def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tupl
             usd_per_mtok_output=per_mtok(bill.output_usd, float(day.output_tokens)),
             capacity_tokens_per_day_per_replica=None,
             simulation=day,
-            people_fte=finance.fte_for("api"),
+            people_fte=finance.api_engineer_fte,
             note=f"{bill.provider}/{bill.model_ref}: {len(day.log):,} requests a day billed at prices of {finance.prices_at}; "
             "served from the provider's fleet at full speed (assumed)",
         ),
@@ -281,7 +281,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             capacity_per_replica=capacity,
             max_replicas=max(option.count, option.max_units),
         )
-        api_people = people_usd_per_month(scenario.option(api), fin)
+        api_people = people_usd(fin.api_engineer_fte, fin)
         return BreakEven(
             self_host=option.name,
             api=api,
@@ -303,7 +303,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             if option.kind == "cloud_gpu" and parameter != "engineer_fte":
                 continue
             for value in values:
-                key = finance.fte_field(option.kind) if parameter == "engineer_fte" else parameter
+                key = fte_field(option.kind) if parameter == "engineer_fte" else parameter
                 fin = finance.model_copy(update={key: value})
                 monthly = hardware_cost(dep, option, fin, replicas=by_name[name].replicas).total_usd
                 be = breakeven(option, dep, capacity, cheapest_api, fin).tokens_per_day if cheapest_api else None
@@ -314,7 +314,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
     grid = list(VOLUME_GRID_TOKENS_PER_DAY)
     for option in scenario.options:
         if option.kind == "api":
-            people = people_usd_per_month(option, finance)
+            people = people_usd(finance.api_engineer_fte, finance)
             rate = api_rate[option.name]
             curves.append(
                 CostCurve(

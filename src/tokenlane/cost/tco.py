@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import Deployment
 from tokenlane.cost.finetune import finetune_usd_per_month, owned_usd_per_gpu_hour
+from tokenlane.cost.people import engineer_fte, people_usd
 from tokenlane.scenario import Finance, Option
 from tokenlane.units import HOURS_PER_MONTH, W_PER_KW
 
@@ -39,25 +40,6 @@ def hardware_units(dep: Deployment, replicas: int) -> int:
     return math.ceil(replicas * dep.num_devices / dep.hardware.num_devices)
 
 
-Scale = Literal["desk", "server", "rack", "fleet"]
-RACK_UNITS = 8
-"""Up to this many purchasable units is a rack; beyond it, a fleet."""
-
-
-def deployment_scale(dep: Deployment, replicas: int) -> Scale:
-    """How big a deployment is to run: one unified-memory or workstation-GPU unit is a desk box, one other unit a
-    server, up to `RACK_UNITS` units a rack, more a fleet."""
-    units = hardware_units(dep, replicas)
-    if units == 1:
-        return "desk" if dep.hardware.memory_kind in ("unified", "gddr") and dep.hardware.num_devices == 1 else "server"
-    return "rack" if units <= RACK_UNITS else "fleet"
-
-
-def people_usd_per_month(option: Option, finance: Finance, scale: Scale = "server") -> float:
-    """Engineer time to run the option: FTE by kind and scale x loaded yearly cost / 12."""
-    return finance.fte_for(option.kind, scale) * finance.engineer_usd_per_year / 12.0
-
-
 def device_price(dep: Deployment, option: Option) -> float:
     """What one device costs the option: its rental rate per device-hour (cloud_gpu: the option's own, else the
     catalog's quotes on its `cloud_price` basis) or its purchase price (self_host); InputError naming the option's
@@ -79,11 +61,12 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
     """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option.
 
     self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = devices x W x utilisation x
-    PUE x 730 h / 1000 x $/kWh; hosting per unit; people. cloud_gpu: devices x $/GPU-h x rented hours; people.
+    PUE x 730 h / 1000 x $/kWh; hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h x rented
+    hours; people.
     # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
     """
     devices = replicas * dep.num_devices
-    people = people_usd_per_month(option, finance, deployment_scale(dep, replicas))
+    people = people_usd(engineer_fte(option.kind, finance, dep, replicas), finance)
     price = device_price(dep, option)
     if option.kind == "cloud_gpu":
         hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH

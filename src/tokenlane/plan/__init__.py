@@ -5,6 +5,7 @@ from tokenlane.plan.claims import Claim
 from tokenlane.plan.days import ScenarioDays, price_scenario, simulate_options
 from tokenlane.plan.facts import OptionAssessment
 from tokenlane.plan.planner import Assumption, PlanReport, option_curve, plan_scenario
+from tokenlane.plan.quality import QualityFigure, measured_pairs, option_quality
 from tokenlane.plan.rules import RULES, Rule
 from tokenlane.plan.verdict import Verdict
 
@@ -14,11 +15,14 @@ __all__ = [
     "Claim",
     "OptionAssessment",
     "PlanReport",
+    "QualityFigure",
     "Rule",
     "ScenarioDays",
     "Verdict",
     "check_scenario",
+    "measured_pairs",
     "option_curve",
+    "option_quality",
     "plan_scenario",
     "price_scenario",
     "simulate_options",

@@ -13,7 +13,8 @@ from tokenlane.cost.api_bill import check_api_option
 from tokenlane.cost.finetune import check_trainable
 from tokenlane.cost.tco import device_price
 from tokenlane.errors import InputError, ScenarioError
-from tokenlane.scenario import Scenario, read_text_file
+from tokenlane.plan.quality import option_quality
+from tokenlane.scenario import Option, Scenario, read_text_file
 
 _ID_FIELDS = {
     "hardware",
@@ -63,6 +64,8 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                     except InputError as exc:
                         add(("options", i, "finetune", "method"), exc.message)
                 context = dep.model.max_context_tokens
+                if option.context_tokens is not None and option.context_tokens > context:
+                    add(("options", i, "context_tokens"), f"{option.context_tokens:,} tokens exceed {dep.model.id}'s context, {context:,}")
                 if workload.prompt_tokens.expected > context:
                     add(
                         ("workload", "prompt_tokens"),
@@ -84,6 +87,43 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                 add(("options", i, "measured"), f"{path}: {exc.message}")
             except json.JSONDecodeError as exc:
                 add(("options", i, "measured"), f"{path}: not JSON (line {exc.lineno}: {exc.msg})")
+    problems.extend(_quality_problems(scenario, catalog))
     if problems:
         path, _ = scenario.locate()
         raise ScenarioError(problems[0], path=path, more=problems[1:])
+
+
+def _quality_problems(scenario: Scenario, catalog: Catalog) -> list[str]:
+    """The quality bars' problems: a benchmark the catalog does not define, one no option has a score on, a measured
+    score for a model or quant the catalog does not know."""
+    workload = scenario.workload
+    bars = [(("workload", "quality", "benchmark"), workload.quality)] + [
+        (("workload", "tasks", i, "quality", "benchmark"), t.quality) for i, t in enumerate(workload.tasks)
+    ]
+    problems: list[str] = []
+    for loc, bar in bars:
+        if bar is None:
+            continue
+        _, where = scenario.locate(*loc)
+        if bar.benchmark not in catalog.benchmarks:
+            problems.append(f"{where}: unknown benchmark '{bar.benchmark}'; the catalog has {', '.join(catalog.benchmarks)}")
+            continue
+        figures = [option_quality(o, scenario, catalog, bar.benchmark) for o in scenario.options if _buildable(o, catalog)]
+        if figures and all(f.effective is None for f in figures):
+            problems.append(
+                f"{where}: no option has a {catalog.benchmarks[bar.benchmark].name} score (published, measured or a fine-tune target); "
+                "choose a benchmark they have scores on (`tokenlane catalog show model ID`) or give workload.quality.measured"
+            )
+    for j, measured in enumerate(workload.quality.measured if workload.quality else []):
+        for field, kind in (("model", "models"), ("quant", "quants")):
+            if getattr(measured, field) not in catalog.section(kind):  # type: ignore[arg-type]
+                _, where = scenario.locate("workload", "quality", "measured", j, field)
+                problems.append(f"{where}: unknown {field} id '{getattr(measured, field)}'")
+    return problems
+
+
+def _buildable(option: Option, catalog: Catalog) -> bool:
+    """Whether the option's ids name catalog entries (the rest is reported above)."""
+    if option.kind == "api":
+        return True
+    return option.model in catalog.models and option.quant in catalog.quants

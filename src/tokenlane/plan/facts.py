@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
+from tokenlane.plan.quality import QualityFigure, bar_issue, is_low_bit, option_quality, report_benchmark
 from tokenlane.scenario import Option, Scenario, jurisdiction_of
 from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_duration, format_number, plural
@@ -91,7 +92,10 @@ class OptionAssessment(BaseModel):
     usd_per_mtok_output: float | None
     data_residency_ok: bool
     quality_risk: bool
-    """An open model on hard work without pass rates from the user's own evals for all of its traffic."""
+    """An open model on hard work, with no quality bar set, without pass rates from the user's own evals for all of
+    its traffic."""
+    quality: QualityFigure | None = None
+    """Its score on the scenario's quality benchmark (its bar's, else the default), with the sources."""
     quality_tier: str | None
     """API: the catalog's quality tier of the model (frontier, mid, small); None when unknown or not an API."""
     pass_rate: float | None
@@ -158,12 +162,16 @@ def assess_option(
         if rate < task.min_pass_rate:
             issues.append(f"its pass rate on {task.name} is {rate:.0%}, below that task's bar of {task.min_pass_rate:.0%}")
     pass_rate = sum(t.share * t.pass_rates[option.name] for t in rated) if rated and covered >= 1.0 - 1e-9 else None
-    quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9
+    quality = option_quality(option, scenario, catalog, report_benchmark(scenario))
+    issues.extend(quality_issues(option, scenario, catalog, covered=covered))
+    has_bar = scenario.workload.quality is not None or any(t.quality for t in tasks)
+    quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9 and not has_bar
     if quality_risk and not constraints.accept_quality_risk:
         missing = "no pass rates for it" if not rated else f"pass rates for only {covered:.0%} of the traffic"
         issues.append(
-            f"quality risk: {option.model} is an open model on hard, varied work and the scenario has {missing} "
-            "from your own evals (an eval counts only for its task; open models trail frontier models there)"
+            f"quality risk: {quality.words()}, against {_best_api_words(scenario, catalog, quality.benchmark)}, on hard, "
+            f"varied work, and the scenario has {missing} from your own evals (an eval counts only for its task) and no quality bar "
+            "(workload.quality)"
         )
     entry = catalog.api_model(option.provider, option.model) if option.kind == "api" else None
     budget = constraints.max_budget_usd_per_month
@@ -186,6 +194,7 @@ def assess_option(
         usd_per_mtok_output=cost.usd_per_mtok_output,
         data_residency_ok=residency_ok,
         quality_risk=quality_risk,
+        quality=quality,
         quality_tier=entry.quality_tier if entry else None,
         pass_rate=pass_rate,
         effective_monthly_usd=cost.monthly_usd / pass_rate if cost.monthly_usd is not None and pass_rate else cost.monthly_usd,
@@ -206,6 +215,49 @@ def assess_option(
         eligible=not issues,
         issues=issues,
     )
+
+
+def quality_issues(option: Option, scenario: Scenario, catalog: Catalog, *, covered: float) -> list[str]:
+    """The quality bars the option misses: the workload's (unless the user's pass rates cover all of its traffic) and
+    each task's it has no pass rate for, each quoting both numbers and the score's source."""
+    issues: list[str] = []
+    workload = scenario.workload
+    if workload.quality is not None and covered < 1.0 - 1e-9:
+        figure = option_quality(option, scenario, catalog, workload.quality.benchmark)
+        if issue := bar_issue(figure, workload.quality):
+            issues.append(issue)
+    for task in workload.tasks:
+        if task.quality is not None and option.name not in task.pass_rates:
+            figure = option_quality(option, scenario, catalog, task.quality.benchmark)
+            if issue := bar_issue(figure, task.quality, scope=f"task {task.name}"):
+                issues.append(issue)
+    return issues
+
+
+def low_bit_warning(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
+    """A warning for a self-hosted option on a 2-bit quant that the scenario gives no measured score for."""
+    if option.kind == "api":
+        return None
+    quant = catalog.quant_by_id(option.quant)
+    figure = option_quality(option, scenario, catalog, report_benchmark(scenario))
+    if not is_low_bit(quant) or figure.basis in ("measured", "fine-tune target"):
+        return None
+    kept = f"; the catalog's figure keeps {figure.recovery:.0%} of the score ({figure.recovery_source})" if figure.recovery else ""
+    return (
+        f"Warning: {option.name} runs {quant.id}, a 2-bit quant{kept}. Measure it on your own work before relying on it "
+        "(workload.quality.measured, or pass rates in workload.tasks)"
+    )
+
+
+def _best_api_words(scenario: Scenario, catalog: Catalog, benchmark: str) -> str:
+    """The best-scoring API option of the scenario on `benchmark`, in words ('no API option with a published score'
+    when there is none)."""
+    figures = [option_quality(o, scenario, catalog, benchmark) for o in scenario.options if o.kind == "api"]
+    scored = [f for f in figures if f.effective is not None]
+    if not scored:
+        return "no API option here with a published score"
+    best = max(scored, key=lambda f: f.effective or 0.0)
+    return best.words() + " (the best API option here)"
 
 
 def _batch_words(sim: SimulationResult) -> str:

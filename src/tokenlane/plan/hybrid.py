@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, TokenBatch, api_tokens, price_requests
-from tokenlane.cost.tco import hardware_cost, hardware_units, people_usd_per_month
+from tokenlane.cost.people import people_usd
+from tokenlane.cost.tco import hardware_cost, hardware_units
 from tokenlane.plan.days import ScenarioDays, simulate_options
 from tokenlane.scenario import Scenario, Workload
 
@@ -78,7 +79,7 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
         tokens = api_tokens(log, caching=True)
         rest = TokenBatch(*(np.asarray(a)[interactive] for a in vars(tokens).values()))
         bill = price_requests(api, rest, prices_at=finance.prices_at).total_usd * (1.0 - share) * finance.workdays_per_month
-        api_usd = bill + people_usd_per_month(api, finance)
+        api_usd = bill + people_usd(finance.api_engineer_fte, finance)
         for box in boxes:
             sized = local_days.get(box.name)
             if sized is None:

@@ -12,7 +12,7 @@ from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
 from tokenlane.plan.days import simulate_options
-from tokenlane.plan.facts import OptionAssessment, assess_option
+from tokenlane.plan.facts import OptionAssessment, assess_option, low_bit_warning
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.verdict import Verdict, decide
@@ -179,7 +179,8 @@ def plan_scenario(
     total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
     batch_share = batch_tokens / total_tokens if total_tokens else 0.0
     eligible = {a.name for a in assessments if a.eligible}
-    extra = [sentence for lever in cost.levers if (sentence := _lever_sentence(lever, eligible))]
+    extra = [warning for option in scenario.options if (warning := low_bit_warning(option, scenario, catalog))]
+    extra += [sentence for lever in cost.levers if (sentence := _lever_sentence(lever, eligible))]
 
     def judge(costs: list[OptionCost]) -> Verdict:
         again = [

@@ -53,6 +53,9 @@ class Situation:
 
     has_pass_rates: bool = False
     """The scenario gives pass rates from the user's own evals."""
+    has_bar: bool = False
+    """The scenario sets a quality bar (workload.quality or a task's): options below it are already ineligible, so the
+    cheapest eligible API is chosen, not the highest tier."""
     splits: tuple[HybridSplit, ...] = ()
     """Priced hybrid splits (plan/hybrid.py), cheapest first."""
 
@@ -73,11 +76,12 @@ class Situation:
         return apis[0] if apis else None
 
     def api_choice(self) -> list[OptionAssessment]:
-        """APIs in order of preference: on hard work without the user's own evals the highest quality tier in the
-        catalog first (a cheaper model's quality on that work is unknown), the cheapest within a tier — so the same
-        model through a pricier endpoint never wins; otherwise the cheapest per successful task first."""
+        """APIs in order of preference: on hard work without the user's own evals or a quality bar the highest quality
+        tier in the catalog first (a cheaper model's quality on that work is unknown), the cheapest within a tier — so
+        the same model through a pricier endpoint never wins; otherwise the cheapest per successful task first (a bar
+        has already ruled out the models below it)."""
         apis = self.eligible({"api"})
-        if self.difficulty == "hard" and not self.has_pass_rates:
+        if self.difficulty == "hard" and not self.has_pass_rates and not self.has_bar:
             return sorted(apis, key=lambda o: (TIER_ORDER.get(o.quality_tier or "", len(TIER_ORDER)), _effective_cost(o)))
         return apis
 

@@ -127,6 +127,7 @@ def decide(
         options=options,
         users=scenario.workload.users,
         has_pass_rates=any(t.pass_rates for t in scenario.workload.tasks),
+        has_bar=scenario.workload.quality is not None or any(t.quality for t in scenario.workload.tasks),
         splits=tuple(splits or ()),
     )
     slo = scenario.workload.slo
@@ -165,13 +166,19 @@ def decide(
                 f"{chosen.name} ({chosen.kind}, {size}) costs {_usd(chosen.monthly_usd)}{success} and {meets} the SLO "
                 f"({slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s for {slo.percentile:g}% of requests)."
             )
-            if chosen.kind == "api" and scenario.workload.difficulty == "hard" and not situation.has_pass_rates:
+            bar = scenario.workload.quality
+            if bar is not None and chosen.quality is not None and chosen.quality.effective is not None:
+                source = f"; source: {chosen.quality.source}" if chosen.quality.source else ""
+                reasons.append(f"Quality bar {bar.min_score:g} on {chosen.quality.benchmark_name}: {chosen.quality.words()}{source}.")
+            elif chosen.kind == "api" and scenario.workload.difficulty == "hard" and not situation.has_pass_rates and not situation.has_bar:
                 tier = (
                     f"a {chosen.quality_tier}-tier model in the catalog" if chosen.quality_tier else "a model the catalog has no tier for"
                 )
+                scored = f"; {chosen.quality.words()}" if chosen.quality is not None and chosen.quality.effective is not None else ""
                 reasons.append(
-                    f"On hard, varied work with no pass rates from your own evals, the highest-tier API is the safe default ({chosen.name} "
-                    "is " + tier + "); add `workload.tasks` with measured pass rates to route cheaper models where they pass."
+                    "On hard, varied work with no pass rates from your own evals and no quality bar, the highest-tier API is the safe "
+                    f"default ({chosen.name} is {tier}{scored}); set `workload.quality` or add `workload.tasks` with measured pass "
+                    "rates to route cheaper models where they pass."
                 )
             if rule.id == "fine-tuned" and api is not None:
                 volume = (breakevens or {}).get((chosen.name, api.name))

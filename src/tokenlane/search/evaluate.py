@@ -15,6 +15,7 @@ from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionDays, self_host_cost
 from tokenlane.plan.days import SizingJob, size_option
 from tokenlane.plan.facts import assess_option
+from tokenlane.plan.quality import option_quality, report_benchmark
 from tokenlane.scenario import Option, Scenario
 from tokenlane.search.space import Config, paper_check
 
@@ -42,6 +43,11 @@ class ConfigResult(BaseModel):
     ttft_p95_s: float | None = None
     slo_attainment: float | None = None
     quality_risk: bool = False
+    quality_benchmark: str | None = None
+    """The benchmark `quality_score` is on: the scenario's bar's, else the stated default (plan.quality)."""
+    quality_score: float | None = None
+    """Effective score on `quality_benchmark`: the model's published score x its quant's recovery, or the scenario's
+    measured score, percent; None when none is published."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,13 @@ def _sized(job: EvalJob, option: Option, alone: Scenario) -> OptionDays | None:
 def evaluate(job: EvalJob) -> ConfigResult:
     """Judge one configuration (see the module docstring)."""
     config, scenario, catalog = job.config, job.scenario, job.catalog
-    base = {"key": config.key, "config": {k: getattr(config, k) for k in Config.__dataclass_fields__}}
+    benchmark = report_benchmark(scenario)
+    base = {
+        "key": config.key,
+        "config": {k: getattr(config, k) for k in Config.__dataclass_fields__},
+        "quality_benchmark": benchmark,
+        "quality_score": option_quality(config.option(), scenario, catalog, benchmark).effective,
+    }
     paper = paper_check(config, scenario, catalog)
     if paper.reason is not None:
         return ConfigResult(**base, status="pruned", reason=paper.reason)

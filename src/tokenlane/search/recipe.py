@@ -93,7 +93,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
         scenario.workload.shared_prefix_tokens > 0 or scenario.workload.turns_per_session > 1 or scenario.workload.trace is not None
     )
     why_cache = "the workload resends prefixes (shared system prompt, conversation turns or a trace's shared blocks)"
-    weights = repo if quant.format == "native" and config.quant in ("bf16", "fp16", "fp8") else f"<{config.quant} checkpoint of {repo}>"
+    on_the_fly = quant.format in ("native", "fp8")  # vLLM and SGLang quantize bf16 weights to FP8 on load (--quantization fp8)
+    weights = repo if on_the_fly else f"<{config.quant} checkpoint of {repo}>"
     settings: list[Setting]
     env = ""
     if config.engine == "vllm":

@@ -40,15 +40,18 @@ class SearchReport(BaseModel):
     """Configurations that survived the paper checks and were simulated."""
     outcomes: dict[str, int]
     """How many configurations ended each way (pruned, fails_slo, ineligible, eligible)."""
+    not_enumerated: int = 0
+    """Combinations left out before judging: what does not run (`catalog.support`) and 2-bit quants nobody measured
+    for the model; their reasons are counted in `reasons`."""
     reasons: dict[str, int]
-    """Why configurations fell out, counted (most common first)."""
+    """Why configurations fell out or were not enumerated, counted (most common first)."""
     cheapest: ConfigResult | None
     """The cheapest configuration that meets the SLO and every constraint."""
     cheapest_meeting_slo: ConfigResult | None
     """The cheapest that meets the SLO, whatever its other issues (when it is not `cheapest`)."""
     pareto: list[ConfigResult]
-    """Configurations meeting the SLO that no other beats on monthly cost, p95 tok/s and p95 TTFT at once, cheapest
-    first."""
+    """Configurations meeting the SLO that no other beats on monthly cost, p95 tok/s, p95 TTFT and quality score at
+    once, cheapest first."""
     best_api: ApiPick | None
     """The scenario's cheapest API option its residency rule allows, with its monthly cost."""
     recipe: Recipe | None
@@ -64,6 +67,8 @@ def _reason(result: ConfigResult) -> str:
         return "cannot carry the load within max_units" if "max_units" in (result.reason or "") else "SLO out of reach at any fleet size"
     if result.status == "ineligible":
         return (result.reason or "").split(":")[0]
+    if (result.reason or "").startswith("quality bar"):
+        return f"below the quality bar: {result.config['model']}"
     return result.reason or ""
 
 
@@ -72,12 +77,18 @@ def _cheapest_first(r: ConfigResult) -> tuple[float, float, float, str]:
     return (r.monthly_usd or 0.0, -(r.tok_s_p95 or 0.0), r.ttft_p95_s or 0.0, r.key)
 
 
+def _axes(r: ConfigResult) -> tuple[float, float, float, float]:
+    """A result's Pareto axes, each smaller-is-better: cost, -p95 tok/s, p95 TTFT, -quality (no score: worst)."""
+    quality = r.quality_score if r.quality_score is not None else -1.0
+    return (r.monthly_usd or 0.0, -(r.tok_s_p95 or 0.0), r.ttft_p95_s or 0.0, -quality)
+
+
 def pareto_front(results: list[ConfigResult]) -> list[ConfigResult]:
-    """The configurations no other beats on cost (lower), p95 tok/s (higher) and p95 TTFT (lower) at once."""
+    """The configurations no other beats on cost (lower), p95 tok/s (higher), p95 TTFT (lower) and quality score
+    (higher) at once."""
 
     def beats(a: ConfigResult, b: ConfigResult) -> bool:
-        ka = (a.monthly_usd or 0.0, -(a.tok_s_p95 or 0.0), a.ttft_p95_s or 0.0)
-        kb = (b.monthly_usd or 0.0, -(b.tok_s_p95 or 0.0), b.ttft_p95_s or 0.0)
+        ka, kb = _axes(a), _axes(b)
         return all(x <= y for x, y in zip(ka, kb, strict=True)) and ka != kb
 
     front = [r for r in results if not any(beats(o, r) for o in results)]
@@ -140,7 +151,8 @@ def run_search(
 ) -> SearchReport:
     """Search (see the module docstring); `limit` keeps the first configurations in enumeration order."""
     start = time.perf_counter()
-    configs: list[Config] = list(enumerate_configs(catalog, bounds))[:limit]
+    skipped: Counter[str] = Counter()
+    configs: list[Config] = list(enumerate_configs(catalog, bounds, skipped))[:limit]
     done = load_results(results_path) if results_path is not None else {}
     todo = [c for c in configs if c.key not in done]
     results = dict(done)
@@ -168,11 +180,12 @@ def run_search(
     how = None
     if chosen is not None:
         how = recipe(Config(**chosen.config), scenario, catalog, replicas=chosen.replicas or 1)  # type: ignore[arg-type]
-    reasons = Counter(_reason(r) for r in ordered if r.status != "eligible")
+    reasons = Counter(_reason(r) for r in ordered if r.status != "eligible") + skipped
     return SearchReport(
         configurations=len(configs),
         simulated=sum(r.status != "pruned" for r in ordered),
         outcomes=dict(Counter(r.status for r in ordered)),
+        not_enumerated=sum(skipped.values()),
         reasons=dict(reasons.most_common()),
         cheapest=cheapest,
         cheapest_meeting_slo=cheapest_any if cheapest_any is not cheapest else None,

@@ -9,15 +9,18 @@ bisection), which is what enumerating replicas would find, with far fewer days s
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
+from tokenlane.catalog.support import unsupported
 from tokenlane.cost import hardware_cost
 from tokenlane.errors import InputError
 from tokenlane.plan import option_curve
-from tokenlane.plan.facts import residency_issue
+from tokenlane.plan.facts import quality_issues, residency_issue
+from tokenlane.plan.quality import low_bit_gate
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate.workload import busiest_hour_requests
 from tokenlane.units import S_PER_HOUR
@@ -69,15 +72,19 @@ class Bounds:
     max_gpus: int = 8
     kinds: tuple[str, ...] = ("self_host", "cloud_gpu")
     quants: tuple[str, ...] | None = None
-    """None: every quant an engine loads (their quality cost is not modelled: name the ones you accept)."""
+    """None: every quant an engine runs (each one's quality loss counts against the scenario's bar)."""
     engines: tuple[str, ...] | None = None
     """None: every catalog engine."""
+    measured: tuple[tuple[str, str], ...] = ()
+    """(model, quant) pairs the scenario gives a measured score for (`workload.quality.measured`): the only 2-bit
+    quants search may propose."""
 
 
-def enumerate_configs(catalog: Catalog, bounds: Bounds) -> Iterator[Config]:
-    """Every configuration the catalog's engines can run, in a fixed order: the engine runs on the hardware's
-    vendor and loads the quant's format, the hardware is sold (self_host) or rented (cloud_gpu), and a server of
-    it holds that many devices."""
+def enumerate_configs(catalog: Catalog, bounds: Bounds, skipped: Counter[str] | None = None) -> Iterator[Config]:
+    """Every configuration that runs, in a fixed order: the engine runs on the hardware's device generation and runs
+    the quant there (`catalog.support`), the quant is not a 2-bit one nobody measured for the model (`quality_gate`
+    with `bounds.measured`), the hardware is sold (self_host) or rented (cloud_gpu), and a server of it holds that
+    many devices. What is left out for not running or for its quant is counted in `skipped` by reason."""
     for name in bounds.models:
         if name not in catalog.models:
             raise InputError(f"'{name}' is not a catalog model (see `tokenlane catalog list models`)", field="--models")
@@ -90,14 +97,21 @@ def enumerate_configs(catalog: Catalog, bounds: Bounds) -> Iterator[Config]:
         for name in names or ():
             if name not in getattr(catalog, section):
                 raise InputError(f"'{name}' is not in the catalog's {section} (see `tokenlane catalog list {section}`)", field=option)
+    tally = skipped if skipped is not None else Counter()
     for model in bounds.models:
         for hw_id in hardware:
             hw = catalog.hardware[hw_id]
             for engine in sorted(catalog.engines.values(), key=lambda e: e.id):
-                if hw.vendor not in engine.vendors or (bounds.engines is not None and engine.id not in bounds.engines):
+                if bounds.engines is not None and engine.id not in bounds.engines:
                     continue
                 for quant in sorted(catalog.quants.values(), key=lambda q: q.id):
-                    if quant.format not in engine.quant_formats or (bounds.quants is not None and quant.id not in bounds.quants):
+                    if bounds.quants is not None and quant.id not in bounds.quants:
+                        continue
+                    if problem := unsupported(hw, engine, quant):
+                        tally[f"not supported: {problem.category}"] += 1
+                        continue
+                    if gate := low_bit_gate(model, quant, bounds.measured):
+                        tally[gate] += 1
                         continue
                     for gpus in DEVICE_COUNTS:
                         if gpus > min(hw.max_devices, bounds.max_gpus):
@@ -118,11 +132,14 @@ class PaperCheck:
 
 
 def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCheck:
-    """Checked in order of cost: residency, memory fit, one stream's decode speed and one prompt's first token against
-    the SLO, the busiest hour's output against the most replicas allowed, and the budget at that many replicas."""
+    """Checked in order of cost: residency, the quality bars (published score x the quant's recovery), memory fit, one
+    stream's decode speed and one prompt's first token against the SLO, the busiest hour's output against the most
+    replicas allowed, and the budget at that many replicas."""
     option = config.option()
     if issue := residency_issue(option, scenario, catalog):
         return PaperCheck(f"residency: {issue.split('; ')[0]}")
+    if issues := quality_issues(option, scenario, catalog, covered=0.0):
+        return PaperCheck(issues[0])
     try:
         dep = option_deployment(catalog, option)
     except InputError as exc:

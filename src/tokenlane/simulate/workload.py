@@ -8,17 +8,31 @@ context and shared-prefix cache hits.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from tokenlane.scenario import TokenDistribution, Workload, weibull_shape_for
+from tokenlane.scenario import WEIBULL_PEAK_SHAPE, TokenDistribution, Workload, weibull_p90_over_mean
 from tokenlane.units import S_PER_HOUR
 
 DEFAULT_DIURNAL = (0.55, 0.95, 1.15, 1.0, 0.55, 0.85, 1.2, 1.15, 0.8)
 """Relative request rate over a 9-hour office day: morning ramp, lunch dip (hour 5), afternoon peak.
 Shape after the hourly load of enterprise chat assistants reported in Microsoft's "Splitwise" traces (ISCA 2024, fig. 3)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def weibull_shape_for(p90_over_mean: float) -> float:
+    """Weibull shape k >= the peak shape whose p90/mean equals the given ratio in (1, MAX_P90_OVER_MEAN].
+
+    The ratio falls strictly with k above the peak, so bisection on log k finds the unique root.
+    """
+    lo, hi = math.log(WEIBULL_PEAK_SHAPE), math.log(500.0)
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if weibull_p90_over_mean(math.exp(mid)) > p90_over_mean else (lo, mid)
+    return math.exp((lo + hi) / 2)
 
 
 def sample_tokens(dist: TokenDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
