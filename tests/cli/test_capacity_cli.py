@@ -115,7 +115,8 @@ def test_user_catalog_file_adds_entries(tmp_path: Path) -> None:
     extra = tmp_path / "mine.yaml"
     extra.write_text(
         "hardware:\n  - {id: my-box, name: My box, memory_gib: 64, usable_memory_gib: 60, memory_bandwidth_gbps: 400,\n"
-        "     memory_efficiency: 0.8, bf16_tflops: 30, interconnect_gbps: 10, power_w: 200, memory_kind: unified, vendor: amd, arch: rdna3.5,\n"
+        "     memory_efficiency: 0.8, bf16_tflops: 30, interconnect_gbps: 10, power_w: 200, memory_kind: unified,\n"
+        "     vendor: amd, arch: rdna3.5,\n"
         "     source: my measurements, as_of: 2026-11-01}\n"
     )
     doc = invoke(

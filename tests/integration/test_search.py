@@ -12,6 +12,7 @@ import pytest
 from tests.cli.helpers import assert_user_error, invoke
 from tokenlane import builtin_catalog, load_scenario
 from tokenlane.capacity import build_deployment, plan_memory
+from tokenlane.catalog.support import unsupported
 from tokenlane.plan import option_curve
 from tokenlane.search import Bounds, Config, SearchReport, load_results, recipe, run_search
 
@@ -129,3 +130,43 @@ def test_search_mistakes_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_user_error(invoke(*base, "--ray", "127.0.0.1:1"), "--ray", "cannot reach")
     monkeypatch.setitem(sys.modules, "ray", None)
     assert_user_error(invoke(*base, "--ray", "local"), "--ray", "pip install")
+
+
+ON_PREM_BAR = """name: analysts on premises with a quality bar
+workload: {users: 12, active_hours: 2, requests_per_user_hour: 4, prompt_tokens: 1500, output_tokens: 300,
+           quality: {benchmark: mmlu-pro, min_score: 75}, slo: {min_tok_s_per_user: 10, max_ttft_s: 5}}
+constraints: {data_residency: on_prem}
+options:
+  - {name: box, kind: self_host, hardware: ryzen-ai-max-395-128gb, model: qwen3.5-35b-a3b, quant: q4_k_m, engine: llama.cpp}
+"""
+
+
+def test_a_search_with_a_quality_bar_proposes_only_what_runs_and_meets_it(tmp_path: Path) -> None:
+    """Done-means (b) of the quality issue: no engine x device x format that does not run, no 2-bit quant, and a pick
+    whose effective score meets the bar; what was left out is counted among the reasons."""
+    path = tmp_path / "s.yaml"
+    path.write_text(ON_PREM_BAR)
+    bounds = Bounds(
+        models=("qwen3.5-35b-a3b", "llama-3.1-8b"),
+        hardware=("ryzen-ai-max-395-128gb", "rtx-4090", "dgx-spark", "m4-max-128gb"),
+        max_gpus=1,
+        kinds=("self_host",),
+    )
+    results = tmp_path / "r.jsonl"
+    found = run_search(load_scenario(path), CATALOG, bounds, backend="serial", results_path=results)
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    for row in rows:
+        c = row["config"]
+        quant = CATALOG.quants[c["quant"]]
+        assert unsupported(CATALOG.hardware[c["hardware"]], CATALOG.engines[c["engine"]], quant) is None, row["key"]
+        assert quant.id not in ("q2_k",), row["key"]
+        if row["status"] in ("eligible", "ineligible"):
+            assert row["quality_score"] is not None and row["quality_score"] >= 75, row["key"]
+    assert {r["config"]["model"] for r in rows if r["status"] == "pruned" and r["reason"].startswith("quality bar")} == {"llama-3.1-8b"}
+    pick = found.cheapest
+    assert pick is not None and pick.quality_score is not None and pick.quality_score >= 75
+    assert pick.quality_benchmark == "mmlu-pro"
+    assert any(reason.startswith("not supported: sglang on amd rdna3.5") for reason in found.reasons)
+    assert any(reason.startswith("not supported: nvfp4 on nvidia ada") for reason in found.reasons)
+    assert any(reason.startswith("2-bit quant") for reason in found.reasons)
+    assert found.not_enumerated == sum(n for reason, n in found.reasons.items() if reason.startswith(("not supported", "2-bit")))

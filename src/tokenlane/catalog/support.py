@@ -39,28 +39,33 @@ def unsupported(hardware: Hardware, engine: Engine, quant: Quant) -> Unsupported
         return Unsupported(
             "engine",
             f"{engine.id} does not run on {hardware.id} ({hardware.vendor} {hardware.arch}); it runs on {where}",
-            f"{engine.id} on {hardware.vendor} {hardware.arch}",
+            f"{engine.id} on {_device(hardware)}",
         )
     if quant.format not in engine.formats:
         return Unsupported(
             "quant",
             f"{quant.id} is a {quant.format} format, which {engine.id} does not load (it loads {', '.join(engine.formats)})",
-            f"{engine.id} does not load {quant.format} weights",
+            f"{engine.id} with a weight format it does not load",
         )
     if quant.runs_on is not None and hardware.arch not in quant.runs_on:
         return Unsupported(
             "quant",
             f"{quant.id} runs only on {', '.join(quant.runs_on)} devices, and {hardware.id} is {hardware.vendor} {hardware.arch}",
-            f"{quant.id} on {hardware.vendor} {hardware.arch}",
+            f"{quant.id} on {_device(hardware)}",
         )
     for limit in engine.format_limits:
         if limit.format == quant.format and hardware.arch not in limit.archs:
             return Unsupported(
                 "quant",
                 f"{engine.id} runs {quant.format} weights only on {', '.join(limit.archs)} devices, not {hardware.arch}",
-                f"{engine.id} with {quant.format} weights on {hardware.vendor} {hardware.arch}",
+                f"{engine.id} with {quant.format} weights on {_device(hardware)}",
             )
     return None
+
+
+def _device(hardware: Hardware) -> str:
+    """'nvidia ada', 'amd rdna3.5', 'apple-m4': the vendor and generation, once."""
+    return hardware.arch if hardware.arch.startswith(hardware.vendor) else f"{hardware.vendor} {hardware.arch}"
 
 
 def _platform_words(p: EnginePlatform) -> str:

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from tokenlane import check_scenario, load_scenario, plan_scenario, write_report
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
+from tokenlane.plan import OptionAssessment
 from tokenlane.report import report_json
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
@@ -78,7 +79,7 @@ def command(
         ("people", 3, False),
         ("meets SLO", 0, False),
         ("residency ok", 5, False),
-        ("quality risk", 5, False),
+        ("quality", 2, False),
         ("single stream", 6, False),
         ("at peak p50/p95", 1, False),
     ]
@@ -91,7 +92,7 @@ def command(
             f"{o.people_fte:g} FTE",
             "yes" if o.meets_slo else "[red]no[/]",
             "yes" if o.data_residency_ok else "[red]no[/]",
-            "[red]yes[/]" if o.quality_risk else "no",
+            _quality_cell(o),
             format_number(o.single_stream_tok_s) if o.single_stream_tok_s else "—",
             f"{format_number(o.peak_tok_s_p50)} / {format_number(o.peak_tok_s_p95)}" if o.peak_tok_s_p50 is not None else "—",
         ]
@@ -101,3 +102,9 @@ def command(
     console.print(table)
     for name, path in paths.items():
         console.print(f"{name}: {path}")
+
+
+def _quality_cell(o: OptionAssessment) -> str:
+    """The option's effective score on the plan's quality benchmark, red when it misses a bar or is a quality risk."""
+    score = format_number(o.quality.effective, 1) if o.quality is not None and o.quality.effective is not None else "—"
+    return score if o.quality_ok else f"[red]{score}[/]"

@@ -16,7 +16,7 @@ from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.plan import PlanReport, measured_pairs
 from tokenlane.report import write_report
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Option, Scenario
 from tokenlane.search import Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
@@ -143,10 +143,11 @@ def command(
 ) -> None:
     """Search the catalog for the cheapest deployment that meets the SLO: Pareto front, the recipe, the best API beside it."""
     spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
-    check_scenario(spec, catalog, base_dir=scenario.parent)
     bounds = bounds_for(
         spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines
     )
+    searched = [Option(name=m, kind="self_host", hardware="h100-sxm", model=m) for m in bounds.models if m in catalog.models]
+    check_scenario(spec, catalog, base_dir=scenario.parent, candidates=[*searched, *(o for o in spec.options if o.kind == "api")])
     found = search_with_progress(
         spec, catalog, bounds, seed=seed, workers=workers or workers_available(), ray=ray, results=results, limit=limit
     )

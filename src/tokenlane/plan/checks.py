@@ -32,8 +32,11 @@ _ID_FIELDS = {
 }
 
 
-def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None) -> None:
-    """Raise one ScenarioError listing every problem found (nothing when the scenario is sound)."""
+def check_scenario(
+    scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None, candidates: list[Option] | None = None
+) -> None:
+    """Raise one ScenarioError listing every problem found (nothing when the scenario is sound). A quality bar must be
+    on a benchmark one of `candidates` has a score on (default: the scenario's options; a search passes its models)."""
     problems: list[str] = []
 
     def add(loc: tuple[object, ...], message: str) -> None:
@@ -87,13 +90,13 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                 add(("options", i, "measured"), f"{path}: {exc.message}")
             except json.JSONDecodeError as exc:
                 add(("options", i, "measured"), f"{path}: not JSON (line {exc.lineno}: {exc.msg})")
-    problems.extend(_quality_problems(scenario, catalog))
+    problems.extend(_quality_problems(scenario, catalog, scenario.options if candidates is None else candidates))
     if problems:
         path, _ = scenario.locate()
         raise ScenarioError(problems[0], path=path, more=problems[1:])
 
 
-def _quality_problems(scenario: Scenario, catalog: Catalog) -> list[str]:
+def _quality_problems(scenario: Scenario, catalog: Catalog, candidates: list[Option]) -> list[str]:
     """The quality bars' problems: a benchmark the catalog does not define, one no option has a score on, a measured
     score for a model or quant the catalog does not know."""
     workload = scenario.workload
@@ -108,11 +111,12 @@ def _quality_problems(scenario: Scenario, catalog: Catalog) -> list[str]:
         if bar.benchmark not in catalog.benchmarks:
             problems.append(f"{where}: unknown benchmark '{bar.benchmark}'; the catalog has {', '.join(catalog.benchmarks)}")
             continue
-        figures = [option_quality(o, scenario, catalog, bar.benchmark) for o in scenario.options if _buildable(o, catalog)]
+        figures = [option_quality(o, scenario, catalog, bar.benchmark) for o in candidates if _buildable(o, catalog)]
         if figures and all(f.effective is None for f in figures):
+            who = "option" if candidates is scenario.options else "model searched"
             problems.append(
-                f"{where}: no option has a {catalog.benchmarks[bar.benchmark].name} score (published, measured or a fine-tune target); "
-                "choose a benchmark they have scores on (`tokenlane catalog show model ID`) or give workload.quality.measured"
+                f"{where}: no {who} has a {catalog.benchmarks[bar.benchmark].name} score (published, measured or a fine-tune "
+                "target); choose a benchmark they have scores on (`tokenlane catalog show model ID`) or give workload.quality.measured"
             )
     for j, measured in enumerate(workload.quality.measured if workload.quality else []):
         for field, kind in (("model", "models"), ("quant", "quants")):

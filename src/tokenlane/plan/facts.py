@@ -96,6 +96,8 @@ class OptionAssessment(BaseModel):
     its traffic."""
     quality: QualityFigure | None = None
     """Its score on the scenario's quality benchmark (its bar's, else the default), with the sources."""
+    quality_ok: bool = True
+    """Meets every quality bar and task pass-rate bar, and carries no unaccepted quality risk."""
     quality_tier: str | None
     """API: the catalog's quality tier of the model (frontier, mid, small); None when unknown or not an API."""
     pass_rate: float | None
@@ -157,22 +159,24 @@ def assess_option(
     tasks = scenario.workload.tasks
     rated = [t for t in tasks if option.name in t.pass_rates]
     covered = sum(t.share for t in rated)
-    for task in rated:
-        rate = task.pass_rates[option.name]
-        if rate < task.min_pass_rate:
-            issues.append(f"its pass rate on {task.name} is {rate:.0%}, below that task's bar of {task.min_pass_rate:.0%}")
+    failed_quality = [
+        f"its pass rate on {t.name} is {t.pass_rates[option.name]:.0%}, below that task's bar of {t.min_pass_rate:.0%}"
+        for t in rated
+        if t.pass_rates[option.name] < t.min_pass_rate
+    ]
     pass_rate = sum(t.share * t.pass_rates[option.name] for t in rated) if rated and covered >= 1.0 - 1e-9 else None
     quality = option_quality(option, scenario, catalog, report_benchmark(scenario))
-    issues.extend(quality_issues(option, scenario, catalog, covered=covered))
+    failed_quality += quality_issues(option, scenario, catalog, covered=covered)
     has_bar = scenario.workload.quality is not None or any(t.quality for t in tasks)
     quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9 and not has_bar
     if quality_risk and not constraints.accept_quality_risk:
         missing = "no pass rates for it" if not rated else f"pass rates for only {covered:.0%} of the traffic"
-        issues.append(
+        failed_quality.append(
             f"quality risk: {quality.words()}, against {_best_api_words(scenario, catalog, quality.benchmark)}, on hard, "
             f"varied work, and the scenario has {missing} from your own evals (an eval counts only for its task) and no quality bar "
             "(workload.quality)"
         )
+    issues.extend(failed_quality)
     entry = catalog.api_model(option.provider, option.model) if option.kind == "api" else None
     budget = constraints.max_budget_usd_per_month
     within_budget = budget is None or (cost.monthly_usd is not None and cost.monthly_usd <= budget)
@@ -195,6 +199,7 @@ def assess_option(
         data_residency_ok=residency_ok,
         quality_risk=quality_risk,
         quality=quality,
+        quality_ok=not failed_quality,
         quality_tier=entry.quality_tier if entry else None,
         pass_rate=pass_rate,
         effective_monthly_usd=cost.monthly_usd / pass_rate if cost.monthly_usd is not None and pass_rate else cost.monthly_usd,
@@ -245,7 +250,7 @@ def low_bit_warning(option: Option, scenario: Scenario, catalog: Catalog) -> str
     kept = f"; the catalog's figure keeps {figure.recovery:.0%} of the score ({figure.recovery_source})" if figure.recovery else ""
     return (
         f"Warning: {option.name} runs {quant.id}, a 2-bit quant{kept}. Measure it on your own work before relying on it "
-        "(workload.quality.measured, or pass rates in workload.tasks)"
+        "(workload.quality.measured, or pass rates in workload.tasks)."
     )
 
 

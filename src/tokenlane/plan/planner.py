@@ -15,6 +15,7 @@ from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option, low_bit_warning
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
+from tokenlane.plan.quality import mixed_harness_sentence
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
@@ -180,6 +181,9 @@ def plan_scenario(
     batch_share = batch_tokens / total_tokens if total_tokens else 0.0
     eligible = {a.name for a in assessments if a.eligible}
     extra = [warning for option in scenario.options if (warning := low_bit_warning(option, scenario, catalog))]
+    figures = {a.name: a.quality for a in assessments if a.quality is not None}
+    if scenario.workload.quality is not None and (mixed := mixed_harness_sentence(figures, catalog)):
+        extra.append(mixed)
     extra += [sentence for lever in cost.levers if (sentence := _lever_sentence(lever, eligible))]
 
     def judge(costs: list[OptionCost]) -> Verdict:

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import count_params
 from tokenlane.catalog import Catalog, Model, Quant
-from tokenlane.catalog.models import Recovery, Score, SizeClass
+from tokenlane.catalog.models import Rated, Recovery, Score, SizeClass
 from tokenlane.scenario import MeasuredScore, Option, QualityBar, Scenario
 
 DEFAULT_BENCHMARK = "gpqa-diamond"
@@ -52,10 +53,15 @@ class QualityFigure(BaseModel):
     basis: Literal["catalog", "catalog x quant recovery", "measured", "fine-tune target", "none"]
     note: str = ""
 
+    @property
+    def short_source(self) -> str | None:
+        """The source's first part (a URL or repository path), for a sentence; `source` keeps all of it."""
+        return self.source.split("; ")[0] if self.source else None
+
     def words(self) -> str:
         """'gpt-oss-120b: SWE-bench Verified 26.0 (independent, 2025-08)' — with the quant's share where it applies."""
         if self.effective is None:
-            return f"{self.subject}: no published {self.benchmark_name} score"
+            return f"{self.subject}: no published {self.benchmark_name} score the catalog may ship"
         if self.basis in ("measured", "fine-tune target"):
             return f"{self.subject}: {self.benchmark_name} {self.effective:.1f} ({self.basis}: {self.source})"
         when = (self.as_of or "")[:7]
@@ -119,7 +125,7 @@ def option_quality(option: Option, scenario: Scenario, catalog: Catalog, benchma
         weights = catalog.models.get(entry.open_weights) if entry and entry.open_weights else None
         if score is None and weights is not None:
             score = weights.score_on(benchmark)  # the API serves published weights: their scores
-        return _figure(benchmark, name, subject, score, None, "", None)
+        return _figure(benchmark, name, subject, score, None, _missing_note(entry, benchmark), None)
     assert option.model is not None, "a self-hosted option names its model"
     model = catalog.model_by_id(option.model)
     quant = catalog.quant_by_id(option.quant)
@@ -150,15 +156,22 @@ def option_quality(option: Option, scenario: Scenario, catalog: Catalog, benchma
             effective=own.score,
             basis="measured",
         )
+    missing = _missing_note(model, benchmark)
     if quant.format == "native" or quant.id in model.reference_quants:
-        return _figure(benchmark, name, subject, model.score_on(benchmark), None, "", None)
+        return _figure(benchmark, name, subject, model.score_on(benchmark), None, missing, None)
     recovery, note = recovery_for(quant, model)
-    return _figure(benchmark, name, subject, model.score_on(benchmark), recovery, note, quant)
+    return _figure(benchmark, name, subject, model.score_on(benchmark), recovery, note or missing, quant)
 
 
 def _measured(scenario: Scenario, model: str, quant: str) -> MeasuredScore | None:
     bar = scenario.workload.quality
     return next((m for m in bar.measured if m.model == model and m.quant == quant), None) if bar else None
+
+
+def _missing_note(entry: Rated | None, benchmark: str) -> str:
+    """Where the catalog records looking for a score on `benchmark` (its null entry's source), or ''."""
+    found = [s for s in (entry.quality.get(benchmark, ()) if entry else ()) if s.score is None]
+    return found[0].source if found else ""
 
 
 def _figure(
@@ -202,12 +215,49 @@ def bar_issue(figure: QualityFigure, bar: QualityBar, *, scope: str = "") -> str
     """Why the figure misses the bar, quoting both numbers and the figure's source (None when it meets it)."""
     where = f" ({scope})" if scope else ""
     if figure.effective is None:
-        why = f"; {figure.note}" if figure.note else ""
+        why = f" ({figure.note})" if figure.note else ""
         return (
             f"quality bar{where}: {figure.words()} to set against {bar.min_score:g}{why}; give pass rates from your own evals "
             "(workload.tasks) or a measured score (workload.quality.measured)"
         )
     if figure.effective >= bar.min_score:
         return None
-    source = f"; source: {figure.source}" if figure.source and figure.basis not in ("measured", "fine-tune target") else ""
+    source = f"; source: {figure.short_source}" if figure.source and figure.basis not in ("measured", "fine-tune target") else ""
     return f"quality bar{where}: {figure.words()} < {bar.min_score:g}{source}"
+
+
+def harness_gap(catalog: Catalog, benchmark: str) -> tuple[float, int] | None:
+    """(median points by which a maker's own figure exceeds an independent one on `benchmark`, number of models),
+    over the catalog's models and API models that have both; None when none has."""
+    gaps: list[float] = []
+    for entry in (*catalog.models.values(), *catalog.api_models.values()):
+        figures = [s for s in entry.quality.get(benchmark, ()) if s.score is not None]
+        own = [s.score for s in figures if s.harness == "self_reported" and s.score is not None]
+        independent = [s.score for s in figures if s.harness == "independent" and s.score is not None]
+        if own and independent:
+            gaps.append(max(own) - max(independent))
+    return (float(statistics.median(gaps)), len(gaps)) if gaps else None
+
+
+def mixed_harness_sentence(figures: dict[str, QualityFigure], catalog: Catalog) -> str | None:
+    """A warning when the options' figures on one benchmark come from different harnesses (option name -> figure),
+    with how far apart the two kinds run in the catalog; None when they share one."""
+    by_harness: dict[str, list[str]] = {}
+    for name, figure in figures.items():
+        if figure.effective is not None and figure.harness is not None and figure.basis not in ("measured", "fine-tune target"):
+            by_harness.setdefault(figure.harness, []).append(name)
+    if len(by_harness) < 2:
+        return None
+    benchmark = next(iter(figures.values()))
+    gap = harness_gap(catalog, benchmark.benchmark)
+    spread = (
+        f"; where the catalog has both for a model, the maker's figure is {gap[0]:+.1f} points against the independent one "
+        f"(median of {gap[1]})"
+        if gap
+        else ""
+    )
+    return (
+        f"The {benchmark.benchmark_name} figures come from different harnesses (independent: {', '.join(by_harness['independent'])}; "
+        f"the makers' own: {', '.join(by_harness['self_reported'])}){spread}: set the bar for the harness you trust, or measure "
+        "your own (workload.quality.measured)."
+    )

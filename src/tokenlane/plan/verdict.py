@@ -84,7 +84,7 @@ def _people_decide(chosen: OptionAssessment, options: list[OptionAssessment]) ->
     if chosen.monthly_usd is None:
         return None
     for a in options:
-        if a is chosen or a.monthly_usd is None or not a.fits or not a.meets_slo or not a.data_residency_ok:
+        if a is chosen or a.monthly_usd is None or not a.fits or not a.meets_slo or not a.data_residency_ok or not a.quality_ok:
             continue
         without = a.monthly_usd - a.people_usd
         if a.monthly_usd > chosen.monthly_usd and without + chosen.people_usd < chosen.monthly_usd:
@@ -168,7 +168,7 @@ def decide(
             )
             bar = scenario.workload.quality
             if bar is not None and chosen.quality is not None and chosen.quality.effective is not None:
-                source = f"; source: {chosen.quality.source}" if chosen.quality.source else ""
+                source = f"; source: {chosen.quality.short_source}" if chosen.quality.source else ""
                 reasons.append(f"Quality bar {bar.min_score:g} on {chosen.quality.benchmark_name}: {chosen.quality.words()}{source}.")
             elif chosen.kind == "api" and scenario.workload.difficulty == "hard" and not situation.has_pass_rates and not situation.has_bar:
                 tier = (

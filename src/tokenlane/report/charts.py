@@ -241,6 +241,49 @@ def cost_vs_speed(plan: PlanReport) -> go.Figure | None:
     return fig
 
 
+def cost_vs_quality(plan: PlanReport) -> go.Figure | None:
+    """Every option's monthly cost against its effective score on the scenario's quality benchmark (published score x
+    what its quant keeps), with the quality bar drawn where the scenario sets one; None when no option has a score."""
+    fig = go.Figure()
+    colours = option_colours(plan)
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    benchmark = ""
+    for o in plan.options:
+        quality = o.quality
+        if o.monthly_usd is None or quality is None or quality.effective is None:
+            continue
+        benchmark = quality.benchmark_name
+        xs.append(quality.effective)
+        ys.append(o.monthly_usd)
+        how = quality.harness or quality.basis
+        fig.add_trace(
+            go.Scatter(
+                x=[quality.effective],
+                y=[o.monthly_usd],
+                mode="markers+text",
+                text=[o.name],
+                textposition="top center",
+                hovertext=[f"{quality.words()}; {how}"],
+                marker={"size": 14, "color": colours[o.name], "symbol": "circle" if o.eligible else "circle-open"},
+                name=o.name + ("" if o.eligible else " (not eligible)"),
+            )
+        )
+    if not xs:
+        return None
+    bar = plan.scenario.workload.quality
+    if bar is not None:
+        fig.add_vline(x=bar.min_score, line={"color": SLO_COLOUR, "dash": "dash"}, annotation_text=f"quality bar {bar.min_score:g}")
+    low, high = _linear_range([*xs, bar.min_score if bar else None], floor=None)
+    fig.update_layout(
+        title=f"Monthly cost vs effective quality ({benchmark}: published score x what the quant keeps)",
+        xaxis={"title": f"{benchmark}, %", "range": [max(0.0, low - 5.0), min(100.0, high + 2.0)]},
+        yaxis={"title": "USD per month", "type": "log", "range": _log_range(ys, pad=0.3)},
+        **_LAYOUT,
+    )
+    return fig
+
+
 def cost_breakdown(plan: PlanReport) -> go.Figure:
     """Stacked monthly cost by line item per option."""
     fig = go.Figure()
@@ -388,6 +431,16 @@ def figures(plan: PlanReport, search: SearchReport | None = None) -> list[tuple[
     return [(name, figure) for name, figure in drawn if figure is not None]
 
 
-FIGURES = (trace_arrivals, trace_lengths, speed_vs_users, latency_cdf, speed_at_peak, cost_vs_volume, cost_vs_speed, cost_breakdown)
+FIGURES = (
+    trace_arrivals,
+    trace_lengths,
+    speed_vs_users,
+    latency_cdf,
+    speed_at_peak,
+    cost_vs_volume,
+    cost_vs_speed,
+    cost_vs_quality,
+    cost_breakdown,
+)
 THRESHOLD_CHARTS = ("trace_arrivals", "speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")
 """Charts that must carry their SLO line (checked by the browser test)."""
