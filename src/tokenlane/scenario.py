@@ -422,6 +422,11 @@ class Workload(_Model):
         return sum(t.share for t in self.tasks if t.sensitive)
 
     @property
+    def has_sensitive_work(self) -> bool:
+        """A task or a batch job is marked `sensitive`."""
+        return self.sensitive_share > 0 or any(job.sensitive for job in self.batch_jobs)
+
+    @property
     def arrival_pattern(self) -> str:
         """The arrival pattern in force."""
         return self.arrival or ("closed_loop" if self.think_time_s is not None else "diurnal")
@@ -705,11 +710,18 @@ class Residency(_Model):
     """Prompts must not be used to train a provider's models: an API whose terms allow it, or do not say, is out."""
 
 
+ResidencyRule = Literal["none", "region", "on_prem"] | Residency
+"""A residency constraint: a three-word rule or the places allowed."""
+
+
 class Constraints(_Model):
     """What the organisation requires."""
 
-    data_residency: Literal["none", "region", "on_prem"] | Residency = "none"
+    data_residency: ResidencyRule = "none"
     """`none`, `region` (on premises or the organisation's region), `on_prem`, or {allowed: [on_prem, eu, ...]}."""
+    sensitive_residency: ResidencyRule | None = None
+    """A stricter rule for the work marked `sensitive` (tasks and batch jobs), in the same forms; None: the same as
+    `data_residency`. An option outside it may still serve the rest of the work, through a hybrid split."""
     ml_team: bool = False
     """An ML team that can fine-tune and maintain models."""
     max_budget_usd_per_month: NonNeg | None = None

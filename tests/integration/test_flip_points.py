@@ -23,7 +23,8 @@ def test_engineering_time_flip_point_flips_the_replanned_verdict() -> None:
     assert flip.verdict != _verdict(plan)
     fin = scenario.finance
     bought = next(a.people_fte for a in plan.options if a.kind == "self_host")  # the one bought option's engineering
-    for factor, expected in ((flip.value * 0.97, flip.verdict), (flip.value * 1.03, _verdict(plan))):
+    below, above = (flip.verdict, _verdict(plan)) if flip.value < flip.baseline else (_verdict(plan), flip.verdict)
+    for factor, expected in ((flip.value * 0.97, below), (flip.value * 1.03, above)):
         changed = fin.model_copy(update={"engineer_fte": bought * factor, "api_engineer_fte": fin.api_engineer_fte * factor})
         again = plan_scenario(scenario.model_copy(update={"finance": changed}), catalog, workers=1)
         assert _verdict(again) == expected, factor

@@ -78,7 +78,7 @@ def command(
             format_tokens(row.tokens_per_day),
             format_tokens(row.input_tokens_per_day),
             format_tokens(row.output_tokens_per_day),
-            "yes" if row.reachable else "no",
+            "yes" if row.reachable else ("batch work only" if row.batch_only else "no"),
             str(row.replicas_at_break_even or "—"),
         )
     console.print(be)

@@ -91,7 +91,7 @@ def command(
             format_usd(o.monthly_usd),
             f"{o.people_fte:g} FTE",
             "yes" if o.meets_slo else "[red]no[/]",
-            "yes" if o.data_residency_ok else "[red]no[/]",
+            ("yes" if o.sensitive_ok else "[yellow]not the sensitive work[/]") if o.data_residency_ok else "[red]no[/]",
             _quality_cell(o),
             format_number(o.single_stream_tok_s) if o.single_stream_tok_s else "—",
             f"{format_number(o.peak_tok_s_p50)} / {format_number(o.peak_tok_s_p95)}" if o.peak_tok_s_p50 is not None else "—",

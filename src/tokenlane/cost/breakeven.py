@@ -26,7 +26,11 @@ class BreakEven(BaseModel):
     input_tokens_per_day: float | None
     output_tokens_per_day: float | None
     reachable: bool
-    """The break-even volume fits within the option's largest fleet (max_units replicas)."""
+    """The break-even volume fits within the option's largest fleet (max_units replicas) and the option meets the
+    scenario's SLO at some fleet size (a volume it cannot serve as asked is no break-even)."""
+    batch_only: bool = False
+    """The option misses the interactive SLO at every fleet size: the volume is a break-even for batch work alone
+    (throughput at no per-user speed asked), never for this workload."""
     replicas_at_break_even: int | None
     monthly_usd: float | None
     """What both options cost per month at the break-even volume (the API's cost there)."""

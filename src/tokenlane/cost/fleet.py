@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from tokenlane.simulate import Boundary, SimulationResult, smallest_passing
+from tokenlane.simulate import BatchJobResult, Boundary, SimulationResult, smallest_passing
 
 
 def carries(result: SimulationResult) -> bool:
@@ -24,10 +25,17 @@ def size_fleet(day: Callable[[int], SimulationResult], *, min_replicas: int, max
 
 def _saturated(smaller: SimulationResult, larger: SimulationResult) -> bool:
     """More replicas stopped helping: SLO attainment gained under half a point with p95 queue wait under 0.1 s, and
-    every batch job either meets its window already or finished no more than 1% sooner."""
+    every batch job either meets its window already or did not get on: it finished no more than 1% sooner, or, when
+    neither fleet finished it within the day, served no more than 1% more of its requests (two unfinished jobs both
+    take infinitely long, which says nothing about whether the larger fleet helped)."""
     waits = larger.queue_wait_s.p95
     interactive_flat = larger.slo_attainment - smaller.slo_attainment < 0.005 and (waits is None or waits < 0.1)
-    batch_flat = all(
-        b.met_window or b.completion_hours >= 0.99 * a.completion_hours for a, b in zip(smaller.batch_jobs, larger.batch_jobs, strict=True)
-    )
-    return interactive_flat and batch_flat
+    return interactive_flat and all(_batch_flat(a, b) for a, b in zip(smaller.batch_jobs, larger.batch_jobs, strict=True))
+
+
+def _batch_flat(smaller: BatchJobResult, larger: BatchJobResult) -> bool:
+    if larger.met_window:
+        return True
+    if math.isinf(smaller.completion_hours) and math.isinf(larger.completion_hours):
+        return larger.completed <= 1.01 * smaller.completed
+    return larger.completion_hours >= 0.99 * smaller.completion_hours

@@ -274,6 +274,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
 
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
         one = hardware_cost(dep, option, fin, replicas=1)
+        sized = days.get(option.name)
+        out_of_reach = sized is not None and not sized.carries and not sized.at_max_units  # the SLO, at any fleet size
         volume, replicas, reachable = break_even_volume(
             api_usd_per_token=api_rate[api],
             fixed_usd_per_day=(one.people_usd + one.finetune_usd) / fin.workdays_per_month,
@@ -288,7 +290,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             tokens_per_day=volume,
             input_tokens_per_day=volume * input_share if volume is not None else None,
             output_tokens_per_day=volume * (1 - input_share) if volume is not None else None,
-            reachable=reachable,
+            reachable=reachable and not out_of_reach,
+            batch_only=out_of_reach and volume is not None,
             replicas_at_break_even=replicas,
             capacity_tokens_per_day_per_replica=capacity,
             scenario_tokens_per_day=tokens_per_day,

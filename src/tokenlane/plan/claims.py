@@ -126,11 +126,15 @@ def check_claims(
             holds = False
         else:
             ratio = be.scenario_tokens_per_day / be.tokens_per_day
+            why = (
+                " (for batch work only: it misses the SLO at every fleet size)"
+                if be.batch_only
+                else ("" if be.reachable else " (beyond the largest fleet allowed)")
+            )
             finding = (
-                f"break-even at {be.tokens_per_day / 1e6:,.1f} M tokens/day"
-                f"{'' if be.reachable else ' (beyond the largest fleet allowed)'}; this workload is "
+                f"break-even at {be.tokens_per_day / 1e6:,.1f} M tokens/day{why}; this workload is "
                 f"{be.scenario_tokens_per_day / 1e6:,.2f} M tokens/day ({ratio:.1%} of it)"
             )
-            holds = ratio >= 1
+            holds = ratio >= 1 and be.reachable
         claims.append(Claim(claim=f"{be.self_host} is cheaper than {be.api} at our volume", finding=finding, holds=holds))
     return claims

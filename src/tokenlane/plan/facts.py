@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
 from tokenlane.plan.quality import QualityFigure, bar_issue, is_low_bit, option_quality, report_benchmark
-from tokenlane.scenario import Option, Scenario, jurisdiction_of
-from tokenlane.simulate import SimulationResult, describe_rejections
+from tokenlane.scenario import Option, ResidencyRule, Scenario, jurisdiction_of
+from tokenlane.simulate import BatchJobResult, SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_duration, format_number, plural
 
 RESIDENCY_ALLOWS = {"none": {"on_prem", "region", "external"}, "region": {"on_prem", "region"}, "on_prem": {"on_prem"}}
@@ -33,9 +33,10 @@ def processing_place(option: Option, catalog: Catalog) -> tuple[str | None, str 
     return processes, provider.retains_in if provider else processes
 
 
-def residency_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
-    """Why the option's data location breaks the scenario's residency constraint (None when it does not)."""
-    rule = scenario.constraints.data_residency
+def residency_issue(option: Option, scenario: Scenario, catalog: Catalog, rule: ResidencyRule | None = None) -> str | None:
+    """Why the option's data location breaks a residency rule (default the scenario's `data_residency`; None when it
+    does not)."""
+    rule = scenario.constraints.data_residency if rule is None else rule
     if isinstance(rule, str):
         if option.location in RESIDENCY_ALLOWS[rule]:
             return None
@@ -56,6 +57,16 @@ def residency_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str
         if trains:
             return f"prompts must not train a provider's models; {option.name}'s provider may train on API prompts"
     return None
+
+
+def sensitive_issue(option: Option, scenario: Scenario, catalog: Catalog) -> str | None:
+    """Why the option may not process the work marked sensitive under `constraints.sensitive_residency` (None when
+    there is no such work, no stricter rule, or the option meets it)."""
+    rule = scenario.constraints.sensitive_residency
+    if rule is None or not scenario.workload.has_sensitive_work:
+        return None
+    issue = residency_issue(option, scenario, catalog, rule)
+    return f"its sensitive work may not run there ({issue}); a hybrid split can give it the rest" if issue else None
 
 
 def trains_on_prompts(option: Option, catalog: Catalog) -> bool | None:
@@ -91,6 +102,10 @@ class OptionAssessment(BaseModel):
     usd_per_mtok_input: float | None
     usd_per_mtok_output: float | None
     data_residency_ok: bool
+    sensitive_ok: bool = True
+    """May process the work marked sensitive (`constraints.sensitive_residency`)."""
+    eligible_for_rest: bool = False
+    """Eligible but for the sensitive work: what a hybrid split may send it."""
     quality_risk: bool
     """An open model on hard work, with no quality bar set, without pass rates from the user's own evals for all of
     its traffic."""
@@ -154,6 +169,7 @@ def assess_option(
         if twins:
             residency += f" (the same weights, self-hosted as {', '.join(twins)}, stay where you run them)"
         issues.append(residency)
+    sensitive = sensitive_issue(option, scenario, catalog)
     if not cost.fits or not cost.carries_load:
         issues.append(cost.note)
     tasks = scenario.workload.tasks
@@ -182,6 +198,9 @@ def assess_option(
     within_budget = budget is None or (cost.monthly_usd is not None and cost.monthly_usd <= budget)
     if not within_budget:
         issues.append(f"costs ${cost.monthly_usd or 0:,.0f}/month against a budget of ${budget:,.0f}")
+    eligible_for_rest = not issues and sensitive is not None
+    if sensitive:
+        issues.append(sensitive)
     sim = as_configured
     return OptionAssessment(
         name=option.name,
@@ -197,6 +216,8 @@ def assess_option(
         usd_per_mtok_input=cost.usd_per_mtok_input,
         usd_per_mtok_output=cost.usd_per_mtok_output,
         data_residency_ok=residency_ok,
+        sensitive_ok=sensitive is None,
+        eligible_for_rest=eligible_for_rest,
         quality_risk=quality_risk,
         quality=quality,
         quality_ok=not failed_quality,
@@ -269,14 +290,19 @@ def _batch_words(sim: SimulationResult) -> str:
     """'the batch jobs ran up to 256 streams at 11.2 tok/s each; nightly finished in 30 min of its 8 h window'."""
     if not sim.batch_jobs:
         return ""
-    jobs = "; ".join(
-        f"{job.name} finished in {format_duration(job.completion_hours * S_PER_HOUR)} of its {job.window_hours:g} h window"
-        if math.isfinite(job.completion_hours)
-        else f"{job.name} did not finish ({job.completed:,} of {plural(job.requests, 'request')} served)"
-        for job in sim.batch_jobs
-    )
+    jobs = "; ".join(_job_words(job) for job in sim.batch_jobs)
     speed = f" at {format_number(sim.batch_tok_s.p50, 1)} tok/s each" if sim.batch_tok_s.p50 is not None else ""
     return f"its batch jobs ran up to {plural(sim.peak_batch_streams, 'stream')} together{speed}; {jobs}"
+
+
+def _job_words(job: BatchJobResult) -> str:
+    """'nightly finished in 30 min of its 8 h window', '... in 18.1 h, past its 8 h window', or did not finish."""
+    if not math.isfinite(job.completion_hours):
+        return f"{job.name} did not finish ({job.completed:,} of {plural(job.requests, 'request')} served)"
+    took = format_duration(job.completion_hours * S_PER_HOUR)
+    if job.met_window:
+        return f"{job.name} finished in {took} of its {job.window_hours:g} h window"
+    return f"{job.name} finished in {took}, past its {job.window_hours:g} h window"
 
 
 def _unfinished_words(sim: SimulationResult) -> str:
@@ -299,6 +325,8 @@ def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str
     if a.peak_concurrency is not None and a.peak_tok_s_p50 is not None:
         verdict = "meet" if a.meets_slo_as_configured else "miss"
         share = f"{(a.slo_attainment or 0):.0%} of requests meet it"
+        if not a.meets_slo_as_configured and a.unfinished:
+            share += ", but the day left requests unserved"
         parts.append(
             f"{a.name} at peak serves {_together(a.peak_concurrency)} at {a.peak_tok_s_p50:.1f} tok/s "
             f"each (95% of requests get at least {format_number(a.peak_tok_s_p95, 1)}; TTFT p95 {format_duration(a.ttft_p95_s)}) "

@@ -66,7 +66,8 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
     boxes = [o for o in scenario.options if o.kind != "api" and o.name in days.priced]
     if local is None or not apis or not boxes:
         return []
-    local_scenario = scenario.model_copy(update={"workload": local, "options": boxes})
+    # the local part is sized from one replica up: the option's own `count` is sized for all the traffic, not this part
+    local_scenario = scenario.model_copy(update={"workload": local, "options": [b.model_copy(update={"count": 1}) for b in boxes]})
     local_days = simulate_options(local_scenario, catalog, seed=seed, workers=1).priced
     by_name = {o.name: o for o in cost.options}
     share = scenario.workload.sensitive_share

@@ -62,8 +62,8 @@ class Situation:
     def best_split(self) -> HybridSplit | None:
         """The cheapest split whose local option is eligible and carries its part, and whose API is eligible, when it
         costs less than both the cheapest eligible API and the cheapest eligible self-hosted option alone."""
-        eligible = {o.name for o in self.options if o.eligible}
-        local_ok = {o.name for o in self.options if o.fits and o.data_residency_ok and o.quality_ok and o.within_budget}
+        eligible = {o.name for o in self.options if o.eligible or o.eligible_for_rest}
+        local_ok = {o.name for o in self.options if o.fits and o.data_residency_ok and o.sensitive_ok and o.quality_ok and o.within_budget}
         alone = [o.monthly_usd for o in self.options if o.eligible and o.monthly_usd is not None]
         for split in self.splits:
             if split.local in local_ok and split.local_carries and split.api in eligible:

@@ -95,16 +95,18 @@ def _people_decide(chosen: OptionAssessment, options: list[OptionAssessment]) ->
     return None
 
 
-def _split_sentence(split: HybridSplit) -> str:
+def _split_sentence(split: HybridSplit, options: list[OptionAssessment]) -> str:
     alone = (
         f"{_usd(split.all_local_usd_per_month)} all on {split.local}"
         if split.all_local_usd_per_month
         else f"{split.local} cannot carry it all"
     )
+    api = next((o for o in options if o.name == split.api), None)
+    barred = " (which the sensitive work may not use)" if api is not None and not api.sensitive_ok else ""
     return (
         f"Split: {split.local} keeps {split.local_part} local ({plural(split.local_units, 'unit')}, {_usd(split.local_usd_per_month)}) "
         f"and {split.api} serves the rest ({_usd(split.api_usd_per_month)}): {_usd(split.total_usd_per_month)} against {alone} "
-        f"and {_usd(split.all_api_usd_per_month)} all on {split.api}."
+        f"and {_usd(split.all_api_usd_per_month)} all on {split.api}{barred}."
     )
 
 
@@ -149,10 +151,11 @@ def decide(
         api = situation.cheapest_api()
         split = situation.best_split()
         if recommendation == "hybrid" and split is not None:
-            reasons.append(_split_sentence(split))
+            reasons.append(_split_sentence(split, options))
         elif situation.splits:
             cheapest = situation.splits[0]
-            reasons.append("Priced for comparison — " + _split_sentence(cheapest)[0].lower() + _split_sentence(cheapest)[1:])
+            sentence = _split_sentence(cheapest, options)
+            reasons.append("Priced for comparison — " + sentence[0].lower() + sentence[1:])
         runner_up = None
         if chosen is not None:
             size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")

@@ -19,7 +19,7 @@ from tokenlane.catalog.support import unsupported
 from tokenlane.cost import hardware_cost
 from tokenlane.errors import InputError
 from tokenlane.plan import option_curve
-from tokenlane.plan.facts import quality_issues, residency_issue
+from tokenlane.plan.facts import quality_issues, residency_issue, sensitive_issue
 from tokenlane.plan.quality import low_bit_gate
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate.workload import busiest_hour_requests
@@ -138,6 +138,8 @@ def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCh
     option = config.option()
     if issue := residency_issue(option, scenario, catalog):
         return PaperCheck(f"residency: {issue.split('; ')[0]}")
+    if sensitive_issue(option, scenario, catalog):
+        return PaperCheck("residency: the work marked sensitive may not run there (constraints.sensitive_residency)")
     if issues := quality_issues(option, scenario, catalog, covered=0.0):
         return PaperCheck(issues[0])
     try:
