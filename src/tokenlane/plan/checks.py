@@ -32,9 +32,7 @@ _ID_FIELDS = {
 }
 
 
-def check_scenario(
-    scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None, candidates: list[Option] | None = None
-) -> None:
+def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | None = None, candidates: list[Option] | None = None) -> None:
     """Raise one ScenarioError listing every problem found (nothing when the scenario is sound). A quality bar must be
     on a benchmark one of `candidates` has a score on (default: the scenario's options; a search passes its models)."""
     problems: list[str] = []

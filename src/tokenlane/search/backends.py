@@ -4,13 +4,12 @@ cluster. Each backend is one function and one entry of BACKENDS; every backend y
 
 from __future__ import annotations
 
-import multiprocessing
 import socket
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 
 from tokenlane.catalog import Catalog
 from tokenlane.errors import InputError
+from tokenlane.pool import worker_pool
 from tokenlane.scenario import Scenario
 from tokenlane.search.evaluate import ConfigResult, EvalJob, evaluate
 from tokenlane.search.space import Config
@@ -44,10 +43,7 @@ def pool(
     if workers <= 1 or len(configs) <= 1:
         yield from serial(scenario, catalog, configs, seed=seed, search=search, workers=1, address=None)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_init, initargs=(scenario, catalog, seed, search)
-    ) as executor:
+    with worker_pool(workers, initializer=_init, initargs=(scenario, catalog, seed, search)) as executor:
         yield from executor.map(_evaluate_shared, configs, chunksize=CHUNK)
 
 

@@ -6,14 +6,13 @@ and reporting on it all read the same `SimulationResult`.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
+from tokenlane.pool import worker_pool
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate.metrics import SimulationResult
 from tokenlane.simulate.run import ApiServing, Server, simulate_day
@@ -112,6 +111,5 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> l
     todo = list(items)
     if workers <= 1 or len(todo) <= 1:
         return [fn(x) for x in todo]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context(method)) as pool:
+    with worker_pool(min(workers, len(todo))) as pool:
         return list(pool.map(fn, todo))
