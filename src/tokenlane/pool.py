@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,11 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    # A forked worker inherits the parent's handlers: SIGTERM must end it (the CLI's handler raises SystemExit, which a
+    # pool worker would catch and report as a task's error), and the parent's pools are not its own.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends its workers
+    _LIVE.clear()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="tokenlane-parent-watch").start()
     if initializer is not None:
         initializer(*initargs)
@@ -45,12 +51,35 @@ def worker_pool(
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )
+    _LIVE.add(executor)
     try:
         yield executor
     except BaseException:
-        processes = list(getattr(executor, "_processes", {}).values())  # the executor keeps no public handle on them
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        _terminate(executor)
         raise
+    finally:
+        _LIVE.discard(executor)
     executor.shutdown(wait=True)
+
+
+_LIVE: set[ProcessPoolExecutor] = set()
+"""Pools open in this process (`terminate_pools` ends them from a signal handler)."""
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    """SIGTERM to each worker: a system call, no lock taken, so safe from a signal handler; the pool's own thread then
+    sees its workers gone and stops."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):  # no public handle on them
+        process.terminate()
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    _kill_workers(executor)
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def terminate_pools() -> None:
+    """Terminate the workers of every pool this process has open, at once, from a signal handler (a generator
+    suspended inside a pool would otherwise keep it until it is garbage-collected)."""
+    for executor in list(_LIVE):
+        _kill_workers(executor)

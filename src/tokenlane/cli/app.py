@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from tokenlane import TokenlaneError
+from tokenlane.pool import terminate_pools
 
 
 class _Group(TyperGroup):
@@ -75,6 +76,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _stop(signum: int, frame: object) -> None:
     """SIGTERM ends the run like Ctrl-C does: an exception that unwinds it, so worker pools terminate their workers
     and servers close (the default action would kill this process alone and leave its workers running)."""
+    terminate_pools()
     raise SystemExit(128 + signum)
 
 
