@@ -21,6 +21,7 @@ from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
 from tokenlane.traces import CsvColumns, Trace, TraceFormat, read_trace
 from tokenlane.units import S_PER_HOUR
+from tokenlane.yaml_input import load_yaml
 
 MAX_TOKENS_PER_REQUEST = 10_000_000
 """Most tokens one request may ask for (prompt or output): beyond every model's context."""
@@ -836,8 +837,6 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 MAX_SCENARIO_BYTES = 1 << 20
 """Largest scenario (or config) file read, bytes: far beyond any real scenario, small enough to parse at once."""
-MAX_NESTING = 32
-"""Deepest nesting of mappings and lists a scenario may have."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -852,21 +851,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if isinstance(key, str | int | float | bool):
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
-
-
-def _depth(node: yaml.Node) -> int:
-    """Nesting depth of a composed YAML document (iterative: no recursion limit to hit)."""
-    deepest, stack = 0, [(node, 1)]
-    while stack:
-        current, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > MAX_NESTING:
-            return deepest
-        if isinstance(current, yaml.MappingNode):
-            stack.extend((v, depth + 1) for _, v in current.value)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend((v, depth + 1) for v in current.value)
-    return deepest
 
 
 def read_text_file(path: str | Path, *, what: str = "file", error: type[InputError] | None = None) -> str:
@@ -910,17 +894,7 @@ def _field_name(data: Any, loc: tuple[Any, ...]) -> str:
 
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; every problem is reported, each naming the file, line and field."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None and _depth(root) > MAX_NESTING:
-            raise ScenarioError(f"nested more than {MAX_NESTING} levels deep", path=path)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ScenarioError(f"{where}not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
-    except RecursionError as exc:
-        raise ScenarioError(f"nested more than {MAX_NESTING} levels deep", path=path) from exc
+    data, root = load_yaml(text, path, error=ScenarioError, loader=_UniqueKeyLoader)
     if not isinstance(data, dict):
         raise ScenarioError("expected a mapping with name, workload and options", path=path)
     try:

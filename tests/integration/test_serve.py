@@ -141,3 +141,47 @@ def test_serve_binds_loopback_by_default() -> None:
     from tokenlane.cli import serve
 
     assert inspect.signature(serve.command).parameters["host"].default == "127.0.0.1"
+
+
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(9)
+)
+
+
+def test_a_foreign_host_or_origin_is_refused(page_url: str) -> None:
+    """DNS rebinding: a page elsewhere resolving its own name to 127.0.0.1 reaches this server with its own Host."""
+    assert httpx.get(f"{page_url}/", headers={"Host": "evil.example.com"}).status_code == 421
+    assert httpx.get(f"{page_url}/", headers={"Host": "localhost:1234"}).status_code == 200
+    body = {"yaml": BUILT_IN.read_text()}
+    assert httpx.post(f"{page_url}/api/parse", json=body, headers={"Origin": "https://evil.example.com"}).status_code == 403
+    assert httpx.post(f"{page_url}/api/parse", json=body, headers={"Origin": page_url}).status_code == 200
+    assert httpx.post(f"{page_url}/api/upload?name=x.csv", content=b"a", headers={"Origin": "http://evil.example.com"}).status_code == 403
+
+
+def test_an_alias_bomb_is_refused_at_once_and_the_page_stays_up(page_url: str) -> None:
+    import time
+
+    start = time.monotonic()
+    r = httpx.post(f"{page_url}/api/parse", json={"yaml": BOMB}, timeout=10)
+    assert r.status_code == 422 and "alias" in r.text
+    assert time.monotonic() - start < 10.0  # unprotected it takes minutes; loose for a loaded machine
+    assert httpx.get(f"{page_url}/", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("under_unknown_field", [False, True])
+def test_alias_bombs_are_refused_within_a_second_by_every_loader(tmp_path: Path, under_unknown_field: bool) -> None:
+    import time
+
+    from tokenlane.catalog import load_catalog
+    from tokenlane.errors import InputError
+
+    text = BOMB if not under_unknown_field else "name: x\nworkload: {users: 1}\nbogus:\n  " + BOMB.replace("\n", "\n  ")
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text)
+    start = time.monotonic()
+    result = invoke("plan", str(path), "--no-report")
+    assert result.exit_code == 2 and "alias" in result.stderr and time.monotonic() - start < 10.0
+    start = time.monotonic()
+    with pytest.raises(InputError, match="alias"):
+        load_catalog([path])
+    assert time.monotonic() - start < 10.0

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import CatalogError, UnknownIdError
+from tokenlane.yaml_input import load_yaml
 
 Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers", "benchmarks"]
 _SECTIONS: dict[str, type[Entry]] = {
@@ -133,12 +133,7 @@ def _typed(entry: Entry, cls: type[E]) -> E:
 
 
 def _read_yaml(text: str, path: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise CatalogError(f"{where}not valid YAML ({getattr(exc, 'problem', exc)})", path=path) from exc
+    return load_yaml(text, path, error=CatalogError)[0]
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> tuple[str, str]:

@@ -34,6 +34,8 @@ def command(
         spec = load_scenario(scenario)  # the same checks as `tokenlane plan`: a bad file is one line before anything starts
         text, folder = read_text_file(scenario, what="scenario"), scenario.resolve().parent
         own = scenario_catalog_files(spec, folder)  # the page keeps the catalog it starts with
-    app = create_app(load_catalog([*(catalog_file or []), *own]), text, folder)
+    from tokenlane.serve.app import LOOPBACK_HOSTS
+
+    app = create_app(load_catalog([*(catalog_file or []), *own]), text, folder, hosts=tuple(dict.fromkeys((*LOOPBACK_HOSTS, host))))
     typer.echo(f"tokenlane serve: http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import jinja2
 import yaml
@@ -35,6 +36,7 @@ from tokenlane.serve.workspace import (
     report_file,
     share_token,
 )
+from tokenlane.yaml_input import load_yaml
 
 MAX_BODY_BYTES = 1 << 20
 """Largest JSON request, bytes (uploads have their own limit)."""
@@ -55,16 +57,61 @@ def _problems(exc: TokenlaneError) -> JSONResponse:
     return JSONResponse({"problems": problems_of(exc)}, status_code=422)
 
 
+def _parsed(text: str, path: str) -> Any:
+    """The scenario text as data for the page, once it validates as a scenario (the loader's limits included)."""
+    parse_scenario(text, path)
+    return load_yaml(text, path)[0]
+
+
 def _yaml(raw: dict[str, Any]) -> str:
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
 
-def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""The names the page answers to unless `--host` adds one."""
+
+
+def host_name(value: str) -> str:
+    """The host of a `Host` header or an origin's netloc, without its port: `[::1]:8765` -> `::1`."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostGuard:
+    """ASGI middleware against DNS rebinding and cross-site posts: a request whose `Host` is not one the page serves
+    gets 421, and a POST whose `Origin` is another site's gets 403 (a page the user visits elsewhere cannot drive this
+    one; Ollama fixed the same hole in 2024, CVE-2024-28224)."""
+
+    def __init__(self, app: Any, *, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.hosts = {host_name(h) for h in hosts}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        if host_name(headers.get("host", "")) not in self.hosts:
+            await JSONResponse({"problems": [{"field": "", "message": "unknown Host: this page answers only to its own address"}]}, 421)(
+                scope, receive, send
+            )
+            return
+        origin = headers.get("origin")
+        if scope.get("method") == "POST" and origin is not None and host_name(urlsplit(origin).netloc) not in self.hosts:
+            await JSONResponse({"problems": [{"field": "", "message": "cross-site request refused (Origin)"}]}, 403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(catalog: Catalog, initial_yaml: str, folder: Path, *, hosts: tuple[str, ...] = LOOPBACK_HOSTS) -> FastAPI:
     """The app for one workspace: `initial_yaml` is the scenario the page opens on, `folder` the folder its relative
-    paths are read from."""
+    paths are read from, `hosts` the names it answers to (a `Host` or `Origin` naming another is refused)."""
     space = Workspace(catalog, initial_yaml, folder)
     app = FastAPI(title="tokenlane serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, max_bytes=MAX_UPLOAD_BYTES)
+    app.add_middleware(HostGuard, hosts=hosts)
     plotly_js = get_plotlyjs()
 
     @app.middleware("http")
@@ -80,10 +127,11 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
         if s is not None:
             try:
                 text = from_share_token(s)
-                parse_scenario(text, "shared scenario")
+                state = await run_in_threadpool(_parsed, text, "shared scenario")
             except TokenlaneError as exc:
                 text, note = space.initial_yaml, f"The shared link could not be opened ({exc.one_line()}); showing the opening scenario."
-        state = yaml.safe_load(text)
+        if s is None or note:
+            state = await run_in_threadpool(lambda: load_yaml(text, "scenario")[0])  # the opening scenario, as it was given
         boot = {
             "scenario": state,
             "catalog": {
@@ -122,11 +170,11 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path) -> FastAPI:
 
     @app.post("/api/parse")
     async def parse(body: YamlBody) -> JSONResponse:
-        try:
-            parse_scenario(body.yaml, "scenario")
+        try:  # off the event loop: one slow document must not stall the page for everyone
+            state = await run_in_threadpool(_parsed, body.yaml, "scenario")
         except TokenlaneError as exc:
             return _problems(exc)
-        return JSONResponse({"scenario": json.loads(json.dumps(yaml.safe_load(body.yaml), default=str))})
+        return JSONResponse({"scenario": json.loads(json.dumps(state, default=str))})
 
     @app.post("/api/share")
     async def share(body: ScenarioBody) -> JSONResponse:
