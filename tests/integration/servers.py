@@ -87,7 +87,7 @@ SHAPES = {
 
 
 async def _misbehave(request: Request) -> Response:
-    """The model name picks the failure: ok, reset, 500, 400, stall, badsse, badjson, nodone, flaky, empty, short,
+    """The model name picks the failure: ok, reset, 500, 400, stall, badsse, badjson, nodone, flaky, empty, cut, short,
     longline, redirect (to another port), redirect_same (to this server), and the wrong JSON shapes in SHAPES."""
     body = await request.json()
     mode = body["model"]
@@ -97,7 +97,10 @@ async def _misbehave(request: Request) -> Response:
         return Response(status_code=307, headers={"Location": "/v2/chat/completions"})
     if mode in SHAPES:
         return StreamingResponse(iter([SHAPES[mode], b"data: [DONE]\n\n"]), media_type="text/event-stream")
-    if mode == "empty":
+    if mode == "empty":  # finished, on purpose, with nothing to say
+        stop = b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        return StreamingResponse(iter([stop, b"data: [DONE]\n\n"]), media_type="text/event-stream")
+    if mode == "cut":  # [DONE] with no token and no reason: the server stopped the request
         return StreamingResponse(iter([b"data: [DONE]\n\n"]), media_type="text/event-stream")
     if mode == "longline":
         return StreamingResponse(iter([_chunk("a"), b"data: " + b"x" * (2 << 20)]), media_type="text/event-stream")

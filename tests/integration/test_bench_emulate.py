@@ -102,6 +102,7 @@ def test_api_key_never_reaches_results(emulator: str, tmp_path: Path, monkeypatc
         ("badjson", "malformed_json"),
         ("nodone", "no_done"),
         ("empty", "empty"),
+        ("cut", "interrupted"),
         ("shape_choices", "bad_response"),
         ("shape_delta", "bad_response"),
         ("shape_usage", "bad_response"),

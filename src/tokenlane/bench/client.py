@@ -93,8 +93,21 @@ def _usage_count(usage: dict[str, Any], name: str) -> int | None:
     return value
 
 
-def parse_chunk(obj: Any) -> tuple[str, dict[str, Any] | None]:
-    """(text the chunk carries, its usage) from one streamed JSON chunk; BadResponse names a field of the wrong shape."""
+@dataclass(frozen=True)
+class Chunk:
+    """What one streamed JSON chunk carries."""
+
+    text: str
+    usage: dict[str, Any] | None
+    tokens: int
+    """Choices that carry a generated token: a content (or reasoning, or completion text) field, even an empty one
+    (byte-fallback and partial UTF-8 tokens stream as empty text), in a delta that is not the opening role chunk, and
+    not an empty closing chunk that only gives the finish reason."""
+    finish_reason: str | None
+
+
+def parse_chunk(obj: Any) -> Chunk:
+    """What one streamed JSON chunk carries; BadResponse names a field of the wrong shape."""
     if not isinstance(obj, dict):
         raise BadResponse(f"chunk: expected an object, got {type(obj).__name__}")
     usage = obj.get("usage")
@@ -105,7 +118,7 @@ def parse_chunk(obj: Any) -> tuple[str, dict[str, Any] | None]:
         choices = []
     if not isinstance(choices, list):
         raise BadResponse(f"choices: expected a list, got {type(choices).__name__}")
-    text = ""
+    text, tokens, finish = "", 0, None
     for i, choice in enumerate(choices):
         if not isinstance(choice, dict):
             raise BadResponse(f"choices[{i}]: expected an object, got {type(choice).__name__}")
@@ -114,6 +127,10 @@ def parse_chunk(obj: Any) -> tuple[str, dict[str, Any] | None]:
             delta = {}
         if not isinstance(delta, dict):
             raise BadResponse(f"choices[{i}].delta: expected an object, got {type(delta).__name__}")
+        reason = choice.get("finish_reason")
+        finish = finish or (reason if isinstance(reason, str) else None)
+        carried = False
+        own = ""
         for where, value in (
             ("delta.content", delta.get("content")),
             ("delta.reasoning_content", delta.get("reasoning_content")),
@@ -122,8 +139,18 @@ def parse_chunk(obj: Any) -> tuple[str, dict[str, Any] | None]:
         ):
             if value is not None and not isinstance(value, str):
                 raise BadResponse(f"choices[{i}].{where}: expected a string, got {type(value).__name__}")
-            text = text or (value or "")
-    return text, usage
+            carried = carried or value is not None
+            own = own or (value or "")
+        text = text or own
+        if carried and "role" not in delta and (own or not isinstance(reason, str)):
+            tokens += 1
+    return Chunk(text, usage, tokens, finish)
+
+
+INTERRUPTED = (
+    "the server ended the stream with [DONE] but no token and no finish reason: it stopped this request (llama-cpp-python "
+    "stops a running stream when another request arrives unless started with --interrupt_requests False)"
+)
 
 
 def _same_host(a: str, b: str) -> bool:
@@ -187,10 +214,15 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
                         record.error, record.error_detail = "http_5xx", str(obj["error"])[:200]
                         return record
                     try:
-                        text, usage = parse_chunk(obj)
+                        chunk = parse_chunk(obj)
                     except BadResponse as exc:
                         record.error, record.error_detail = "bad_response", str(exc)
                         return record
+                    text, usage = chunk.text, chunk.usage
+                    record.token_chunks += chunk.tokens
+                    record.finish_reason = record.finish_reason or chunk.finish_reason
+                    if text:
+                        record.text_parts.append(text)
                     if record.response_id is None and isinstance(obj.get("id"), str):
                         record.response_id = obj["id"][:200]
                     if usage is not None:
@@ -214,10 +246,18 @@ async def stream_one(session: aiohttp.ClientSession, cfg: BenchConfig, prompt: s
                 record.error, record.error_detail = "reset", str(lost)[:200]
             else:
                 record.error, record.error_detail = "no_done", "stream ended without [DONE]"
+        elif not record.chunk_ns and record.finish_reason is None and record.usage_output_tokens is None:
+            record.error, record.error_detail = "interrupted", INTERRUPTED
         elif not record.chunk_ns:
-            record.error, record.error_detail = "empty", "the stream finished without any content"
-        elif cfg.ignore_eos and record.output_tokens < SHORT_OUTPUT_FRACTION * cfg.output_tokens:
-            record.short = True
+            record.error, record.error_detail = (
+                "empty",
+                f"the stream finished ({record.finish_reason or 'no reason given'}) without any content",
+            )
+        else:
+            if record.usage_output_tokens is None and record.finish_reason == "length":
+                record.counted_tokens, record.token_method = cfg.output_tokens, "max_tokens"  # it stopped at the limit asked
+            if cfg.ignore_eos and record.output_tokens < SHORT_OUTPUT_FRACTION * cfg.output_tokens:
+                record.short = True
     except aiohttp.ClientConnectorError as exc:
         record.error, record.error_detail = "connect", str(exc)[:200]
     except aiohttp.ConnectionTimeoutError:
@@ -273,6 +313,8 @@ def make_client(cfg: BenchConfig, concurrency: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
 
 
+PROBE_OUTPUT_TOKENS = 16
+"""Tokens the probe asks for: enough text to see whether the server streams one token a chunk."""
 DEFAULT_TOKENS_PER_WORD = 1.33
 """English text without a tokenizer: about 0.75 words per token (OpenAI's rule of thumb,
 https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them)."""
@@ -310,6 +352,9 @@ class Probe:
     sized_by: str
     """usage (the server's reported prompt tokens), tokenizer (its /tokenize endpoint) or default (no count known)."""
     reports_usage: bool
+    tokens_per_chunk: float | None = None
+    """Without usage: the server's tokenizer count of the probe's streamed text over the chunks that carried it (1: one
+    token a chunk, so counting chunks is exact); None when the server has no tokenizer endpoint or reports usage."""
 
 
 async def probe(cfg: BenchConfig, prompt_tokens: int, vocabulary: tuple[str, ...] = WORDS) -> Probe:
@@ -322,9 +367,11 @@ async def probe(cfg: BenchConfig, prompt_tokens: int, vocabulary: tuple[str, ...
     text = synthetic_prompt(words, vocabulary=vocabulary)
     async with make_client(cfg, 1) as client:
         record = RequestRecord(level=0, index=-1, intended_ns=time.perf_counter_ns())
-        short = BenchConfig(**{**cfg.__dict__, "output_tokens": 1, "ignore_eos": False})
+        short = BenchConfig(**{**cfg.__dict__, "output_tokens": PROBE_OUTPUT_TOKENS, "ignore_eos": False})
         await stream_one(client, short, text, record)
         counted = None if record.usage_prompt_tokens else await _count_tokens(client, cfg, text)
+        streamed = "".join(record.text_parts)
+        in_text = await _count_tokens(client, cfg, streamed) if record.usage_output_tokens is None and streamed.strip() else None
     if record.error in ("connect", "connect_timeout"):
         raise EndpointError(f"cannot connect ({record.error_detail})", path=cfg.base_url)
     if record.error in ("http_4xx", "http_5xx", "redirect"):
@@ -337,7 +384,8 @@ async def probe(cfg: BenchConfig, prompt_tokens: int, vocabulary: tuple[str, ...
         per_word, sized_by = counted / words, "tokenizer"
     else:
         per_word, sized_by = DEFAULT_TOKENS_PER_WORD, "default"
-    return Probe(max(1, round(prompt_tokens / per_word)), per_word, sized_by, record.usage_output_tokens is not None)
+    per_chunk = in_text / record.token_chunks if in_text and record.token_chunks else None
+    return Probe(max(1, round(prompt_tokens / per_word)), per_word, sized_by, record.usage_output_tokens is not None, per_chunk)
 
 
 async def run_closed_loop(

@@ -227,6 +227,11 @@ def rate_level_key(rate_per_s: float) -> int:
     return round(rate_per_s * 1000)
 
 
+PACKED_CHUNKS = 1.1
+"""Tokens a chunk above which a server is taken to stream several tokens a chunk (tokenizers can count the same text
+a token apart)."""
+
+
 def _probe_warnings(found: Probe) -> list[str]:
     warnings: list[str] = []
     if found.sized_by == "tokenizer":
@@ -237,9 +242,18 @@ def _probe_warnings(found: Probe) -> list[str]:
             f"{found.tokens_per_word:g} tokens per word (English rule of thumb), so their real length may differ"
         )
     if not found.reports_usage:
+        if found.tokens_per_chunk is not None and found.tokens_per_chunk > PACKED_CHUNKS:
+            how = (
+                f"its tokenizer counts {found.tokens_per_chunk:.2g} tokens a chunk in the probe's output, so streams that stop "
+                "on their own are undercounted by about that factor"
+            )
+        elif found.tokens_per_chunk is not None:
+            how = "its tokenizer agrees with one token a chunk (probe), so that count is exact"
+        else:
+            how = "it has no /tokenize endpoint to check one token a chunk against"
         warnings.append(
-            "the server reports no completion usage: output tokens are counted from content chunks (a server that "
-            "sends several tokens per chunk is undercounted)"
+            "the server reports no completion usage: output tokens are the chunks that carried a token (empty ones too) or "
+            f"max_tokens where it stopped at the limit (each request's token_method says which); {how}"
         )
     return warnings
 

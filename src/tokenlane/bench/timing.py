@@ -3,7 +3,10 @@
 Definitions (also written into every summary file):
 - TTFT = first content chunk - intended send time (client-side queueing is not hidden).
 - decode tok/s = (output tokens - 1) / (end - first content chunk); TPOT = its inverse, in ms.
-- output tokens = the server's `usage.completion_tokens` when reported, else the number of content chunks.
+- output tokens = the server's `usage.completion_tokens` when reported; else max_tokens when the server says it stopped
+  there (finish_reason "length"); else the chunks that carried a token (one token a chunk, empty byte-fallback chunks
+  included), or the server's tokenizer count of the streamed text where that is more (a server that streams several
+  tokens a chunk). Each record says which (`token_method`): usage, max_tokens, tokenizer or chunks.
 - inter-chunk gaps = times between consecutive content chunks.
 - aggregate tok/s = output tokens of a level / (last end - first intended send).
 - requests/s = successful requests of a level / (last end - first intended send).
@@ -41,9 +44,18 @@ class RequestRecord:
     """Arrival time of every content chunk."""
     usage_output_tokens: int | None = None
     usage_prompt_tokens: int | None = None
+    token_chunks: int = 0
+    """Streamed chunks that carried a generated token (empty text included)."""
+    finish_reason: str | None = None
+    counted_tokens: int | None = None
+    """Output tokens known without `usage`: max_tokens at finish_reason "length", or the server's tokenizer count."""
+    token_method: str = "chunks"
+    """How `output_tokens` was counted: usage, max_tokens, tokenizer or chunks."""
+    text_parts: list[str] = field(default_factory=list, repr=False)
+    """The streamed text (for the tokenizer count; not written to results)."""
     error: str | None = None
     """Error class: connect, connect_timeout, timeout, stall, http_4xx, http_5xx, redirect, reset, malformed_sse,
-    malformed_json, bad_response, line_too_long, no_done, empty."""
+    malformed_json, bad_response, line_too_long, no_done, empty, interrupted."""
     short: bool = False
     """The stream finished but produced far fewer tokens than asked (ignore_eos requests)."""
     redirected_to: str | None = None
@@ -59,7 +71,17 @@ class RequestRecord:
 
     @property
     def output_tokens(self) -> int:
-        return self.usage_output_tokens if self.usage_output_tokens is not None else len(self.chunk_ns)
+        """The server's count, else the count without it (see the module docstring)."""
+        if self.usage_output_tokens is not None:
+            return self.usage_output_tokens
+        if self.counted_tokens is not None:
+            return self.counted_tokens
+        return max(self.token_chunks, len(self.chunk_ns))
+
+    @property
+    def counted_by(self) -> str:
+        """usage, max_tokens, tokenizer or chunks."""
+        return "usage" if self.usage_output_tokens is not None else self.token_method
 
     @property
     def ttft_s(self) -> float:
@@ -72,7 +94,10 @@ class RequestRecord:
         return (self.output_tokens - 1) / ns_to_s(span) if self.output_tokens > 1 and span > 0 else None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        doc.pop("text_parts")  # what the model wrote stays out of results files
+        doc["token_method"] = self.counted_by
+        return doc
 
 
 def pct(values: list[float] | np.ndarray, *, higher_is_better: bool = False) -> dict[str, float | None]:
@@ -94,7 +119,7 @@ def summarise_level(records: list[RequestRecord], *, concurrency: int | None, mi
     end = max((r.end_ns for r in records), default=0)
     out_tokens = sum(r.output_tokens for r in ok)
     good = [r for r in ok if r.ttft_s <= max_ttft_s and (r.decode_tok_s or float("inf")) >= min_tok_s]
-    usage_gap = [abs((r.usage_output_tokens or 0) - len(r.chunk_ns)) for r in ok if r.usage_output_tokens is not None]
+    usage_gap = [abs((r.usage_output_tokens or 0) - max(r.token_chunks, len(r.chunk_ns))) for r in ok if r.usage_output_tokens is not None]
     return {
         "concurrency": concurrency,
         "requests": len(records),
@@ -110,6 +135,7 @@ def summarise_level(records: list[RequestRecord], *, concurrency: int | None, mi
         "requests_per_s": len(ok) / ns_to_s(end - start) if end > start else 0.0,
         "short_outputs": sum(1 for r in ok if r.short),
         "output_tokens": out_tokens,
+        "output_tokens_counted_by": {m: sum(1 for r in ok if r.counted_by == m) for m in sorted({r.counted_by for r in ok})},
         "usage_vs_chunks_max_gap": max(usage_gap, default=0),
         "goodput": len(good) / len(records) if records else 0.0,
     }
