@@ -39,6 +39,16 @@ from typing import Any, Literal
 from tokenlane.errors import InputError
 from tokenlane.files import regular_file
 
+FORMATS = (
+    "llama-bench JSON/JSONL/CSV",
+    "llama-batched-bench tables",
+    "vllm bench serve JSON",
+    "AIPerf profile export JSON",
+    "GuideLLM benchmarks.json",
+    "tokenlane bench summary.json",
+)
+"""The benchmark outputs `read_measurements` recognises (the module docstring describes each)."""
+
 MAX_BYTES = 64 << 20
 
 

@@ -25,9 +25,8 @@ from tokenlane.capacity.roofline import (
     decode_load,
     prefill_load,
     step_seconds,
-    step_table,
-    token_seconds,
 )
+from tokenlane.capacity.steps import step_table, token_seconds
 
 __all__ = [
     "EMPTY_LOAD",

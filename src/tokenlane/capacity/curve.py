@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
-from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_table, token_seconds
+from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load
+from tokenlane.capacity.steps import step_table, token_seconds
 from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
 

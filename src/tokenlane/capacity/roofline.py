@@ -426,27 +426,3 @@ class PipelineStepTable:
         share = micro / num_seqs if num_seqs > 0 else 0.0
         inner = self._inner.step_seconds(micro, kv_full * share, kv_window * share, chunk_load)
         return inner + self._hops(micro + chunk_load[0])
-
-
-@functools.lru_cache(maxsize=64)
-def step_table(dep: Deployment) -> StepTable | PipelineStepTable:
-    """The step-time table of `dep`, sized for one step of the engine's token budget plus a full batch of decoders:
-    the one place step times of a deployment are priced for the simulator and the curves. A speculative deployment's
-    table prices decode steps per generated token (see `speculative`); one spanning servers as a pipeline wraps it
-    in `PipelineStepTable`."""
-    size = dep.engine.max_batched_tokens + dep.running_seq_cap + 1
-    table: StepTable
-    if dep.speculation is None:
-        table = StepTable(dep, size)
-    else:
-        from tokenlane.capacity.speculative import SpeculativeStepTable  # it builds on this module
-
-        table = SpeculativeStepTable(dep, size)
-    return PipelineStepTable(table, dep) if dep.pipeline_stages > 1 else table
-
-
-def token_seconds(dep: Deployment, batch: int, context: float) -> float:
-    """Seconds per generated token of each of `batch` decoding sequences at `context` cached tokens (speculation
-    and pipeline stages included)."""
-    load = decode_load(dep, batch, context)
-    return step_table(dep).decode_seconds(batch, load.kv_tokens_full, load.kv_tokens_window)

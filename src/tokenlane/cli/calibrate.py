@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from tokenlane import InputError, build_deployment, load_catalog
-from tokenlane.calibrate import calibrate, overlay_yaml, read_measurements, write_overlay
+from tokenlane.calibrate import FORMATS, calibrate, overlay_yaml, read_measurements, write_overlay
 from tokenlane.capacity.memory import file_sized_quant
 from tokenlane.catalog.models import Model, Quant
 from tokenlane.cli._options import fitted_table
@@ -21,7 +21,7 @@ SAME_FILE_BITS = 0.01
 
 
 def command(
-    files: Annotated[list[Path], typer.Argument(help="llama-bench JSON/JSONL/CSV, vllm bench serve JSON, tokenlane bench summary.json.")],
+    files: Annotated[list[Path], typer.Argument(help=f"Benchmark results: {', '.join(FORMATS)} (recognised by their content).")],
     hardware: Annotated[str, typer.Option(help="Catalog hardware the measurements ran on.")],
     engine: Annotated[str, typer.Option(help="Catalog engine that served them.")],
     model: Annotated[str, typer.Option(help="Catalog model measured.")],

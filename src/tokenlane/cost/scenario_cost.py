@@ -7,8 +7,6 @@ Cost builds no day of its own: `days` comes from the simulator (one `OptionDays`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import Deployment, decode_load, kv_cache, option_deployment, plan_memory, prefill_seconds, step_seconds
@@ -16,6 +14,7 @@ from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
+from tokenlane.cost.option_cost import OptionCost, OptionDays
 from tokenlane.cost.people import engineer_fte, fte_field, machines, people_usd
 from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units
@@ -25,49 +24,6 @@ from tokenlane.units import S_PER_HOUR, format_duration, format_number, per_mtok
 
 SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
 """Finance parameters varied one at a time in the sensitivity table."""
-
-
-@dataclass(frozen=True)
-class OptionDays:
-    """The simulated day cost prices for one option: at its fleet size (self-hosted) or on the API's fleet."""
-
-    day: SimulationResult
-    """The day at `replicas` replicas (an API's day carries its request log: the bill prices it)."""
-    replicas: int
-    carries: bool
-    """The day meets the SLO and every batch window."""
-    at_max_units: bool = False
-    """Sizing stopped at the option's `max_units` without carrying the load."""
-
-
-class OptionCost(BaseModel):
-    """One option's monthly cost and what it buys."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    kind: str
-    location: str
-    fits: bool
-    carries_load: bool
-    """Meets the SLO and batch windows with `replicas` replicas (APIs: assumed, served from a fleet)."""
-    meets_slo: bool | None
-    replicas: int
-    units: int
-    """Purchasable hardware units (boxes/servers) or rented GPUs' servers; 0 for APIs."""
-    monthly_usd: float | None
-    breakdown: MonthlyCost | None
-    usd_per_mtok_input: float | None
-    usd_per_mtok_output: float | None
-    capacity_tokens_per_day_per_replica: float | None
-    """Tokens one replica carries per 24 h at the SLO's per-user speed (self-host)."""
-    simulation: SimulationResult | None
-    """The day this cost was priced on (self-hosted: at `replicas`; API: the provider's fleet)."""
-    people_fte: float = 0.0
-    """Engineering time in `monthly_usd`, FTE (`cost.people.engineer_fte`)."""
-    machines: int = 0
-    """Physical machines the fleet occupies (self-hosted and rented); 0 for APIs."""
-    note: str = ""
 
 
 class SensitivityRow(BaseModel):

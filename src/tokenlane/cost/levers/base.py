@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.cost.api_bill import TokenBatch, price_requests
+from tokenlane.cost.option_cost import OptionCost
 from tokenlane.cost.routing import RoutingTable
 from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import RequestLog
-
-if TYPE_CHECKING:
-    from tokenlane.cost.scenario_cost import OptionCost
 
 
 @dataclass(frozen=True)
