@@ -4,12 +4,11 @@ charts that judge against the SLO carry a labelled SLO line."""
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import launch_options
 from tests.cli.helpers import invoke
 from tokenlane.report.charts import FIGURES, THRESHOLD_CHARTS
 
@@ -28,12 +27,6 @@ AXES_JS = """(id) => {
   }
   return out;
 }"""
-
-
-def _chromium() -> str:
-    path = os.environ.get("TOKENLANE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "Chromium is required for this test: apt-get install chromium (.ci/run does this)"
-    return path
 
 
 def _check_axis(chart: str, name: str, axis: dict) -> None:
@@ -70,8 +63,9 @@ def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Pa
 
     args = [str(EXAMPLES / scenario)] if scenario else []
     assert invoke("plan", *args, "--out", str(tmp_path)).exit_code == 0
+    options = launch_options()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(**options)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.browser import launch_options
 from tests.cli.helpers import invoke
 from tests.integration.servers import serve_in_thread
 from tokenlane import builtin_catalog
@@ -35,10 +34,9 @@ def _scenario() -> dict:
 def test_changing_users_and_residency_moves_the_verdict_and_the_charts(page_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("TOKENLANE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is required for this test: apt-get install chromium (.ci/run does this)"
+    options = launch_options()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(**options)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
