@@ -1,5 +1,5 @@
 """Where the catalog's quantization recovery figures (`Quant.recovery`) come from: public measurements in
-`benchmarks/data/quant-recovery.csv`, one figure per (quant, size class).
+`benchmarks/data/quality/quant-recovery.csv`, one figure per (quant, size class).
 
 Two kinds of rows:
 - recovery: a benchmark score at the quant over the same benchmark at bf16 (auto-round, Aider, mlx-lm, NVIDIA
@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data" / "quant-recovery.csv"
+DATA = Path(__file__).parent / "data" / "quality" / "quant-recovery.csv"
 CLASSES = ("small", "medium", "large")
 
 

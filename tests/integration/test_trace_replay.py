@@ -48,16 +48,17 @@ def test_replayed_blocks_share_text_exactly_where_the_log_shares_hashes(tmp_path
     assert [len(t.split(" ")) for t in texts] == [round(r.prompt_tokens / 1.25) for r in requests]
 
 
-def test_bench_replay_against_emulate_matches_simulate_of_the_same_trace(tmp_path: Path) -> None:
-    trace = _trace(tmp_path)
-    with emulator_process("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm") as (url, _):
-        result = invoke(
-            "bench", url, "--model", "qwen3-8b", "--trace", str(trace), "--trace-format", "mooncake", "--speedup", str(SPEEDUP),
-            "--out", str(tmp_path / "out"), "--json",
-        )  # fmt: skip
+def _replay(url: str, trace: Path, out: Path) -> tuple[dict, dict[int, dict]]:
+    result = invoke(
+        "bench", url, "--model", "qwen3-8b", "--trace", str(trace), "--trace-format", "mooncake", "--speedup", str(SPEEDUP),
+        "--out", str(out), "--json",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    doc = result.json()
-    assert doc["trace"]["requests"] == 40 and doc["levels"][0]["errors"] == 0
+    return result.json(), {r["index"]: r for r in map(json.loads, (out / "requests.jsonl").read_text().splitlines())}
+
+
+def _simulated(tmp_path: Path, trace: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(TTFT s, decode tok/s) of each request of the trace, simulated on the emulator's deployment."""
     scenario = tmp_path / "s.yaml"
     scenario.write_text(
         f"name: t\nworkload: {{users: 1, trace: {{path: {trace.name}, format: mooncake, rate_multiplier: {SPEEDUP}}}}}\n"
@@ -66,19 +67,41 @@ def test_bench_replay_against_emulate_matches_simulate_of_the_same_trace(tmp_pat
     day = simulate_day(DEP, load_scenario(scenario).workload)
     log = day.log
     assert log is not None
-    ttft = log.first_token_s - log.arrival_s
-    tok_s = (log.generated_tokens - 1) / (log.finished_s - log.first_token_s)
-    measured = doc["levels"][0]
-    # The client and HTTP add milliseconds, and a shared 2-core CI machine has added up to ~30 ms to the median.
-    assert measured["ttft_s"]["p50"] == pytest.approx(float(np.median(ttft)), rel=0.05, abs=0.03)
-    assert measured["per_user_tok_s"]["p50"] == pytest.approx(float(np.median(tok_s)), rel=0.05)
-    records = {r["index"]: r for r in map(json.loads, (tmp_path / "out" / "requests.jsonl").read_text().splitlines())}
+    return log.first_token_s - log.arrival_s, (log.generated_tokens - 1) / (log.finished_s - log.first_token_s)
+
+
+def test_bench_replay_against_emulate_sends_every_request_of_the_trace(tmp_path: Path) -> None:
+    """The deterministic part: every request of the log is sent once, in order, and served; the output tokens are the
+    simulator's (`--trace` asks for the logged output)."""
+    trace = _trace(tmp_path)
+    with emulator_process("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm") as (url, _):
+        doc, records = _replay(url, trace, tmp_path / "out")
+    assert doc["trace"]["requests"] == 40 and doc["levels"][0]["errors"] == 0
     assert sorted(records) == list(range(40))
-    # Request by request (the record's index is its place in the log, the simulator's request id): the client and
-    # HTTP add a few milliseconds. The 90th percentile is checked, not the worst request: on a shared 2-core machine
-    # one stream in forty can be held up by the test process itself (seen once in CI: 175 ms).
-    per_request = np.array([(records[i]["first_token_ns"] - records[i]["intended_ns"]) / 1e9 for i in range(40)])
-    assert np.percentile(np.abs(per_request - ttft), 90) < 0.03
+    assert all(r["token_method"] == "usage" for r in records.values())
+
+
+@pytest.mark.timing
+def test_bench_replay_against_emulate_matches_simulate_of_the_same_trace(tmp_path: Path) -> None:
+    """Wall-clock agreement, median of three replays: the client and HTTP add milliseconds, and a shared 2-core machine
+    has added up to ~30 ms to one run's median (the tolerance)."""
+    trace = _trace(tmp_path)
+    ttft, tok_s = _simulated(tmp_path, trace)
+    runs = []
+    for k in range(3):  # a fresh emulator each time: a second replay would hit the first one's prefix cache
+        with emulator_process("--hardware", "dgx-spark", "--model", "qwen3-8b", "--quant", "int4-awq", "--engine", "vllm") as (url, _):
+            runs.append(_replay(url, trace, tmp_path / f"out{k}"))
+    ttft_p50 = float(np.median([doc["levels"][0]["ttft_s"]["p50"] for doc, _ in runs]))
+    tok_s_p50 = float(np.median([doc["levels"][0]["per_user_tok_s"]["p50"] for doc, _ in runs]))
+    assert ttft_p50 == pytest.approx(float(np.median(ttft)), rel=0.05, abs=0.03)
+    assert tok_s_p50 == pytest.approx(float(np.median(tok_s)), rel=0.05)
+    # Request by request (the record's index is its place in the log): the 90th percentile of the gap in the middle
+    # run, not the worst request (one stream in forty can be held up by the test process itself).
+    gaps = []
+    for _, records in runs:
+        per_request = np.array([(records[i]["first_token_ns"] - records[i]["intended_ns"]) / 1e9 for i in range(40)])
+        gaps.append(float(np.percentile(np.abs(per_request - ttft), 90)))
+    assert float(np.median(gaps)) < 0.03
 
 
 def test_trace_bench_mistakes_are_one_line(tmp_path: Path) -> None:
