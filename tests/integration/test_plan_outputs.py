@@ -16,6 +16,25 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yam
 MEANINGLESS = re.compile(r"(?i:\b(nan|inf|infinity)\b)|\bNone\b|\$0(/month|\b(?![.,]\d))")
 
 
+PINNED = {
+    "azure-conversation-trace": ("cloud_api", "gpt-mini", "cloud-api"),
+    "coding-team-quality-bar": ("cloud_api", "sonnet-4.6", "cloud-api"),
+    "desk-box": ("cloud_api", "claude-sonnet", "cloud-api"),
+    "eu-insurer-jurisdiction": ("cloud_api", "sonnet-eu-endpoint", "allowed-jurisdictions"),
+    "finetuned-extraction": ("private_cloud", "tuned-8b", "fine-tuned"),
+    "mooncake-conversation-trace": ("cloud_api", "sonnet", "cloud-api"),
+    "narrow-extraction-volume": ("self_host", "h100-node", "batch-workload"),
+    "nightly-batch": ("cloud_api", "gpt-mini-batch", "cloud-api"),
+    "open-model-maker-api-vs-self-host": ("cloud_api", "gpt-mini", "allowed-jurisdictions"),
+    "regulated-on-prem": ("self_host", "spark", "on-prem-residency"),
+    "sixteen-h100-397b": ("cloud_api", "claude-sonnet", "cloud-api"),
+    "team-assistant": ("cloud_api", "claude-sonnet", "cloud-api"),
+    "built-in": ("cloud_api", "claude-sonnet", "cloud-api"),
+}
+"""Each example's verdict (recommendation, option, rule), pinned: a change to a rule, a price or the model that moves
+one must say so here (and in the example's comment when its point changes)."""
+
+
 def _visible_html(html: str) -> tuple[str, list[str]]:
     """(the page's text outside scripts, the JSON of each chart's Plotly.newPlot call)."""
     charts = re.findall(r"Plotly\.newPlot\((.*?)\)\s*\};?\s*</script>", html, flags=re.DOTALL)
@@ -51,6 +70,8 @@ def test_no_meaningless_number_in_any_format(path: Path | None, tmp_path: Path, 
             assert option["monthly_usd"] > 0 and option["breakdown"]["api_usd"] > 0, option["name"]
     for reason in doc["verdict"]["reasons"]:
         assert MEANINGLESS.search(reason) is None, reason
+    verdict = doc["verdict"]
+    assert (verdict["recommendation"], verdict["option"], verdict["rule"]) == PINNED[path.stem if path else "built-in"]
 
 
 def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> None:

@@ -170,3 +170,63 @@ def test_a_search_with_a_quality_bar_proposes_only_what_runs_and_meets_it(tmp_pa
     assert any(reason.startswith("not supported: nvfp4 on nvidia ada") for reason in found.reasons)
     assert any(reason.startswith("2-bit quant") for reason in found.reasons)
     assert found.not_enumerated == sum(n for reason, n in found.reasons.items() if reason.startswith(("not supported", "2-bit")))
+
+
+def _day(scenario, config: Config, replicas: int):
+    from tokenlane.simulate import DayRuns
+
+    option = config.option(name="c").model_copy(update={"count": replicas})
+    alone = scenario.model_copy(update={"options": [option]})
+    return DayRuns(alone, CATALOG, keep_logs=False).day("c")
+
+
+BUDGETED = """name: many users, a budget
+workload: {users: 200, active_hours: 1, requests_per_user_hour: 10, prompt_tokens: 800, output_tokens: 300,
+           slo: {min_tok_s_per_user: 20, max_ttft_s: 2}}
+constraints: {max_budget_usd_per_month: 6000}
+options:
+  - {name: box, kind: self_host, hardware: rtx-4090, model: qwen3-8b, quant: q4_k_m, engine: llama.cpp, max_units: 4}
+"""
+
+
+def test_every_pruned_configuration_fails_for_the_reason_given(tmp_path: Path) -> None:
+    """Paper checks prune before simulating; each prune must be one simulation would confirm: one stream too slow or a
+    first token too late on one replica, the busiest hour beyond the most replicas allowed, the budget at the fewest
+    replicas that could carry it. A prune made more eager than the physics fails here."""
+    budgeted = tmp_path / "b.yaml"
+    budgeted.write_text(BUDGETED)
+    many = load_scenario(budgeted)
+    bounds = Bounds(models=("qwen3-8b",), hardware=("rtx-4090", "dgx-spark", "h100-sxm"), max_gpus=1, kinds=("self_host",))
+    checked: dict[str, int] = {}
+    for scenario, b in ((many, bounds),):
+        results = tmp_path / f"{scenario.name}.jsonl"
+        run_search(scenario, CATALOG, b, backend="serial", results_path=results)
+        slo = scenario.workload.slo
+        for row in map(json.loads, results.read_text().splitlines()):
+            reason, config = row["reason"] or "", Config(**row["config"])
+            if row["status"] != "pruned" or checked.get(reason.split(" ")[0], 0) >= 6:
+                continue
+            if reason.startswith("one stream decodes under"):
+                alone = _day(scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"users": 1})}), config, 1)
+                assert alone.per_user_tok_s.p50 is not None and alone.per_user_tok_s.p50 < slo.min_tok_s_per_user, row["key"]
+            elif reason.startswith("one mean prompt's first token"):
+                alone = _day(scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"users": 1})}), config, 1)
+                assert alone.ttft_s.p50 is not None and alone.ttft_s.p50 > slo.max_ttft_s, row["key"]
+            elif reason.startswith("the busiest hour needs over"):
+                limit = config.option().max_units
+                assert not _day(scenario, config, limit).meets_slo, row["key"]
+            elif reason.startswith("over the budget"):
+                from tokenlane.cost import hardware_cost
+                from tokenlane.search.space import paper_check
+
+                dep = build_deployment(CATALOG, hardware=config.hardware, model=config.model, quant=config.quant, engine=config.engine)
+                fewest = paper_check(
+                    config,
+                    scenario.model_copy(update={"constraints": scenario.constraints.model_copy(update={"max_budget_usd_per_month": None})}),
+                    CATALOG,
+                ).min_replicas
+                assert hardware_cost(dep, config.option(), scenario.finance, replicas=fewest).total_usd > 6000, row["key"]
+            else:
+                continue
+            checked[reason.split(" ")[0]] = checked.get(reason.split(" ")[0], 0) + 1
+    assert checked.get("one", 0) >= 3 and checked.get("over", 0) + checked.get("the", 0) >= 1, checked
