@@ -230,3 +230,52 @@ def test_every_pruned_configuration_fails_for_the_reason_given(tmp_path: Path) -
                 continue
             checked[reason.split(" ")[0]] = checked.get(reason.split(" ")[0], 0) + 1
     assert checked.get("one", 0) >= 3 and checked.get("over", 0) + checked.get("the", 0) >= 1, checked
+
+
+@pytest.mark.parametrize("margin", [0.98, 1.02])
+def test_paper_checks_prune_exactly_at_their_thresholds(tmp_path: Path, margin: float) -> None:
+    """Each paper check set right beside a configuration's own figure: an SLO 2% under one stream's speed (or a TTFT
+    bound 2% over one prompt's first token, a budget 2% over the fewest replicas' cost) keeps it; 2% the other way
+    prunes it. A check made more eager than its threshold fails the first half."""
+    from tokenlane.cost import hardware_cost
+    from tokenlane.search.space import paper_check
+
+    config = Config("rtx-4090", "qwen3-8b", "q4_k_m", "llama.cpp", 1, "self_host")
+    path = tmp_path / "s.yaml"
+    path.write_text(BUDGETED)
+    scenario = load_scenario(path)
+    one = option_curve(CATALOG, config.option(), scenario.workload, (1,)).points[0]
+    w, c = scenario.workload, scenario.constraints
+    speed = scenario.model_copy(
+        update={
+            "workload": w.model_copy(
+                update={"slo": w.slo.model_copy(update={"min_tok_s_per_user": one.stream_tok_s * margin, "max_ttft_s": 1e3})}
+            ),
+            "constraints": c.model_copy(update={"max_budget_usd_per_month": None}),
+        }
+    )
+    assert (paper_check(config, speed, CATALOG).reason is None) == (margin < 1), margin
+    ttft = speed.model_copy(
+        update={
+            "workload": speed.workload.model_copy(
+                update={"slo": speed.workload.slo.model_copy(update={"min_tok_s_per_user": 1.0, "max_ttft_s": one.ttft_ms / 1000 / margin})}
+            )
+        }
+    )
+    assert (paper_check(config, ttft, CATALOG).reason is None) == (margin < 1), margin
+    fewest = paper_check(
+        config,
+        ttft.model_copy(
+            update={"workload": ttft.workload.model_copy(update={"slo": ttft.workload.slo.model_copy(update={"max_ttft_s": 1e3})})}
+        ),
+        CATALOG,
+    ).min_replicas
+    dep = build_deployment(CATALOG, hardware=config.hardware, model=config.model, quant=config.quant, engine=config.engine)
+    cost = hardware_cost(dep, config.option(), scenario.finance, replicas=fewest).total_usd
+    budget = ttft.model_copy(
+        update={
+            "workload": ttft.workload.model_copy(update={"slo": ttft.workload.slo.model_copy(update={"max_ttft_s": 1e3})}),
+            "constraints": c.model_copy(update={"max_budget_usd_per_month": cost / margin}),
+        }
+    )
+    assert (paper_check(config, budget, CATALOG).reason is None) == (margin < 1), margin
