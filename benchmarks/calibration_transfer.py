@@ -30,12 +30,10 @@ def _measurement(rec: dict[str, str]) -> Measurement | None:
     return None
 
 
-def main() -> None:
-    if not SHARED.exists():
-        print(f"calibration_transfer: {SHARED} is missing (the public reference set)")
-        sys.exit(2)
+def boxes_of(sources: list) -> dict[tuple[str, str], dict[str, list]]:  # type: ignore[type-arg]
+    """(hardware, engine) -> 'model quant' -> [(deployment, measurement)] for the llama-bench-style rows of `sources`."""
     boxes: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for source in (SHARED, *LOCAL):
+    for source in sources:
         with source.open(newline="") as fh:
             for rec in csv.DictReader(fh):
                 m = _measurement(rec)
@@ -46,15 +44,18 @@ def main() -> None:
                 except Unmapped:
                     continue
                 boxes[(rec["hardware"], rec["engine"])][f"{rec['model']} {rec['quant']}"].append((dep, m))
-    all_before: list[float] = []
-    all_after: list[float] = []
-    print(f"{'box':34} {'fit on':34} {'held-out rows':>13} {'median APE before':>18} {'after':>8}")
+    return boxes
+
+
+def transfer(boxes: dict[tuple[str, str], dict[str, list]]) -> list[tuple[str, str, list[float], list[float]]]:  # type: ignore[type-arg]
+    """For every box with several models and every model on it: (box, the model fitted on, errors % on the box's other
+    models' rows with the catalog's values, the same with the fitted values). Nothing is fitted to the rows judged."""
+    out = []
     for (hardware, _engine), models in sorted(boxes.items()):
         if len(models) < 2:
             continue
         for fit_on, rows in sorted(models.items()):
-            dep = rows[0][0]
-            result = calibrate(dep, [m for _, m in rows])
+            result = calibrate(rows[0][0], [m for _, m in rows])
             params = {f.name: f.value for f in result.fitted}
             before, after = [], []
             for other, others in models.items():
@@ -64,11 +65,21 @@ def main() -> None:
                     before.append(abs(predict(d, m) / m.seconds - 1) * 100)
                     tuned = dataclasses.replace(d, engine=d.engine.model_copy(update=params))
                     after.append(abs(predict(tuned, m) / m.seconds - 1) * 100)
-            all_before += before
-            all_after += after
-            print(
-                f"{hardware[:34]:34} {fit_on[:34]:34} {len(before):13d} {statistics.median(before):17.1f}% {statistics.median(after):7.1f}%"
-            )
+            out.append((hardware, fit_on, before, after))
+    return out
+
+
+def main() -> None:
+    if not SHARED.exists():
+        print(f"calibration_transfer: {SHARED} is missing (the public reference set)")
+        sys.exit(2)
+    all_before: list[float] = []
+    all_after: list[float] = []
+    print(f"{'box':34} {'fit on':34} {'held-out rows':>13} {'median APE before':>18} {'after':>8}")
+    for hardware, fit_on, before, after in transfer(boxes_of([SHARED, *LOCAL])):
+        all_before += before
+        all_after += after
+        print(f"{hardware[:34]:34} {fit_on[:34]:34} {len(before):13d} {statistics.median(before):17.1f}% {statistics.median(after):7.1f}%")
     print(
         f"{'ALL (every fit, every other model)':69} {len(all_before):13d} {statistics.median(all_before):17.1f}%"
         f" {statistics.median(all_after):7.1f}%"

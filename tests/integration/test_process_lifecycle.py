@@ -59,6 +59,7 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], set[int
             pytest.fail(f"the run ended before starting its workers: {log.read_text()}")
         time.sleep(0.2)
     proc.kill()
+    proc.wait(timeout=10)
     pytest.fail("no workers started within 60 s")
 
 
@@ -74,18 +75,29 @@ def _all_gone(pids: set[int], within_s: float) -> bool:
     return False
 
 
+def _stop(proc: subprocess.Popen[bytes], how: signal.Signals, workers: set[int]) -> None:
+    """Send `how`, wait for the run to end, and leave nothing behind whatever happens (a failed check included)."""
+    try:
+        os.kill(proc.pid, how)
+        proc.wait(timeout=10)
+        assert _all_gone(workers, within_s=5.0), "workers outlived their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
 def test_killing_plan_ends_its_workers(tmp_path: Path, how: signal.Signals) -> None:
     proc, workers = _start(tmp_path, "plan")
-    os.kill(proc.pid, how)
-    proc.wait(timeout=10)
-    assert _all_gone(workers, within_s=5.0), "workers outlived their parent"
+    _stop(proc, how, workers)
     if how == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM
 
 
 def test_killing_search_ends_its_pool(tmp_path: Path) -> None:
     proc, workers = _start(tmp_path, "search")
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=10)
-    assert _all_gone(workers, within_s=5.0), "search workers outlived their parent"
+    _stop(proc, signal.SIGTERM, workers)
