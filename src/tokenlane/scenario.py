@@ -428,6 +428,11 @@ class Workload(_Model):
         return self.sensitive_share > 0 or any(job.sensitive for job in self.batch_jobs)
 
     @property
+    def has_quality_bar(self) -> bool:
+        """A quality bar is set, for the whole workload or for a task."""
+        return self.quality is not None or any(t.quality for t in self.tasks)
+
+    @property
     def arrival_pattern(self) -> str:
         """The arrival pattern in force."""
         return self.arrival or ("closed_loop" if self.think_time_s is not None else "diurnal")

@@ -5,8 +5,8 @@ Definitions (also written into every summary file):
 - decode tok/s = (output tokens - 1) / (end - first content chunk); TPOT = its inverse, in ms.
 - output tokens = the server's `usage.completion_tokens` when reported; else max_tokens when the server says it stopped
   there (finish_reason "length"); else the chunks that carried a token (one token a chunk, empty byte-fallback chunks
-  included), or the server's tokenizer count of the streamed text where that is more (a server that streams several
-  tokens a chunk). Each record says which (`token_method`): usage, max_tokens, tokenizer or chunks.
+  included). Each record says which (`token_method`): usage, max_tokens or chunks. The probe checks one token a chunk
+  against the server's tokenizer, and the summary warns when the server packs several tokens a chunk.
 - inter-chunk gaps = times between consecutive content chunks.
 - aggregate tok/s = output tokens of a level / (last end - first intended send).
 - requests/s = successful requests of a level / (last end - first intended send).
@@ -48,11 +48,11 @@ class RequestRecord:
     """Streamed chunks that carried a generated token (empty text included)."""
     finish_reason: str | None = None
     counted_tokens: int | None = None
-    """Output tokens known without `usage`: max_tokens at finish_reason "length", or the server's tokenizer count."""
+    """Output tokens known without `usage`: max_tokens at finish_reason "length"."""
     token_method: str = "chunks"
-    """How `output_tokens` was counted: usage, max_tokens, tokenizer or chunks."""
+    """How `output_tokens` was counted without usage: max_tokens or chunks."""
     text_parts: list[str] = field(default_factory=list, repr=False)
-    """The streamed text (for the tokenizer count; not written to results)."""
+    """The streamed text (the probe's tokenizer check; not written to results)."""
     error: str | None = None
     """Error class: connect, connect_timeout, timeout, stall, http_4xx, http_5xx, redirect, reset, malformed_sse,
     malformed_json, bad_response, line_too_long, no_done, empty, interrupted."""
@@ -80,7 +80,7 @@ class RequestRecord:
 
     @property
     def counted_by(self) -> str:
-        """usage, max_tokens, tokenizer or chunks."""
+        """usage, max_tokens or chunks."""
         return "usage" if self.usage_output_tokens is not None else self.token_method
 
     @property

@@ -31,14 +31,13 @@ def machine_class(dep: Deployment) -> MachineClass:
     return "server" if dep.hardware.memory_kind == "hbm" else "desk"
 
 
-def engineer_fte(kind: str, finance: Finance, dep: Deployment | None = None, replicas: int = 0) -> float:
-    """Engineer time (FTE) an option needs: the scenario's override for its kind when set, else
-    API: `api_engineer_fte`; bought: stack + machines x per-machine care; rented: stack + machines x the rented share."""
+def engineer_fte(kind: str, finance: Finance, dep: Deployment, replicas: int) -> float:
+    """Engineer time (FTE) a self_host or cloud_gpu option needs: the scenario's override for its kind when set, else
+    bought: stack + machines x per-machine care; rented: stack + machines x the rented share. (An API option's is
+    `finance.api_engineer_fte`.)"""
     override = getattr(finance, fte_field(kind))
     if override is not None:
         return float(override)
-    if kind == "api" or dep is None:
-        return finance.api_engineer_fte
     cls = machine_class(dep)
     stack = finance.fte_stack_server if cls == "server" else finance.fte_stack_desk
     if kind == "cloud_gpu":

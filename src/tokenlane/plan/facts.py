@@ -183,8 +183,8 @@ def assess_option(
     pass_rate = sum(t.share * t.pass_rates[option.name] for t in rated) if rated and covered >= 1.0 - 1e-9 else None
     quality = option_quality(option, scenario, catalog, report_benchmark(scenario))
     failed_quality += quality_issues(option, scenario, catalog, covered=covered)
-    has_bar = scenario.workload.quality is not None or any(t.quality for t in tasks)
-    quality_risk = option.kind in OPEN_WEIGHT_KINDS and scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9 and not has_bar
+    unrated_hard = scenario.workload.difficulty == "hard" and covered < 1.0 - 1e-9 and not scenario.workload.has_quality_bar
+    quality_risk = option.kind in OPEN_WEIGHT_KINDS and unrated_hard
     if quality_risk and not constraints.accept_quality_risk:
         missing = "no pass rates for it" if not rated else f"pass rates for only {covered:.0%} of the traffic"
         failed_quality.append(
@@ -266,7 +266,7 @@ def low_bit_warning(option: Option, scenario: Scenario, catalog: Catalog) -> str
         return None
     quant = catalog.quant_by_id(option.quant)
     figure = option_quality(option, scenario, catalog, report_benchmark(scenario))
-    if not is_low_bit(quant) or figure.basis in ("measured", "fine-tune target"):
+    if not is_low_bit(quant) or figure.is_own:
         return None
     kept = f"; the catalog's figure keeps {figure.recovery:.0%} of the score ({figure.recovery_source})" if figure.recovery else ""
     return (

@@ -58,11 +58,16 @@ class QualityFigure(BaseModel):
         """The source's first part (a URL or repository path), for a sentence; `source` keeps all of it."""
         return self.source.split("; ")[0] if self.source else None
 
+    @property
+    def is_own(self) -> bool:
+        """The user's own figure (measured, or the fine-tune's target), not the catalog's."""
+        return self.basis in ("measured", "fine-tune target")
+
     def words(self) -> str:
         """'gpt-oss-120b: SWE-bench Verified 26.0 (independent, 2025-08)' — with the quant's share where it applies."""
         if self.effective is None:
             return f"{self.subject}: no published {self.benchmark_name} score the catalog may ship"
-        if self.basis in ("measured", "fine-tune target"):
+        if self.is_own:
             return f"{self.subject}: {self.benchmark_name} {self.effective:.1f} ({self.basis}: {self.source})"
         when = (self.as_of or "")[:7]
         kept = f" x {self.recovery:.3f} kept by its quant = {self.effective:.1f}" if self.basis == "catalog x quant recovery" else ""
@@ -222,7 +227,7 @@ def bar_issue(figure: QualityFigure, bar: QualityBar, *, scope: str = "") -> str
         )
     if figure.effective >= bar.min_score:
         return None
-    source = f"; source: {figure.short_source}" if figure.source and figure.basis not in ("measured", "fine-tune target") else ""
+    source = f"; source: {figure.short_source}" if figure.source and not figure.is_own else ""
     return f"quality bar{where}: {figure.words()} < {bar.min_score:g}{source}"
 
 
@@ -244,7 +249,7 @@ def mixed_harness_sentence(figures: dict[str, QualityFigure], catalog: Catalog) 
     with how far apart the two kinds run in the catalog; None when they share one."""
     by_harness: dict[str, list[str]] = {}
     for name, figure in figures.items():
-        if figure.effective is not None and figure.harness is not None and figure.basis not in ("measured", "fine-tune target"):
+        if figure.effective is not None and figure.harness is not None and not figure.is_own:
             by_harness.setdefault(figure.harness, []).append(name)
     if len(by_harness) < 2:
         return None

@@ -129,7 +129,7 @@ def decide(
         options=options,
         users=scenario.workload.users,
         has_pass_rates=any(t.pass_rates for t in scenario.workload.tasks),
-        has_bar=scenario.workload.quality is not None or any(t.quality for t in scenario.workload.tasks),
+        has_bar=scenario.workload.has_quality_bar,
         splits=tuple(splits or ()),
     )
     slo = scenario.workload.slo
