@@ -3,10 +3,16 @@
 Reads ../shared/data/reference-measurements.csv and benchmarks/data/*.csv (same columns); a missing shared file is an
 error (exit 2, one line) unless --without-shared says to validate on benchmarks/data alone. Every row read is either
 compared or listed at the end with why it was skipped.
-Run: python benchmarks/validate_capacity.py [--rows] [--without-shared]   (--rows also prints every row)
+Run: python benchmarks/validate_capacity.py [--rows] [--without-shared] [--write-errors]
+(--rows also prints every row; --write-errors rewrites the catalog's prediction_errors.yaml from the rows compared).
 Where a row gives the weights file size (GGUF mixes), bits/weight = file bytes x 8 / parameters, applied
 uniformly and the named format's kernels; otherwise the row's quant maps to a catalog quant. Serving rows (a closed
-loop of N users) run through `simulate_day`, queue and KV admission included. Nothing here is fitted to these rows.
+loop of N users) run through `simulate_day`, queue and KV admission included. Nothing here is fitted to these rows,
+except those `FITTED` names (a tuning script's rows), which are marked in-sample and kept out of the held-out figures.
+
+Held out: each row's 80% prediction interval is built from the rows of every *other* source
+(`tokenlane.capacity.uncertainty`, leave one source out), and the second table prints, per group, how many measured
+values fall inside it and how wide it is. These are the figures docs/capacity.md quotes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from tokenlane import (
     build_deployment,
@@ -35,8 +42,9 @@ from tokenlane import (
 )
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import file_sized_quant
+from tokenlane.capacity.uncertainty import Point, Tagged, hardware_class, interval_among, kernel_family, model_shape, regime_of
 from tokenlane.catalog.gguf_file import format_quant
-from tokenlane.catalog.models import Quant
+from tokenlane.catalog.models import HeldOutError, Quant
 from tokenlane.scenario import Workload
 from tokenlane.simulate import simulate_day
 from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
@@ -44,6 +52,10 @@ from tokenlane.units import BITS_PER_BYTE, gib_to_bytes
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "reference-measurements.csv"
 LOCAL = sorted((HERE / "data").glob("*.csv"))
+ERRORS_YAML = HERE.parent / "src" / "tokenlane" / "catalog" / "data" / "prediction_errors.yaml"
+FITTED = (("benches/dgx-spark.md", "gemma-3-4b", "decode_batched"),)
+"""(source, model, test) of rows a tuning script fitted a catalog value to (benchmarks/decode_tuning.py: llama.cpp's
+eager per-layer cost on CUDA): in-sample, so kept out of the held-out figures and of the prediction errors."""
 
 HARDWARE = {
     "apple-m1-ultra-48gpu-800gbs": "apple-m1-ultra-64gb",
@@ -96,6 +108,11 @@ class Row:
     """A prompt processed with no other request in flight (llama-bench pp, serving TTFT at concurrency 1)."""
     batch: int | None = None
     """Sequences (or closed-loop users) running together, where the row gives them."""
+    error: HeldOutError | None = None
+    """The row as a prediction error of its family (None: not a deployment's speed, or in-sample)."""
+    family: tuple[str, str, str, str] | None = None
+    """(engine kernels, hardware class, metric, regime) of `error`."""
+    in_sample: bool = False
 
     @property
     def ape(self) -> float:
@@ -170,16 +187,21 @@ def _deployment(rec: dict[str, str]):
     )
 
 
-def _predict(rec: dict[str, str]) -> tuple[str, float]:
+def _predict(rec: dict[str, str]) -> tuple[str, float, Deployment | None]:
+    """(what is compared, the predicted value, the deployment predicted; None for a hardware or routing row)."""
     if rec["test"] == "moe_distinct_experts":
         model = builtin_catalog().model_by_id(MODELS[rec["model"].strip().lower()])
         assert model.moe is not None
-        return "MoE distinct experts", expected_distinct_experts(model.moe.num_experts, model.moe.experts_per_token, int(rec["batch"]))
+        return (
+            "MoE distinct experts",
+            expected_distinct_experts(model.moe.num_experts, model.moe.experts_per_token, int(rec["batch"])),
+            None,
+        )
     if rec["test"] in ("copy_bandwidth", "gemm"):
         hw = builtin_catalog().hardware_by_id(rec["hardware"])
         if rec["test"] == "copy_bandwidth":
-            return "hardware streaming GB/s", hw.memory_bandwidth_gbps * hw.memory_efficiency
-        return "hardware bf16 TFLOP/s", hw.bf16_tflops
+            return "hardware streaming GB/s", hw.memory_bandwidth_gbps * hw.memory_efficiency, None
+        return "hardware bf16 TFLOP/s", hw.bf16_tflops, None
     dep = _deployment(rec)
     test, metric = rec["test"], rec["metric"]
     batch = int(rec["batch"] or 1)
@@ -187,19 +209,19 @@ def _predict(rec: dict[str, str]) -> tuple[str, float]:
     depth = int(rec["context_depth"] or 0)
     out = int(rec["output_tokens"] or 0)
     if test == "decode":
-        return "single-stream decode", 1.0 / step_seconds(dep, decode_load(dep, 1, depth + out / 2))
+        return "single-stream decode", 1.0 / step_seconds(dep, decode_load(dep, 1, depth + out / 2)), dep
     if test == "prefill":
-        return "prefill", prompt / prefill_seconds(dep, depth + prompt, cached_tokens=depth)
+        return "prefill", prompt / prefill_seconds(dep, depth + prompt, cached_tokens=depth), dep
     if test == "decode_batched":
-        return "batched aggregate", batch / step_seconds(dep, decode_load(dep, batch, prompt + out / 2))
+        return "batched aggregate", batch / step_seconds(dep, decode_load(dep, batch, prompt + out / 2)), dep
     if test == "serving":
         ttft_s, itl_s, tok_s = _closed_loop(_fp8_kv(dep), batch, prompt, out)
         if metric in ("itl_ms", "tpot_ms"):  # per-request TPOT is the mean inter-token latency
-            return "serving ITL", itl_s * 1e3
+            return "serving ITL", itl_s * 1e3, dep
         if metric == "ttft_ms":
-            return "serving TTFT", ttft_s * 1e3
+            return "serving TTFT", ttft_s * 1e3, dep
         if metric == "aggregate_tok_s":
-            return "batched aggregate", tok_s
+            return "batched aggregate", tok_s, dep
         raise Unmapped(f"serving metric '{metric}' has no prediction")
     if test in ("offline", "server"):
         # Four TP2 replicas with an fp8 KV cache (the TensorRT-LLM submission's setting), each running as many
@@ -217,7 +239,7 @@ def _predict(rec: dict[str, str]) -> tuple[str, float]:
         b = max_concurrent_sequences(replica, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS)
         step = step_seconds(replica, decode_load(replica, b, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS / 2))
         per_batch_s = MLPERF_OUTPUT_TOKENS * step + b * prefill_seconds(replica, MLPERF_PROMPT_TOKENS)
-        return "batched aggregate", dep.num_devices // tp * b * MLPERF_OUTPUT_TOKENS / per_batch_s
+        return "batched aggregate", dep.num_devices // tp * b * MLPERF_OUTPUT_TOKENS / per_batch_s, replica
     raise Unmapped(f"test '{test}' has no prediction")
 
 
@@ -248,6 +270,35 @@ def _closed_loop(dep: Deployment, users: int, prompt: int, out: int) -> tuple[fl
     return float(ttft), float(itl), float(users * np.mean(log.generated_tokens[warm]) / cycle)
 
 
+def source_key(source: str) -> str:
+    """A row's source without its parenthesised build or date: rows of one page or file are one source."""
+    return source.split(" (")[0].strip()
+
+
+def _error(
+    rec: dict[str, str], kind: str, measured: float, predicted: float, dep: Deployment
+) -> tuple[HeldOutError, tuple[str, str, str, str]]:
+    """The row as a prediction error of its family (see `tokenlane.capacity.uncertainty`)."""
+    is_time = rec["metric"].endswith("_ms")
+    ratio = predicted / measured if is_time else measured / predicted
+    prompt, depth, out = int(rec["prompt_tokens"] or 0), int(rec["context_depth"] or 0), int(rec["output_tokens"] or 0)
+    metric = "prefill" if kind in ("prefill", "serving TTFT") else "decode"
+    if rec["test"] in ("offline", "server"):  # MLPerf: as many sequences as KV memory holds (`_predict`)
+        batch = max_concurrent_sequences(dep, MLPERF_PROMPT_TOKENS + MLPERF_OUTPUT_TOKENS)
+    else:
+        batch = 1 if kind in ("prefill", "single-stream decode") else max(1, int(rec["batch"] or 1))
+    context = prompt + depth if metric == "prefill" else depth + prompt + out // 2
+    error = HeldOutError(
+        log_ratio=round(float(np.log(ratio)), 4),
+        source=source_key(rec["source"]),
+        shape=model_shape(dep.model),
+        batch=batch,
+        context=context,
+        params_b=round(count_params(dep.model).total / 1e9, 1),
+    )
+    return error, (kernel_family(dep.engine.id), hardware_class(dep), metric, regime_of(batch))
+
+
 def collect(sources: list[Path]) -> tuple[list[Row], list[tuple[str, str]]]:
     """(compared rows, (row, why skipped) for every row that could not be compared)."""
     rows: list[Row] = []
@@ -259,16 +310,64 @@ def collect(sources: list[Path]) -> tuple[list[Row], list[tuple[str, str]]]:
                     f"{rec['hardware']} {rec['model']} {rec['quant']} {rec['test']} b={rec['batch'] or '-'} d={rec['context_depth'] or 0}"
                 )
                 try:
-                    kind, value = _predict(rec)
+                    kind, value, dep = _predict(rec)
                 except Unmapped as why:
                     skipped.append((f"{path.name}:{number} {label}", str(why)))
                     continue
                 dataset = f"{rec['source'].split()[0]}"
                 low_load = kind == "prefill" or (kind == "serving TTFT" and rec["batch"] == "1")
                 batch = int(rec["batch"]) if rec["batch"].isdigit() else None
-                row = Row(f"{kind} | {dataset}", label, rec["metric"], float(rec["value"]), value, low_load=low_load, batch=batch)
-                rows.append(row)
+                measured = float(rec["value"])
+                in_sample = any(
+                    src in rec["source"] and model == rec["model"].lower() and test == rec["test"] for src, model, test in FITTED
+                )
+                error, family = (None, None)
+                if dep is not None and dep.engine.id != "pytorch" and not in_sample:  # a bare loop of ours is no engine a user runs
+                    error, family = _error(rec, kind, measured, value, dep)
+                row = Row(f"{kind} | {dataset}", label, rec["metric"], measured, value, low_load=low_load, batch=batch)
+                rows.append(dataclasses.replace(row, error=error, family=family, in_sample=in_sample))
     return rows, skipped
+
+
+def families_doc(rows: list[Row]) -> dict[str, object]:
+    """The catalog's `prediction_errors` section from the compared rows: one entry per family."""
+    by_family: dict[tuple[str, str, str, str], list[HeldOutError]] = {}
+    for r in rows:
+        if r.error is not None and r.family is not None:
+            by_family.setdefault(r.family, []).append(r.error)
+    entries = []
+    for (engine, hw_class, metric, regime), errors in sorted(by_family.items()):
+        entries.append(
+            {
+                "id": f"{engine}-{hw_class}-{metric}-{regime}",
+                "name": f"{engine} on {hw_class}, {metric}, {'one stream' if regime == 'single' else 'several sequences'}",
+                "engine": engine,
+                "hardware_class": hw_class,
+                "metric": metric,
+                "regime": regime,
+                "rows": [e.model_dump() for e in errors],
+                "source": "benchmarks/validate_capacity.py --write-errors: the public rows of ../shared/data/reference-measurements.csv "
+                "and benchmarks/data/*.csv against this version's predictions (each row names its source)",
+                "as_of": "2026-12-03",
+            }
+        )
+    return {"prediction_errors": entries}
+
+
+def held_out(rows: list[Row]) -> list[tuple[Row, float, float]]:
+    """(row, interval low, high, in the row's unit) for every row with a family, its interval built from the rows of
+    every *other* source (leave one source out); rows no family of other sources covers are left out."""
+    with_error = [r for r in rows if r.error is not None and r.family is not None]
+    tagged = [Tagged(*r.family[:2], None, *r.family[2:], r.error) for r in with_error]  # type: ignore[index, misc]
+    out = []
+    for r, t in zip(with_error, tagged, strict=True):
+        e = t.row
+        point = Point(t.engine, t.hardware_class, "-", t.metric, t.regime, e.shape, e.batch, e.context, e.params_b)
+        iv = interval_among([o for o in tagged if o.row.source != e.source], point)
+        if iv is not None:
+            lo, hi = iv.time(r.predicted) if r.metric.endswith("_ms") else iv.speed(r.predicted)
+            out.append((r, lo, hi))
+    return out
 
 
 GOALS_PCT = {"ALL single-stream decode": 12.0, "ALL batched aggregate": 15.0, "ALL prefill and TTFT at low load": 25.0}
@@ -299,6 +398,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", action="store_true", help="print every row")
     parser.add_argument("--without-shared", action="store_true", help="validate on benchmarks/data alone")
+    parser.add_argument("--write-errors", action="store_true", help=f"rewrite {ERRORS_YAML.name} from the rows compared")
     args = parser.parse_args()
     if not SHARED.exists() and not args.without_shared:
         print(f"validate_capacity: {SHARED} is missing (the public reference set); pass --without-shared to use benchmarks/data alone")
@@ -320,6 +420,35 @@ def main() -> None:
     print(f"\n{len(rows) + len(skipped)} rows read: {len(rows)} compared, {len(skipped)} skipped")
     for where, why in skipped:
         print(f"  skipped {where}: {why}")
+    print(f"  in-sample (a tuning script fitted to them, left out of what follows): {sum(r.in_sample for r in rows)}")
+    print_held_out(held_out(rows))
+    if args.write_errors:
+        if not SHARED.exists():
+            print("validate_capacity: --write-errors needs the public reference set too (../shared)")
+            sys.exit(2)
+        header = "# Generated by `python benchmarks/validate_capacity.py --write-errors`; do not edit by hand.\n"
+        ERRORS_YAML.write_text(header + yaml.safe_dump(families_doc(rows), sort_keys=False, width=140), encoding="utf-8")
+        print(f"wrote {ERRORS_YAML}")
+
+
+def print_held_out(found: list[tuple[Row, float, float]]) -> None:
+    """Coverage and width of the leave-one-source-out intervals, by what is compared and by source."""
+    groups: dict[str, list[tuple[Row, float, float]]] = {}
+    for item in found:
+        r = item[0]
+        assert r.family is not None
+        groups.setdefault(f"ALL {r.family[2]}, {'one stream' if r.family[3] == 'single' else 'several sequences'}", []).append(item)
+        groups.setdefault("ALL", []).append(item)
+        groups.setdefault(f"source {source_key(r.error.source if r.error else '')}", []).append(item)
+    print("\nHeld out (leave one source out): each row's 80% interval from the other sources' rows")
+    print(f"| {'group':70} | {'n':>3} | {'median APE %':>12} | {'inside %':>8} | {'median half-width %':>19} |")
+    print(f"|{'-' * 72}|{'-' * 5}|{'-' * 14}|{'-' * 10}|{'-' * 21}|")
+    for name in sorted(groups):
+        g = groups[name]
+        inside = sum(lo <= r.measured <= hi for r, lo, hi in g) / len(g) * 100
+        half = statistics.median((hi - lo) / 2 / r.predicted * 100 for r, lo, hi in g)
+        ape = statistics.median(r.ape for r, _, _ in g)
+        print(f"| {name[:70]:70} | {len(g):3d} | {ape:12.1f} | {inside:8.0f} | {half:19.1f} |")
 
 
 if __name__ == "__main__":

@@ -555,6 +555,9 @@ class Option(_Model):
     each), or one tensor-parallel group over the network."""
     count: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 1
     """Replicas behind a least-outstanding-requests load balancer."""
+    speed_scale: Annotated[float, Field(ge=0.1, le=10)] = 1.0
+    """The box runs this many times as fast as the capacity model predicts (e.g. 0.85 where your own bench measured
+    it 15% slower); `plan` also runs each self-hosted option at the ends of its prediction interval this way."""
     max_running_seqs: PosInt | None = None
     context_tokens: PosInt | None = None
     """Engine context per replica (llama.cpp -c), tokens."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -11,6 +11,8 @@ from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
 from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load
 from tokenlane.capacity.steps import step_table, token_seconds
+from tokenlane.capacity.uncertainty import prediction_interval
+from tokenlane.catalog.models import ErrorFamily
 from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
 
@@ -43,6 +45,12 @@ class CurvePoint(BaseModel):
     """Output tokens per second over all running sequences."""
     ttft_ms: float
     """Time to first token for one prompt while the others decode (queue wait not included), ms."""
+    per_user_tok_s_range: list[float] | None = None
+    """80% prediction interval [low, high] of `per_user_tok_s` (`capacity.uncertainty`); None without error rows."""
+    aggregate_tok_s_range: list[float] | None = None
+    ttft_ms_range: list[float] | None = None
+    range_basis: str = ""
+    """The rows the intervals rest on, and why they were widened, in words."""
 
 
 class MeasuredPoint(BaseModel):
@@ -86,6 +94,8 @@ class CapacityReport(BaseModel):
     context_tokens: int
     prompt_tokens: int
     single_stream_tok_s: float
+    single_stream_tok_s_range: list[float] | None = None
+    """80% prediction interval of `single_stream_tok_s` (see `CurvePoint.per_user_tok_s_range`)."""
     step_breakdown_ms: dict[str, float]
     """Operator times of a batch-1 decode step at `context`, ms."""
     points: list[CurvePoint]
@@ -118,6 +128,26 @@ def prefill_seconds(
         done += chunk
         todo -= chunk
     return total
+
+
+def _with_ranges(point: CurvePoint, dep: Deployment, errors: Sequence[ErrorFamily], prompt_tokens: int) -> CurvePoint:
+    """`point` with its 80% intervals (see `capacity.uncertainty`); unchanged without error rows or running sequences."""
+    if not errors or point.running == 0:
+        return point
+    decode = prediction_interval(errors, dep, "decode", batch=point.running, context=point.context)
+    prefill = prediction_interval(errors, dep, "prefill", batch=1, context=prompt_tokens)  # the prompt's own compute
+    if decode is None or prefill is None:
+        return point
+    basis = f"decode: {decode.family} ({decode.rows} rows, {decode.sources} sources); TTFT: {prefill.family}"
+    widened = "; ".join(w for w in (decode.widened, prefill.widened) if w)
+    return point.model_copy(
+        update={
+            "per_user_tok_s_range": decode.speed(point.per_user_tok_s),
+            "aggregate_tok_s_range": decode.speed(point.aggregate_tok_s),
+            "ttft_ms_range": prefill.time(point.ttft_ms),
+            "range_basis": basis + (f"; {widened}" if widened else ""),
+        }
+    )
 
 
 def _point(dep: Deployment, users: int, context: int, prompt_tokens: int, cap: int) -> CurvePoint:
@@ -158,8 +188,11 @@ def breakdown_ms(step: StepTime) -> dict[str, float]:
     return out
 
 
-def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens: int, prompt_tokens: int) -> CapacityReport:
-    """Per-user and aggregate decode speed, step time and TTFT for each number of concurrent users.
+def concurrency_curve(
+    dep: Deployment, batches: Iterable[int], *, context_tokens: int, prompt_tokens: int, errors: Sequence[ErrorFamily] = ()
+) -> CapacityReport:
+    """Per-user and aggregate decode speed, step time and TTFT for each number of concurrent users, each with its
+    80% prediction interval from the catalog's `errors` rows (none without them).
 
     Engines batch up to min(engine cap, what KV memory holds); users beyond that queue, so the per-user
     share is aggregate / users. Serial engines (cap 1) never batch.
@@ -174,9 +207,10 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
         raise InputError(f"at most {MAX_CURVE_POINTS} levels of at most {MAX_CONCURRENCY:,} concurrent users", field="batch")
     plan: MemoryPlan = plan_memory(dep)
     cap = max_concurrent_sequences(dep, context_tokens, plan)
-    points = [_point(dep, b, context_tokens, prompt_tokens, cap) for b in batches]
+    points = [_with_ranges(_point(dep, b, context_tokens, prompt_tokens, cap), dep, errors, prompt_tokens) for b in batches]
     single = compute_step_time(dep, decode_load(dep, 1, context_tokens))
     single_s = token_seconds(dep, 1, context_tokens)
+    single_range = prediction_interval(errors, dep, "decode", batch=1, context=context_tokens) if errors and plan.fits else None
     return CapacityReport(
         hardware=dep.hardware.id,
         model=dep.model.id,
@@ -196,6 +230,7 @@ def concurrency_curve(dep: Deployment, batches: Iterable[int], *, context_tokens
         context_tokens=context_tokens,
         prompt_tokens=prompt_tokens,
         single_stream_tok_s=1.0 / single_s if plan.fits else 0.0,
+        single_stream_tok_s_range=single_range.speed(1.0 / single_s) if single_range else None,
         step_breakdown_ms=breakdown_ms(single),
         points=points,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
@@ -63,6 +64,9 @@ class Deployment:
     """How a replica spanning servers splits the model between them: pipeline stages (each server holds a share of
     the layers, tensor parallel inside it; vLLM's and SGLang's multi-node layout) or one tensor-parallel group over
     the network."""
+    speed_scale: float = 1.0
+    """Every step runs this many times as fast as modelled: 1 as modelled; an end of the prediction interval when a
+    plan checks whether its verdict survives it (`capacity.uncertainty`)."""
     label: str = field(default="", compare=False)
 
     @property
@@ -240,7 +244,7 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
             draft_tokens = head.draft_tokens if draft_tokens is None else draft_tokens
             acceptance = head.acceptance_rate if acceptance is None else acceptance
         speculation = Speculation(draft_tokens, acceptance, draft)
-    return build_deployment(
+    dep = build_deployment(
         catalog,
         hardware=option.hardware,
         model=option.model,
@@ -255,3 +259,4 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
         cross_server=option.cross_server,
         label=option.name,
     )
+    return dataclasses.replace(dep, speed_scale=option.speed_scale) if option.speed_scale != 1.0 else dep

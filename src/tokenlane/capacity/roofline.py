@@ -9,6 +9,7 @@ the number of tokens in the step. The operator times add up, then the all-reduce
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -202,52 +203,72 @@ def _coefficients(dep: Deployment) -> _Coefficients:
     bandwidth = hw.memory_bandwidth_gbps * GB * hw.memory_efficiency * engine.bandwidth_utilization
     compute = hw.tflops_for(dep.compute_dtype) * TFLOPS * engine.compute_utilization
     ring = 2.0 * (n - 1) / n if n > 1 else 0.0
-    return _Coefficients(
-        bytes_per_s=bandwidth,
-        flops_per_s=compute,
-        attn_flops_per_s=hw.bf16_tflops * TFLOPS * (engine.attention_utilization or engine.compute_utilization),
-        num_layers=layers,
-        full_layers=softmax_layers - window_layers,
-        window_layers=window_layers,
-        attn_proj_bytes=(wbytes.attention_per_layer * softmax_layers + wbytes.linear_attention_per_layer * linear_layers) / n,
-        attn_proj_flops_per_token=2.0 * params.mixing / n,
-        ffn_bytes=(params.num_dense_layers * wbytes.dense_ffn_per_layer + params.num_moe_layers * wbytes.shared_per_layer) / n,
-        ffn_flops_per_token=2.0
-        * (params.num_dense_layers * params.dense_ffn_per_layer + params.num_moe_layers * params.shared_per_layer)
-        / n,
-        expert_bytes=wbytes.expert_per_layer * params.num_moe_layers / n,
-        expert_flops_per_token=2.0 * params.expert_per_layer * params.experts_per_token * params.num_moe_layers / n,
-        num_moe_layers=params.num_moe_layers,
-        num_experts=params.num_experts,
-        experts_per_token=params.experts_per_token,
-        routing_skew=dep.routing_skew,
-        lm_head_bytes=wbytes.lm_head / n,
-        lm_head_flops_per_logit=2.0 * (params.lm_head or params.embedding) / n,
-        kv_bytes_per_token_layer=kv_elements_per_token_per_layer(model) * dep.kv_dtype.bytes_per_element / n,
-        attn_flops_per_pair_layer=attn_flops_pair / n,
-        index_bytes_per_token=index_bytes_per_token(model) / n,
-        index_flops_per_pair=2.0 * sparse.index_n_heads * sparse.index_head_dim * layers / n if sparse else 0.0,
-        linear_state_bytes=2.0 * state_bytes_per_sequence(model, STATE_BYTES_PER_ELEMENT) / n,
-        linear_flops_per_token=LINEAR_FLOPS_PER_STATE_ELEMENT
-        * linear_layers
-        * (lin.num_value_heads * lin.key_head_dim * lin.value_head_dim)
-        / n
-        if lin
-        else 0.0,
-        allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
-        allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
-        allreduce_latency_s=2.0
-        * layers
-        * us_to_s(hw.interconnect_latency_us + (CROSS_SERVER_ALLREDUCE_US if _tensor_group_spans_servers(dep) else 0.0))
-        if n > 1
-        else 0.0,
-        overhead_s=ms_to_s(engine.step_overhead_ms)
-        + layers * us_to_s(engine.layer_overhead_us)
-        + params.num_moe_layers * us_to_s(engine.moe_layer_overhead_us),
-        eager_overhead_s=layers * us_to_s(engine.eager_layer_overhead_us),
-        graph_max_tokens=float("inf") if engine.graph_max_tokens is None else float(engine.graph_max_tokens),
-        dequant_rows=dep.quant.dequant_rows,
-        matvec_max_rows=engine.matvec_max_rows,
+    return _scaled(
+        _Coefficients(
+            bytes_per_s=bandwidth,
+            flops_per_s=compute,
+            attn_flops_per_s=hw.bf16_tflops * TFLOPS * (engine.attention_utilization or engine.compute_utilization),
+            num_layers=layers,
+            full_layers=softmax_layers - window_layers,
+            window_layers=window_layers,
+            attn_proj_bytes=(wbytes.attention_per_layer * softmax_layers + wbytes.linear_attention_per_layer * linear_layers) / n,
+            attn_proj_flops_per_token=2.0 * params.mixing / n,
+            ffn_bytes=(params.num_dense_layers * wbytes.dense_ffn_per_layer + params.num_moe_layers * wbytes.shared_per_layer) / n,
+            ffn_flops_per_token=2.0
+            * (params.num_dense_layers * params.dense_ffn_per_layer + params.num_moe_layers * params.shared_per_layer)
+            / n,
+            expert_bytes=wbytes.expert_per_layer * params.num_moe_layers / n,
+            expert_flops_per_token=2.0 * params.expert_per_layer * params.experts_per_token * params.num_moe_layers / n,
+            num_moe_layers=params.num_moe_layers,
+            num_experts=params.num_experts,
+            experts_per_token=params.experts_per_token,
+            routing_skew=dep.routing_skew,
+            lm_head_bytes=wbytes.lm_head / n,
+            lm_head_flops_per_logit=2.0 * (params.lm_head or params.embedding) / n,
+            kv_bytes_per_token_layer=kv_elements_per_token_per_layer(model) * dep.kv_dtype.bytes_per_element / n,
+            attn_flops_per_pair_layer=attn_flops_pair / n,
+            index_bytes_per_token=index_bytes_per_token(model) / n,
+            index_flops_per_pair=2.0 * sparse.index_n_heads * sparse.index_head_dim * layers / n if sparse else 0.0,
+            linear_state_bytes=2.0 * state_bytes_per_sequence(model, STATE_BYTES_PER_ELEMENT) / n,
+            linear_flops_per_token=LINEAR_FLOPS_PER_STATE_ELEMENT
+            * linear_layers
+            * (lin.num_value_heads * lin.key_head_dim * lin.value_head_dim)
+            / n
+            if lin
+            else 0.0,
+            allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
+            allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
+            allreduce_latency_s=2.0
+            * layers
+            * us_to_s(hw.interconnect_latency_us + (CROSS_SERVER_ALLREDUCE_US if _tensor_group_spans_servers(dep) else 0.0))
+            if n > 1
+            else 0.0,
+            overhead_s=ms_to_s(engine.step_overhead_ms)
+            + layers * us_to_s(engine.layer_overhead_us)
+            + params.num_moe_layers * us_to_s(engine.moe_layer_overhead_us),
+            eager_overhead_s=layers * us_to_s(engine.eager_layer_overhead_us),
+            graph_max_tokens=float("inf") if engine.graph_max_tokens is None else float(engine.graph_max_tokens),
+            dequant_rows=dep.quant.dequant_rows,
+            matvec_max_rows=engine.matvec_max_rows,
+        ),
+        dep.speed_scale,
+    )
+
+
+def _scaled(c: _Coefficients, speed: float) -> _Coefficients:
+    """`c` for a box that runs every step `speed` times as fast as modelled: rates times it, fixed times over it
+    (the one place `Deployment.speed_scale` acts)."""
+    if speed == 1.0:
+        return c
+    return dataclasses.replace(
+        c,
+        bytes_per_s=c.bytes_per_s * speed,
+        flops_per_s=c.flops_per_s * speed,
+        attn_flops_per_s=c.attn_flops_per_s * speed,
+        allreduce_s_per_byte=c.allreduce_s_per_byte / speed,
+        allreduce_latency_s=c.allreduce_latency_s / speed,
+        overhead_s=c.overhead_s / speed,
+        eager_overhead_s=c.eager_overhead_s / speed,
     )
 
 

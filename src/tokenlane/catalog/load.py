@@ -12,11 +12,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, ErrorFamily, Hardware, KvDtype, Model, Quant
 from tokenlane.errors import CatalogError, UnknownIdError
 from tokenlane.yaml_input import load_yaml
 
-Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers", "benchmarks"]
+Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers", "benchmarks", "prediction_errors"]
 _SECTIONS: dict[str, type[Entry]] = {
     "benchmarks": Benchmark,
     "hardware": Hardware,
@@ -26,10 +26,27 @@ _SECTIONS: dict[str, type[Entry]] = {
     "engines": Engine,
     "api_models": ApiModel,
     "api_providers": ApiProvider,
+    "prediction_errors": ErrorFamily,
 }
-_BUILTIN_FILES = ("benchmarks.yaml", "hardware.yaml", "models.yaml", "quants.yaml", "engines.yaml", "api_models.yaml", "api_providers.yaml")
+_BUILTIN_FILES = (
+    "benchmarks.yaml",
+    "hardware.yaml",
+    "models.yaml",
+    "quants.yaml",
+    "engines.yaml",
+    "api_models.yaml",
+    "api_providers.yaml",
+    "prediction_errors.yaml",
+)
 E = TypeVar("E", bound=Entry)
-_LABELS = {"models": "model", "quants": "quant", "engines": "engine", "kv_dtypes": "kv dtype", "benchmarks": "benchmark"}
+_LABELS = {
+    "models": "model",
+    "quants": "quant",
+    "engines": "engine",
+    "kv_dtypes": "kv dtype",
+    "benchmarks": "benchmark",
+    "prediction_errors": "error family",
+}
 """How an unknown id of each section is named in errors."""
 
 
@@ -46,6 +63,7 @@ class Catalog(BaseModel):
     api_models: dict[str, ApiModel] = {}
     api_providers: dict[str, ApiProvider] = {}
     benchmarks: dict[str, Benchmark] = {}
+    prediction_errors: dict[str, ErrorFamily] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""

@@ -262,6 +262,48 @@ class Benchmark(Entry):
     """Best possible score, percent."""
 
 
+ErrorMetric = Literal["decode", "prefill"]
+ErrorRegime = Literal["single", "batched"]
+ModelShape = Literal["dense", "moe", "hybrid"]
+
+
+class HeldOutError(BaseModel):
+    """One public measurement against the capacity model's prediction for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    log_ratio: float
+    """ln(measured speed / predicted speed): above 0 the model was too slow, below 0 too fast (for TTFT, the inverse
+    of the times)."""
+    source: str = Field(min_length=1)
+    """Who published the measurement (a repository or site): rows of one source share a build, flags and a bench."""
+    shape: ModelShape
+    """dense, mixture-of-experts, or hybrid (linear-attention layers beside full attention)."""
+    batch: PositiveInt
+    """Sequences running together (1 for a prefill)."""
+    context: Annotated[int, Field(ge=0)]
+    """Tokens in context (decode) or the prompt and its depth (prefill)."""
+    params_b: Positive
+    """The model's total parameters, billions."""
+
+
+class ErrorFamily(Entry):
+    """How far the capacity model's predictions fell from public measurements in one family of deployments: an
+    engine's kernels on one class of hardware, one metric, one batch regime. `prediction_interval` turns the rows
+    into an interval for any deployment of the family; `tokenlane calibrate` adds a family for one box (`hardware`)."""
+
+    engine: str = Field(min_length=1)
+    """Engine id whose kernels ran (Ollama's are llama.cpp's: `kernel_family`)."""
+    hardware_class: str = Field(min_length=1)
+    """vendor-memory kind, e.g. nvidia-hbm, nvidia-gddr, amd-unified, apple-unified."""
+    hardware: str | None = None
+    """One hardware id where the rows are the user's own box (`tokenlane calibrate`); None: the whole class."""
+    metric: ErrorMetric
+    regime: ErrorRegime
+    """single: one stream (or one prompt alone); batched: several sequences together."""
+    rows: tuple[HeldOutError, ...] = Field(min_length=1)
+
+
 class SlidingWindow(BaseModel):
     """Layers that attend to only the last `window_tokens` tokens."""
 

@@ -19,6 +19,18 @@ COMMAND_NAME = "capacity"
 DEFAULT_BATCHES = "1,2,4,8,16,32,64,128,256"
 
 
+def _short(value: float) -> str:
+    """Two significant figures: 5.8, 21, 3.1k."""
+    if value >= 1000:
+        return f"{value / 1000:.2g}k"
+    return f"{value:.2g}" if value < 100 else f"{value:.0f}"
+
+
+def _range(bounds: list[float] | None) -> str:
+    """A second line 'lo–hi' for a table cell, '' without an interval."""
+    return f"\n{_short(bounds[0])}–{_short(bounds[1])}" if bounds else ""
+
+
 def command(
     model: Annotated[str, typer.Option(help="Model id from the catalog.")] = "qwen3-235b-a22b",
     model_config: Annotated[Path | None, typer.Option(help="Hugging Face config.json to use instead of --model.")] = None,
@@ -89,7 +101,8 @@ def command(
 
         points = load_measured_curve(measured)
     users = [p.concurrency for p in points] if points else parse_int_list(batch, option="--batch")
-    report = concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt_tokens)
+    errors = list(catalog.prediction_errors.values())
+    report = concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt_tokens, errors=errors)
     spec = None
     if speculate is not None:
         draft = None
@@ -142,7 +155,7 @@ def command(
     if dep.model.moe and dep.routing_skew:
         whence = "as given" if routing_skew is not None else "the model's measured expert load, see its source in `catalog show`"
         console.print(f"[dim]MoE routing skew {dep.routing_skew:g} (Zipf exponent of expert popularity; {whence})[/]")
-    columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s", "aggregate tok/s", "TTFT ms"]
+    columns = ["users", "running", "step ms", "stream tok/s", "per-user tok/s (80%)", "aggregate tok/s", "TTFT ms (80%)"]
     extra = (["speculative per-user tok/s", "speed-up"] if spec else []) + (["measured tok/s p50", "model error"] if points else [])
     table = folding_table(*columns, *extra)
     for i, p in enumerate(report.points):
@@ -151,9 +164,9 @@ def command(
             str(p.running),
             f"{p.decode_step_ms:.1f}",
             f"{p.stream_tok_s:.1f}",
-            f"{p.per_user_tok_s:.1f}",
+            f"{p.per_user_tok_s:.1f}" + _range(p.per_user_tok_s_range),
             f"{p.aggregate_tok_s:.0f}",
-            f"{p.ttft_ms:.0f}",
+            f"{p.ttft_ms:.0f}" + _range(p.ttft_ms_range),
         ]
         if spec is not None:
             tok = fast[i]
@@ -163,6 +176,9 @@ def command(
             row += [f"{seen:.1f}", f"{p.stream_tok_s / seen - 1:+.1%}"] if seen else ["—", "—"]
         table.add_row(*row)
     console.print(table)
+    basis = next((p.range_basis for p in report.points if p.range_basis), "")
+    if basis:
+        console.print(f"[dim]80% intervals from the catalog's public rows against the model (docs/capacity.md); {escape(basis)}[/]")
     if spec is not None:
         how = f"draft model {draft_model}" if draft_model else "the target's own head (MTP/EAGLE)"
         console.print(

@@ -117,12 +117,6 @@ FLIPS = {
 """The assumptions searched, by id: how each one moves every option's cost lines."""
 
 
-def _name(v: Verdict) -> str:
-    if v.recommendation == "none":
-        return "no option qualifies"
-    return v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
-
-
 def _adjusted(costs: list[OptionCost], counts: list[int], flip: _Flip, factor: float) -> list[OptionCost]:
     out: list[OptionCost] = []
     for c, count in zip(costs, counts, strict=True):
@@ -138,7 +132,7 @@ def find_flip_points(scenario: Scenario, costs: list[OptionCost], judge: Callabl
     """The nearest value of each assumption at which `judge` (assess + rule table) gives another verdict, nearest
     first (by how far, as a ratio, it is from today's value); assumptions that never flip it in range are left out."""
     counts = [o.count for o in scenario.options]
-    base = _name(judge(costs))
+    base = judge(costs).label
     found: list[tuple[float, FlipPoint]] = []
     fte = {c.name: c.people_fte for c in costs}
     for key, flip in FLIPS.items():
@@ -149,12 +143,12 @@ def find_flip_points(scenario: Scenario, costs: list[OptionCost], judge: Callabl
                 continue
             previous = 1.0
             for factor in np.geomspace(1.0, end, GRID_POINTS + 1)[1:].tolist():
-                then = _name(judge(_adjusted(costs, counts, flip, factor)))
+                then = judge(_adjusted(costs, counts, flip, factor)).label
                 if then != base:
                     lo, hi = previous, factor
                     for _ in range(BISECTIONS):
                         mid = math.sqrt(lo * hi)
-                        lo, hi = (lo, mid) if _name(judge(_adjusted(costs, counts, flip, mid))) != base else (mid, hi)
+                        lo, hi = (lo, mid) if judge(_adjusted(costs, counts, flip, mid)).label != base else (mid, hi)
                     flipped = judge(_adjusted(costs, counts, flip, hi))
                     if best is None or abs(math.log(hi)) < abs(math.log(best[0])):
                         best = (hi, baseline * hi, flipped)
@@ -162,9 +156,9 @@ def find_flip_points(scenario: Scenario, costs: list[OptionCost], judge: Callabl
                 previous = factor
         if best is not None:
             factor, value, flipped = best
-            sentence = f"the verdict becomes {_name(flipped)} {flip.phrase(factor, value, baseline)}"
+            sentence = f"the verdict becomes {flipped.label} {flip.phrase(factor, value, baseline)}"
             if key == "engineer_time" and flipped.option in fte:
                 sentence += f" ({flipped.option}: {fte[flipped.option] * factor:.2g} FTE instead of {fte[flipped.option]:g})"
-            point = FlipPoint(parameter=key, baseline=baseline, value=value, verdict=_name(flipped), sentence=sentence)
+            point = FlipPoint(parameter=key, baseline=baseline, value=value, verdict=flipped.label, sentence=sentence)
             found.append((abs(math.log(factor)), point))
     return [point for _, point in sorted(found, key=lambda item: item[0])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
@@ -11,11 +12,12 @@ from tokenlane.capacity import CapacityReport, CurvePoint, Deployment, MeasuredP
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
-from tokenlane.plan.days import simulate_options
+from tokenlane.plan.days import ScenarioDays, simulate_options
 from tokenlane.plan.facts import OptionAssessment, assess_option, low_bit_warning
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.quality import mixed_harness_sentence
+from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_ends
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
@@ -53,6 +55,8 @@ class PlanReport(BaseModel):
     assumptions: list[Assumption]
     flip_points: list[FlipPoint]
     """Each key assumption's nearest value that changes the verdict, nearest first."""
+    robustness: Robustness | None = None
+    """The verdict at the ends of every self-hosted option's speed interval; None when not checked."""
     hybrid: list[HybridSplit]
     """Every (self-hosted, API) split of the local part and the rest, priced, cheapest first."""
     seed: int
@@ -127,7 +131,7 @@ def option_curve(catalog: Catalog, option: Option, workload: Workload, users: It
     if not plan_memory(dep).fits:
         return None
     context, prompt = _curve_lengths(dep, workload)
-    return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt)
+    return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt, errors=list(catalog.prediction_errors.values()))
 
 
 def _quoted(scenario: Scenario, catalog: Catalog) -> list[tuple[SpeedClaim, CurvePoint | None]]:
@@ -139,6 +143,50 @@ def _quoted(scenario: Scenario, catalog: Catalog) -> list[tuple[SpeedClaim, Curv
     return out
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One plan's simulated days, prices and assessed options, before the verdict's words."""
+
+    days: ScenarioDays
+    cost: CostReport
+    curves: dict[str, CapacityReport]
+    assessments: list[OptionAssessment]
+    by_sim: dict[str, SimulationResult]
+    batch_share: float
+    splits: list[HybridSplit]
+    breakevens: dict[tuple[str, str], float | None]
+
+
+def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int | None) -> _Planned:
+    """Simulate, size and price every option, assess each and price the hybrid splits: what the verdict is decided on."""
+    days = simulate_options(scenario, catalog, seed=seed, workers=workers)
+    cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
+    by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
+    curves: dict[str, CapacityReport] = {}
+    assessments: list[OptionAssessment] = []
+    for option, option_cost in zip(scenario.options, cost.options, strict=True):
+        curve = option_curve(catalog, option, scenario.workload) if option.kind != "api" else None
+        if curve is not None:
+            curves[option.name] = curve
+        single = curve.single_stream_tok_s if curve is not None else None
+        assessments.append(
+            assess_option(option, scenario, option_cost, catalog, as_configured=by_sim.get(option.name), single_stream_tok_s=single)
+        )
+    workload = scenario.workload
+    batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
+    total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
+    return _Planned(
+        days=days,
+        cost=cost,
+        curves=curves,
+        assessments=assessments,
+        by_sim=by_sim,
+        batch_share=batch_tokens / total_tokens if total_tokens else 0.0,
+        splits=price_splits(scenario, catalog, days, cost, seed=seed),
+        breakevens={(b.self_host, b.api): b.tokens_per_day for b in cost.breakeven},
+    )
+
+
 def plan_scenario(
     scenario: Scenario,
     catalog: Catalog,
@@ -146,39 +194,27 @@ def plan_scenario(
     seed: int = 0,
     measured: dict[str, list[MeasuredPoint]] | None = None,
     workers: int | None = None,
+    check_speed: bool = True,
 ) -> PlanReport:
-    """Simulate every option's day once, price it, assess and decide; `measured` curves are checked against the model.
+    """Simulate every option's day once, price it, assess and decide; `measured` curves are checked against the model;
+    `check_speed` plans again at the ends of each self-hosted option's speed interval (`plan.robust`).
 
     `workers` processes simulate options in parallel (default: the cores available; the result is the same).
     """
     measured = measured or {}
-    days = simulate_options(scenario, catalog, seed=seed, workers=workers)
-    cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
-    by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
+    base = _plan_days(scenario, catalog, seed=seed, workers=workers)
+    cost, assessments, curves, by_sim = base.cost, base.assessments, base.curves, base.by_sim
     workload = scenario.workload
-    curves: dict[str, CapacityReport] = {}
     measured_vs_model: dict[str, list[tuple[int, float, float]]] = {}
-    assessments: list[OptionAssessment] = []
-    for option, option_cost in zip(scenario.options, cost.options, strict=True):
-        single = None
-        curve = option_curve(catalog, option, workload) if option.kind != "api" else None
-        if curve is not None:
-            curves[option.name] = curve
-            single = curve.single_stream_tok_s
-            points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
-            if points:
-                dep = option_deployment(catalog, option)
-                context, prompt = _curve_lengths(dep, workload)
-                model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
-                measured_vs_model[option.name] = [
-                    (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
-                ]
-        assessments.append(
-            assess_option(option, scenario, option_cost, catalog, as_configured=by_sim.get(option.name), single_stream_tok_s=single)
-        )
-    batch_tokens = sum(j.requests * (j.prompt_tokens + j.output_tokens) for j in workload.batch_jobs)
-    total_tokens = cost.input_tokens_per_day + cost.output_tokens_per_day
-    batch_share = batch_tokens / total_tokens if total_tokens else 0.0
+    for option in scenario.options:
+        points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
+        if points and option.name in curves:
+            dep = option_deployment(catalog, option)
+            context, prompt = _curve_lengths(dep, workload)
+            model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
+            measured_vs_model[option.name] = [
+                (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
+            ]
     eligible = {a.name for a in assessments if a.eligible}
     extra = [warning for option in scenario.options if (warning := low_bit_warning(option, scenario, catalog))]
     figures = {a.name: a.quality for a in assessments if a.quality is not None}
@@ -191,20 +227,34 @@ def plan_scenario(
             assess_option(o, scenario, c, catalog, as_configured=by_sim.get(o.name), single_stream_tok_s=a.single_stream_tok_s)
             for o, c, a in zip(scenario.options, costs, assessments, strict=True)
         ]
-        return decide(scenario, again, batch_token_share=batch_share, extra_reasons=[])
+        return decide(scenario, again, batch_token_share=base.batch_share, extra_reasons=[])
 
     flips = find_flip_points(scenario, cost.options, judge)
     extra += [f"Flip point: {f.sentence}." for f in flips[:SHOWN_IN_VERDICT]]
-    splits = price_splits(scenario, catalog, days, cost, seed=seed)
-    breakevens = {(b.self_host, b.api): b.tokens_per_day for b in cost.breakeven}
-    verdict = decide(scenario, assessments, batch_token_share=batch_share, extra_reasons=extra, splits=splits, breakevens=breakevens)
+    verdict = decide(
+        scenario, assessments, batch_token_share=base.batch_share, extra_reasons=extra, splits=base.splits, breakevens=base.breakevens
+    )
+
+    def replan(varied: Scenario) -> Outcome:
+        run = _plan_days(varied, catalog, seed=seed, workers=workers)
+        decided = decide(
+            varied, run.assessments, batch_token_share=run.batch_share, extra_reasons=[], splits=run.splits, breakevens=run.breakevens
+        )
+        return decided, {a.name: (a.monthly_usd, a.replicas, a.meets_slo) for a in run.assessments}
+
+    robustness = check_robustness(scenario, verdict, speed_ends(curves), replan) if check_speed else None
+    if robustness is not None and robustness.robust is not None:
+        verdict = verdict.model_copy(
+            update={"robust": robustness.robust, "robust_reason": robustness.reason, "reasons": [*verdict.reasons, robustness.reason + "."]}
+        )
     return PlanReport(
         scenario=scenario,
         verdict=verdict,
         options=assessments,
         claims=check_claims(scenario, assessments, cost, measured_vs_model=measured_vs_model, quoted=_quoted(scenario, catalog)),
+        robustness=robustness,
         flip_points=flips,
-        hybrid=splits,
+        hybrid=base.splits,
         cost=cost,
         simulations=list(by_sim.values()),
         curves=curves,

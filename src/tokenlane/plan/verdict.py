@@ -28,6 +28,17 @@ class Verdict(BaseModel):
     reasons: list[str]
     runner_up: str | None = None
     """The next option in the rule's order, when it is within `NEAR_TIE` of the chosen one's cost."""
+    robust: bool | None = None
+    """Whether the verdict holds at both ends of every self-hosted option's 80% speed interval (`plan.robust`); None
+    when there is nothing to vary or it was not checked."""
+    robust_reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """'cloud api — sonnet' (the recommendation and its option), or 'no option qualifies'."""
+        if self.recommendation == "none":
+            return "no option qualifies"
+        return self.recommendation.replace("_", " ") + (f" — {self.option}" if self.option else "")
 
 
 def _usd(v: float | None) -> str:
