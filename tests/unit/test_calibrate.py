@@ -104,7 +104,7 @@ def test_vllm_and_tokenlane_results_are_read_as_decode_steps_and_prefill(tmp_pat
 
 
 def test_the_cli_prints_errors_before_and_after_and_writes_an_overlay_every_command_takes(tmp_path: Path) -> None:
-    source = _truth_file(tmp_path, [(0, 128, 0), (0, 128, 32768), (512, 0, 0)])
+    source = _truth_file(tmp_path, [(0, 128, 0), (0, 128, 8192), (0, 128, 32768), (512, 0, 0)])
     overlay = tmp_path / "overlay.yaml"
     args = ["calibrate", str(source), "--hardware", "rtx-4090", "--engine", "llama.cpp", "--model", "qwen3-8b", "--quant", "q4_k_m"]
     result = invoke(*args, "--out", str(overlay))
@@ -136,6 +136,13 @@ def test_the_cli_prints_errors_before_and_after_and_writes_an_overlay_every_comm
         "--json",
     )
     assert capacity.exit_code == 0, capacity.stderr
+    # The box's own rows narrow its interval: the fit reproduces them, so the floor width is all that is left.
+    point = json.loads(capacity.stdout)["points"][0]
+    assert point["range_basis"].startswith("decode: your own decode rows on this rtx-4090")
+    low, high = point["per_user_tok_s_range"]
+    assert low < point["per_user_tok_s"] < high and high / low < 1.25
+    family = catalog.prediction_errors["llama.cpp-on-rtx-4090-decode-own"]
+    assert family.hardware == "rtx-4090" and len(family.rows) == 3 and all(abs(r.log_ratio) < 0.02 for r in family.rows)
 
 
 def test_bad_benchmark_files_are_one_line(tmp_path: Path) -> None:

@@ -4,17 +4,23 @@ real quant) under new ids, every value sourced to the measurement files. `--cata
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import yaml
 
 from tokenlane.calibrate.fit import Calibration
-from tokenlane.catalog.models import Quant
+from tokenlane.capacity.deployment import Deployment
+from tokenlane.capacity.memory import count_params
+from tokenlane.capacity.uncertainty import hardware_class, model_shape
+from tokenlane.catalog.models import ErrorFamily, HeldOutError, Quant
 from tokenlane.errors import InputError
 
 
-def overlay_yaml(calibration: Calibration, *, engine_id: str, hardware_id: str, files: list[str], quant: Quant | None) -> str:
-    """The overlay as YAML text (engine `<engine>-on-<hardware>`; the quant when it comes from the file)."""
+def overlay_yaml(calibration: Calibration, *, engine_id: str, dep: Deployment, files: list[str], quant: Quant | None) -> str:
+    """The overlay as YAML text (engine `<engine>-on-<hardware>`; the quant when it comes from the file; the
+    calibrated errors of the points as this box's own `prediction_errors`, which narrow its intervals)."""
+    hardware_id = dep.hardware.id
     dates = sorted({m.as_of for m, _, _ in calibration.points if m.as_of})
     as_of = dates[-1] if dates and _is_date(dates[-1]) else dt.date.today().isoformat()
     fitted = ", ".join(f"{f.name} {f.value:.4g}" + (f" ± {f.std_error:.2g}" if f.std_error is not None else "") for f in calibration.fitted)
@@ -31,8 +37,48 @@ def overlay_yaml(calibration: Calibration, *, engine_id: str, hardware_id: str, 
     doc: dict[str, object] = {"engines": [engine.model_dump(mode="json", exclude_defaults=False)]}
     if quant is not None:
         doc["quants"] = [quant.model_dump(mode="json")]
+    doc["prediction_errors"] = [
+        family.model_dump(mode="json") for family in own_errors(calibration, dep, engine_id=engine_id, source=engine.source, as_of=as_of)
+    ]
     header = f"# tokenlane calibrate: {hardware_id} x {calibration.engine.id}, from {', '.join(files)}\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def own_errors(calibration: Calibration, dep: Deployment, *, engine_id: str, source: str, as_of: str) -> list[ErrorFamily]:
+    """The calibrated model's error on each measured point, as the box's own error families (one per metric): what
+    `capacity.uncertainty` uses first for this hardware and the calibrated engine."""
+    params_b = round(count_params(dep.model).total / 1e9, 1)
+    families = []
+    for metric in ("decode", "prefill"):
+        points = [(m, after) for m, _, after in calibration.points if m.kind == metric]
+        if not points:
+            continue
+        rows = [
+            HeldOutError(
+                log_ratio=round(math.log(after / m.seconds), 4),  # measured speed / predicted speed
+                source=f"your measurements ({m.file})",
+                shape=model_shape(dep.model),
+                batch=max(1, m.batch),
+                context=round(m.context if metric == "decode" else m.prompt + m.depth),
+                params_b=params_b,
+            )
+            for m, after in points
+        ]
+        families.append(
+            ErrorFamily(
+                id=f"{engine_id}-{metric}-own",
+                name=f"{engine_id} on {dep.hardware.id}, {metric}, your own rows after calibration",
+                engine=engine_id,
+                hardware_class=hardware_class(dep),
+                hardware=dep.hardware.id,
+                metric=metric,  # type: ignore[arg-type]
+                regime="single" if all(r.batch == 1 for r in rows) else "batched",
+                rows=tuple(rows),
+                source=source,
+                as_of=dt.date.fromisoformat(as_of),
+            )
+        )
+    return families
 
 
 def write_overlay(path: Path, text: str) -> None:

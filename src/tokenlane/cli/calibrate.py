@@ -71,7 +71,7 @@ def command(
         console.print(f"kept {name} at the catalog value: {why}")
     if out is not None:
         engine_id = f"{engine}-on-{hardware}"
-        write_overlay(out, overlay_yaml(result, engine_id=engine_id, hardware_id=hardware, files=[f.name for f in files], quant=file_quant))
+        write_overlay(out, overlay_yaml(result, engine_id=engine_id, dep=dep, files=[f.name for f in files], quant=file_quant))
         console.print(
             f"overlay: {out} (use `--catalog {out}` and engine `{engine_id}`" + (f", quant `{file_quant.id}`" if file_quant else "") + ")"
         )

@@ -60,7 +60,8 @@ def _days(plan: PlanReport) -> list[SimulationResult]:
 
 
 def speed_vs_users(plan: PlanReport) -> go.Figure:
-    """Per-user and aggregate decode tok/s vs concurrent users, one replica per self-hosted option, with the SLO line."""
+    """Per-user and aggregate decode tok/s vs concurrent users, one replica per self-hosted option, with the SLO line;
+    per-user points carry their 80% prediction interval as error bars (`capacity.uncertainty`)."""
     fig = go.Figure()
     colours = option_colours(plan)
     values: list[float | None] = []
@@ -70,7 +71,20 @@ def speed_vs_users(plan: PlanReport) -> go.Figure:
         aggregate = [p.aggregate_tok_s for p in curve.points]
         values += per_user + aggregate
         line = {"color": colours[name]}
-        fig.add_trace(go.Scatter(x=users, y=per_user, mode="lines+markers", name=f"{name}: per user", line=line))
+        lows = [p.per_user_tok_s_range[0] if p.per_user_tok_s_range else v for p, v in zip(curve.points, per_user, strict=True)]
+        highs = [p.per_user_tok_s_range[1] if p.per_user_tok_s_range else v for p, v in zip(curve.points, per_user, strict=True)]
+        values += lows + highs
+        bars = {
+            "type": "data",
+            "symmetric": False,
+            "array": [h - v for h, v in zip(highs, per_user, strict=True)],
+            "arrayminus": [v - lo for v, lo in zip(per_user, lows, strict=True)],
+            "color": colours[name],
+            "thickness": 1,
+        }
+        fig.add_trace(
+            go.Scatter(x=users, y=per_user, mode="lines+markers", name=f"{name}: per user (80% interval)", line=line, error_y=bars)
+        )
         fig.add_trace(go.Scatter(x=users, y=aggregate, mode="lines", name=f"{name}: aggregate", line={**line, "dash": "dot"}))
     for name, points in plan.measured.items():
         measured = [p.per_user_tok_s_p50 for p in points]
