@@ -449,9 +449,7 @@ def print_held_out(found: list[tuple[Row, float, float]]) -> None:
         half = statistics.median((hi - lo) / 2 / r.predicted * 100 for r, lo, hi in g)
         ape = statistics.median(r.ape for r, _, _ in g)
         print(f"| {name[:70]:70} | {len(g):3d} | {ape:12.1f} | {inside:8.0f} | {half:19.1f} |")
-    per_source = [
-        sum(lo <= r.measured <= hi for r, lo, hi in g) / len(g) * 100 for name, g in groups.items() if name.startswith("source ")
-    ]
+    per_source = [sum(lo <= r.measured <= hi for r, lo, hi in g) / len(g) * 100 for name, g in groups.items() if name.startswith("source ")]
     mean = statistics.mean(per_source)
     print(f"Each source weighted alike (mean of the sources' shares inside): {mean:.0f}% over {len(per_source)} sources")
 
