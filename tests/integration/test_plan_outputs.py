@@ -72,6 +72,11 @@ def test_no_meaningless_number_in_any_format(path: Path | None, tmp_path: Path, 
         assert MEANINGLESS.search(reason) is None, reason
     verdict = doc["verdict"]
     assert (verdict["recommendation"], verdict["option"], verdict["rule"]) == PINNED[path.stem if path else "built-in"]
+    assert isinstance(verdict["robust"], bool) and verdict["robust_reason"] + "." in verdict["reasons"]
+    for name, ends in doc["robustness"]["options"].items():  # each varied box at its interval's ends, both numbers real
+        low, high = ends["speed_factors"]
+        assert 0 < low < 1 < high, name
+        assert ends["replicas"][0] >= ends["replicas"][1] >= 1, name  # a slower box never needs fewer replicas
 
 
 def test_nothing_qualifies_says_so_and_what_would_change_it(tmp_path: Path) -> None:

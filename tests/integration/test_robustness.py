@@ -53,7 +53,7 @@ def flip_speed(scenario: Scenario) -> float:
 
 def test_a_verdict_at_its_flip_point_is_fragile_and_says_what_flips_it(scenario: Scenario, flip_speed: float) -> None:
     at_edge = at_speed(scenario, {"box": flip_speed * 1.01})
-    plan = plan_scenario(at_edge, CATALOG, workers=1)
+    plan = plan_scenario(at_edge, CATALOG, workers=1, check_speed=True)
     assert plan.verdict.label == "self host — box"
     assert plan.verdict.robust is False
     assert "slower than modelled" in plan.verdict.robust_reason and "no option qualifies" in plan.verdict.robust_reason
@@ -65,7 +65,7 @@ def test_a_verdict_at_its_flip_point_is_fragile_and_says_what_flips_it(scenario:
 
 
 def test_a_verdict_far_from_its_flip_point_holds_at_both_ends(scenario: Scenario, flip_speed: float) -> None:
-    plan = plan_scenario(at_speed(scenario, {"box": flip_speed * 3}), CATALOG, workers=1)
+    plan = plan_scenario(at_speed(scenario, {"box": flip_speed * 3}), CATALOG, workers=1, check_speed=True)
     assert plan.verdict.robust is True and plan.robustness is not None
     assert plan.robustness.at_low == plan.robustness.at_high == plan.verdict.label
     assert "holds at both ends" in plan.verdict.robust_reason
@@ -74,11 +74,11 @@ def test_a_verdict_far_from_its_flip_point_holds_at_both_ends(scenario: Scenario
 def test_the_fragile_sentences_speed_lies_between_the_flip_and_the_interval_end(scenario: Scenario, flip_speed: float) -> None:
     """Planned halfway (in log speed) between the flip and the interval's low end, the verdict flips when the box runs
     1/k as fast; the sentence's figure is bisected to within an eighth of the way to the low end, past the flip."""
-    far = plan_scenario(at_speed(scenario, {"box": flip_speed * 3}), CATALOG, workers=1)
+    far = plan_scenario(at_speed(scenario, {"box": flip_speed * 3}), CATALOG, workers=1, check_speed=True)
     assert far.robustness is not None
     low = far.robustness.options["box"].speed_factors[0]
     k = low**-0.5
-    plan = plan_scenario(at_speed(scenario, {"box": flip_speed * k}), CATALOG, workers=1)
+    plan = plan_scenario(at_speed(scenario, {"box": flip_speed * k}), CATALOG, workers=1, check_speed=True)
     assert plan.verdict.robust is False
     said = int(plan.verdict.robust_reason.split("run ")[1].split("%")[0]) / 100  # "run 12% slower than modelled"
     share = math.log(1 - said) / math.log(low)  # how far towards the low end the sentence puts the flip

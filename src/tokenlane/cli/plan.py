@@ -56,7 +56,7 @@ def command(
         found = search_with_progress(spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None)
         plan = plan_with_found(spec, catalog, found, seed=seed)
     else:
-        plan = plan_scenario(spec, catalog, seed=seed, measured=measured)
+        plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True)
     paths = {} if no_report else write_report(plan, out, search=found)
     if json_out:
         typer.echo(report_json(plan, found))

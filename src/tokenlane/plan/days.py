@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, OptionDays, cost_scenario, size_fleet
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Option, Scenario
 from tokenlane.simulate import DayRuns, SimulationResult, parallel_map, workers_available
 from tokenlane.simulate.runs import DayKey
 
@@ -36,16 +36,22 @@ class SizingJob:
     option: str
     seed: int
     exact: bool
+    start: int | None = None
+    """Replicas known to be needed at least (the same option, slower, needed them); None: its count."""
+    carries_at: int | None = None
+    """Replicas known to carry the day (the same option, faster, carried it with them); None: its max_units."""
 
 
 def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
-    """One self-hosted option's fleet-sizing search (which starts at the option's own count), summaries only."""
+    """One self-hosted option's fleet-sizing search (which starts at the option's own count, or at `start`),
+    summaries only."""
     runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact, keep_logs=False)
     option = job.scenario.option(job.option)
     if not plan_memory(option_deployment(job.catalog, option)).fits:
         return option.name, None, runs.days
-    limit = max(option.count, option.max_units)
-    found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=option.count, max_replicas=limit)
+    limit = max(option.count, option.max_units) if job.carries_at is None else job.carries_at
+    start = min(limit, max(option.count, job.start or 0))
+    found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit)
     assert found.value is not None
     day = runs.day(option.name, replicas=found.value)
     return (
@@ -55,15 +61,46 @@ def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, Si
     )
 
 
+def _hints(option: Option, reuse: ScenarioDays | None) -> tuple[int | None, int | None]:
+    """(start, carries_at) for sizing `option` from a plan of the same option at another speed: a slower box needs at
+    least the replicas the faster one needed, and a faster box carries the day with the replicas a slower one did
+    (passing grows with speed, as it grows with replicas)."""
+    before = next((o for o in reuse.runs.scenario.options if o.name == option.name), None) if reuse else None
+    sized = reuse.priced.get(option.name) if reuse else None
+    if before is None or sized is None or before.model_copy(update={"speed_scale": option.speed_scale}) != option:
+        return None, None
+    if option.speed_scale < before.speed_scale:
+        return sized.replicas, None
+    return None, sized.replicas if sized.carries else None
+
+
 def simulate_options(
-    scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    seed: int = 0,
+    exact: bool = False,
+    workers: int | None = None,
+    reuse: ScenarioDays | None = None,
 ) -> ScenarioDays:
     """Simulate every option's day: APIs here (their logs are billed), self-hosted fleets sized by simulation in
     parallel across options when cores allow. The result is the same serial or parallel: each day is seeded by its
-    key."""
+    key. `reuse`: the days of a plan of the same workload and seed, whose options equal to this scenario's are taken
+    as they are (the plan at a speed interval's end varies only the self-hosted options)."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
+    same = set()
+    if reuse is not None and reuse.runs.scenario.workload == scenario.workload and reuse.runs.seed == seed:
+        before = {o.name: o for o in reuse.runs.scenario.options}
+        same = {o.name for o in scenario.options if before.get(o.name) == o}
+        runs.merge({key: day for key, day in reuse.runs.days.items() if key[0] in same or key[0] == ""})
     priced = {o.name: OptionDays(day=runs.day(o.name), replicas=0, carries=True) for o in scenario.options if o.kind == "api"}
-    jobs = [SizingJob(scenario, catalog, o.name, seed, exact) for o in scenario.options if o.kind != "api"]
+    if reuse is not None:
+        priced |= {name: days for name, days in reuse.priced.items() if name in same}
+    jobs = [
+        SizingJob(scenario, catalog, o.name, seed, exact, *_hints(o, reuse))
+        for o in scenario.options
+        if o.kind != "api" and o.name not in same
+    ]
     for name, days, option_runs in parallel_map(size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
         if days is not None:

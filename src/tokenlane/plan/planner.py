@@ -17,10 +17,10 @@ from tokenlane.plan.facts import OptionAssessment, assess_option, low_bit_warnin
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.quality import mixed_harness_sentence
-from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_ends
+from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_ends, speed_matters
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
-from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult
+from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, parallel_map, workers_available
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -157,9 +157,10 @@ class _Planned:
     breakevens: dict[tuple[str, str], float | None]
 
 
-def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int | None) -> _Planned:
-    """Simulate, size and price every option, assess each and price the hybrid splits: what the verdict is decided on."""
-    days = simulate_options(scenario, catalog, seed=seed, workers=workers)
+def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int | None, reuse: ScenarioDays | None = None) -> _Planned:
+    """Simulate, size and price every option, assess each and price the hybrid splits: what the verdict is decided on
+    (`reuse`: a plan's days whose unchanged options are taken as they are)."""
+    days = simulate_options(scenario, catalog, seed=seed, workers=workers, reuse=reuse)
     cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
     by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     curves: dict[str, CapacityReport] = {}
@@ -187,6 +188,25 @@ def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int 
     )
 
 
+@dataclass(frozen=True)
+class _EndJob:
+    """One plan at other speeds: the scenario varied, and the base plan's days to reuse."""
+
+    scenario: Scenario
+    catalog: Catalog
+    seed: int
+    reuse: ScenarioDays
+
+
+def _plan_end(job: _EndJob) -> Outcome:
+    """The verdict and each option's (monthly USD, replicas, meets the SLO) of a plan at other speeds (one process)."""
+    run = _plan_days(job.scenario, job.catalog, seed=job.seed, workers=1, reuse=job.reuse)
+    decided = decide(
+        job.scenario, run.assessments, batch_token_share=run.batch_share, extra_reasons=[], splits=run.splits, breakevens=run.breakevens
+    )
+    return decided, {a.name: (a.monthly_usd, a.replicas, a.meets_slo) for a in run.assessments}
+
+
 def plan_scenario(
     scenario: Scenario,
     catalog: Catalog,
@@ -194,10 +214,11 @@ def plan_scenario(
     seed: int = 0,
     measured: dict[str, list[MeasuredPoint]] | None = None,
     workers: int | None = None,
-    check_speed: bool = True,
+    check_speed: bool = False,
 ) -> PlanReport:
     """Simulate every option's day once, price it, assess and decide; `measured` curves are checked against the model;
-    `check_speed` plans again at the ends of each self-hosted option's speed interval (`plan.robust`).
+    `check_speed` plans again at the ends of each self-hosted option's speed interval, the two ends in parallel
+    (`plan.robust`; `tokenlane plan` always does).
 
     `workers` processes simulate options in parallel (default: the cores available; the result is the same).
     """
@@ -235,15 +256,13 @@ def plan_scenario(
         scenario, assessments, batch_token_share=base.batch_share, extra_reasons=extra, splits=base.splits, breakevens=base.breakevens
     )
 
-    def replan(varied: Scenario) -> Outcome:
-        run = _plan_days(varied, catalog, seed=seed, workers=workers)
-        decided = decide(
-            varied, run.assessments, batch_token_share=run.batch_share, extra_reasons=[], splits=run.splits, breakevens=run.breakevens
-        )
-        return decided, {a.name: (a.monthly_usd, a.replicas, a.meets_slo) for a in run.assessments}
+    def replan(varied: list[Scenario]) -> list[Outcome]:
+        jobs = [_EndJob(v, catalog, seed, base.days) for v in varied]
+        return parallel_map(_plan_end, jobs, workers=workers_available() if workers is None else workers)
 
-    robustness = check_robustness(scenario, verdict, speed_ends(curves), replan) if check_speed else None
-    if robustness is not None and robustness.robust is not None:
+    ends = {name: end for name, end in speed_ends(curves).items() if speed_matters(next(a for a in assessments if a.name == name))}
+    robustness = check_robustness(scenario, verdict, ends, replan) if check_speed else None
+    if robustness is not None:
         verdict = verdict.model_copy(
             update={"robust": robustness.robust, "robust_reason": robustness.reason, "reasons": [*verdict.reasons, robustness.reason + "."]}
         )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import CapacityReport
+from tokenlane.plan.facts import OptionAssessment
 from tokenlane.plan.verdict import Verdict
 from tokenlane.scenario import Scenario
 
@@ -43,8 +44,8 @@ class Robustness(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    robust: bool | None
-    """None when no self-hosted option has an interval (nothing to vary)."""
+    robust: bool
+    """True also when no box's speed can change the verdict (the reason says so)."""
     reason: str
     at_low: str
     """The verdict with every box at its interval's low end."""
@@ -64,6 +65,12 @@ def speed_ends(curves: dict[str, CapacityReport]) -> dict[str, tuple[float, floa
     return out
 
 
+def speed_matters(option: OptionAssessment) -> bool:
+    """Whether the option's speed can change the verdict: it fits and nothing but speed or cost rules it out (a box
+    outside the data residency or under the quality bar stays out however fast it runs)."""
+    return option.fits and (option.data_residency_ok or option.eligible_for_rest) and option.quality_ok
+
+
 def at_speed(scenario: Scenario, factors: dict[str, float]) -> Scenario:
     """`scenario` with each named option's speed multiplied by its factor."""
     options = [o.model_copy(update={"speed_scale": o.speed_scale * factors[o.name]}) if o.name in factors else o for o in scenario.options]
@@ -75,14 +82,23 @@ Outcome = tuple[Verdict, dict[str, tuple[float | None, int, bool]]]
 
 
 def check_robustness(
-    scenario: Scenario, base: Verdict, ends: dict[str, tuple[float, float, str]], replan: Callable[[Scenario], Outcome]
+    scenario: Scenario, base: Verdict, ends: dict[str, tuple[float, float, str]], replan: Callable[[list[Scenario]], list[Outcome]]
 ) -> Robustness:
-    """Plan at the low and the high ends (`replan`) and compare with `base`; a fragile verdict's flip speed is bisected."""
-    if not ends:
-        return Robustness(robust=None, reason="no self-hosted option to vary", at_low="", at_high="", options={})
+    """Plan at the low and the high ends (`replan`, both at once) and compare with `base`; a fragile verdict's flip speed
+    is bisected."""
     name = base.label
-    low_v, low_opts = replan(at_speed(scenario, {n: lo for n, (lo, _, _) in ends.items()}))
-    high_v, high_opts = replan(at_speed(scenario, {n: hi for n, (_, hi, _) in ends.items()}))
+    if not ends:
+        boxes = [o.name for o in scenario.options if o.kind != "api"]
+        reason = (
+            f"The verdict rests on no box's speed: {', '.join(boxes)} {'is' if len(boxes) == 1 else 'are'} out for reasons speed does "
+            "not change (fit, residency or quality)"
+            if boxes
+            else "The verdict rests on no capacity prediction: every option is an API"
+        )
+        return Robustness(robust=True, reason=reason, at_low=name, at_high=name, options={})
+    (low_v, low_opts), (high_v, high_opts) = replan(
+        [at_speed(scenario, {n: lo for n, (lo, _, _) in ends.items()}), at_speed(scenario, {n: hi for n, (_, hi, _) in ends.items()})]
+    )
     options = {
         n: OptionRange(
             speed_factors=[round(lo, 3), round(hi, 3)],
@@ -104,7 +120,7 @@ def check_robustness(
     lo_t, hi_t = 0.0, 1.0  # share of the way, in log speed, from the modelled speed to the end that flipped
     for _ in range(BISECTIONS):
         mid = (lo_t + hi_t) / 2
-        then, _ = replan(at_speed(scenario, {n: math.exp(mid * math.log(end[side])) for n, end in ends.items()}))
+        [(then, _)] = replan([at_speed(scenario, {n: math.exp(mid * math.log(end[side])) for n, end in ends.items()})])
         if then.label == name:
             lo_t = mid
         else:

@@ -30,7 +30,7 @@ class Verdict(BaseModel):
     """The next option in the rule's order, when it is within `NEAR_TIE` of the chosen one's cost."""
     robust: bool | None = None
     """Whether the verdict holds at both ends of every self-hosted option's 80% speed interval (`plan.robust`); None
-    when there is nothing to vary or it was not checked."""
+    when it was not checked."""
     robust_reason: str = ""
 
     @property

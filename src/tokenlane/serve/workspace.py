@@ -129,7 +129,7 @@ class Workspace:
             from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
 
             measured = {o.name: load_measured_curve(self._resolve(o.measured)) for o in scenario.options if o.measured}
-        plan = plan_scenario(scenario, self.catalog, seed=0, measured=measured)
+        plan = plan_scenario(scenario, self.catalog, seed=0, measured=measured, check_speed=True)
         self._plans[key] = plan
         while len(self._plans) > KEPT_PLANS:
             self._plans.popitem(last=False)
