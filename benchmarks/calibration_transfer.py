@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 
 from tokenlane.calibrate import Measurement, calibrate, predict
-from validate_capacity import LOCAL, SHARED, Unmapped, _deployment
+from validate_capacity import LOCAL, SHARED, Unmapped, _deployment, source_key
 
 
 def _measurement(rec: dict[str, str]) -> Measurement | None:
@@ -30,9 +30,11 @@ def _measurement(rec: dict[str, str]) -> Measurement | None:
     return None
 
 
-def boxes_of(sources: list) -> dict[tuple[str, str], dict[str, list]]:  # type: ignore[type-arg]
-    """(hardware, engine) -> 'model quant' -> [(deployment, measurement)] for the llama-bench-style rows of `sources`."""
-    boxes: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+def boxes_of(sources: list) -> dict[tuple[str, str, str], dict[str, list]]:  # type: ignore[type-arg]
+    """(hardware, engine, source) -> 'model quant' -> [(deployment, measurement)] for the llama-bench-style rows of
+    `sources`. A box is one source's machine and build: a calibration is of the user's own box, and two people's
+    builds of one engine on one chip differ (Vulkan against ROCm, a build a year apart)."""
+    boxes: dict[tuple[str, str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for source in sources:
         with source.open(newline="") as fh:
             for rec in csv.DictReader(fh):
@@ -43,15 +45,15 @@ def boxes_of(sources: list) -> dict[tuple[str, str], dict[str, list]]:  # type: 
                     dep = _deployment(rec)
                 except Unmapped:
                     continue
-                boxes[(rec["hardware"], rec["engine"])][f"{rec['model']} {rec['quant']}"].append((dep, m))
+                boxes[(rec["hardware"], rec["engine"], source_key(rec["source"]))][f"{rec['model']} {rec['quant']}"].append((dep, m))
     return boxes
 
 
-def transfer(boxes: dict[tuple[str, str], dict[str, list]]) -> list[tuple[str, str, list[float], list[float]]]:  # type: ignore[type-arg]
+def transfer(boxes: dict[tuple[str, str, str], dict[str, list]]) -> list[tuple[str, str, list[float], list[float]]]:  # type: ignore[type-arg]
     """For every box with several models and every model on it: (box, the model fitted on, errors % on the box's other
     models' rows with the catalog's values, the same with the fitted values). Nothing is fitted to the rows judged."""
     out = []
-    for (hardware, _engine), models in sorted(boxes.items()):
+    for (hardware, _engine, _source), models in sorted(boxes.items()):
         if len(models) < 2:
             continue
         for fit_on, rows in sorted(models.items()):

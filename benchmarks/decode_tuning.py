@@ -130,17 +130,22 @@ def fit_eager() -> float:
 
 
 def main() -> None:
-    print(f"{'vendor':7} {'row':58} {'measured':>9} {'catalog':>9} {'fitted':>9} {'error':>8}")
+    print("in-sample: the fit to every row of the vendor; held out: the row predicted by a fit to the vendor's other rows")
+    print(f"{'vendor':7} {'row':52} {'measured':>9} {'catalog':>9} {'fitted':>9} {'in-sample':>9} {'held out':>9}")
     for vendor, rows in ROWS.items():
         share, layer_us = fit(rows)
-        for row in rows:
+        for i, row in enumerate(rows):
             hardware, model, quant, file_gib, measured = row
             label = f"{hardware} {model} {quant}" + (f" {file_gib} GiB" if file_gib else "")
             after = predicted(row, share, layer_us)
-            print(f"{vendor:7} {label:58} {measured:9.2f} {predicted(row):9.2f} {after:9.2f} {after / measured - 1:+8.1%}")
+            held = "—"
+            if len(rows) > 2:  # two other rows at least, so the fit without this one still has both parameters
+                held = f"{predicted(row, *fit(rows[:i] + rows[i + 1 :])) / measured - 1:+9.1%}"
+            print(f"{vendor:7} {label:52} {measured:9.2f} {predicted(row):9.2f} {after:9.2f} {after / measured - 1:+9.1%} {held:>9}")
         print(f"{vendor}: streaming share {share:.3f} of spec, per-layer cost {layer_us:.1f} µs")
     eager_us = fit_eager()
-    print(f"\n{'role':6} {'row (DGX Spark, llama-batched-bench)':44} {'measured':>9} {'catalog':>9} {'fitted':>9} {'error':>8}")
+    print("\nfit: the rows the per-layer cost is fitted to (in-sample); check: rows it was not fitted to (held out)")
+    print(f"{'role':6} {'row (DGX Spark, llama-batched-bench)':44} {'measured':>9} {'catalog':>9} {'fitted':>9} {'error':>8}")
     for row in EAGER_ROWS:
         model, quant, _, seqs, measured, role = row
         after = batched(row, eager_us)

@@ -53,9 +53,16 @@ HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "reference-measurements.csv"
 LOCAL = sorted((HERE / "data").glob("*.csv"))
 ERRORS_YAML = HERE.parent / "src" / "tokenlane" / "catalog" / "data" / "prediction_errors.yaml"
-FITTED = (("benches/dgx-spark.md", "gemma-3-4b", "decode_batched"),)
+FITTED = (
+    ("benches/dgx-spark.md", "gemma-3-4b", "decode_batched"),
+    *(
+        ("visorcraft/strix-halo-llm-perf", m, "decode")
+        for m in ("llama 2 7b", "qwen2.5-coder 7b", "qwen3-30b-a3b", "llama-3.1-70b", "qwen3-235b-a22b")
+    ),
+)
 """(source, model, test) of rows a tuning script fitted a catalog value to (benchmarks/decode_tuning.py: llama.cpp's
-eager per-layer cost on CUDA): in-sample, so kept out of the held-out figures and of the prediction errors."""
+eager per-layer cost on CUDA, and its AMD streaming share and per-layer cost): in-sample, so kept out of the held-out
+figures and of the prediction errors."""
 
 HARDWARE = {
     "apple-m1-ultra-48gpu-800gbs": "apple-m1-ultra-64gb",
@@ -79,6 +86,14 @@ MODELS = {
     "qwen3.6-35b-a3b": "qwen3.5-35b-a3b",  # the same architecture (its model card)
     "deepseek-r1-0528": "deepseek-r1",  # an update of the same weights' architecture (its model card)
     "qwen3.5-122b-a10b": "qwen3.5-122b-a10b",
+    "qwen3-235b-a22b": "qwen3-235b-a22b",
+    "qwen3-next-80b-a3b": "qwen3-next-80b-a3b",
+    "qwen3-next-80b-a3b-instruct": "qwen3-next-80b-a3b",
+    "qwen3-coder-next-80b-a3b": "qwen3-next-80b-a3b",  # Qwen3-Next's architecture (its model card: 80B-A3B, hybrid)
+    "qwen3.5-27b": "qwen3.5-27b",
+    "llama-3.1-70b": "llama-3.1-70b",
+    "hermes-4-70b (llama 70b)": "llama-3.1-70b",  # a Llama-3.1-70B fine-tune: the same architecture
+    "qwen3-8b": "qwen3-8b",
 }
 QUANTS = {
     "f16": "fp16",
@@ -123,6 +138,8 @@ def _engine(name: str) -> str:
     name = name.lower()
     if "pytorch" in name:
         return "pytorch"
+    if "mlx" in name:  # mlx_lm.server and the servers built on MLX's kernels (Rapid-MLX)
+        return "mlx"
     if "llama.cpp" in name:
         return "llama.cpp"
     if "tensorrt" in name or "nim" in name:
@@ -209,7 +226,8 @@ def _predict(rec: dict[str, str]) -> tuple[str, float, Deployment | None]:
     depth = int(rec["context_depth"] or 0)
     out = int(rec["output_tokens"] or 0)
     if test == "decode":
-        return "single-stream decode", 1.0 / step_seconds(dep, decode_load(dep, 1, depth + out / 2)), dep
+        step = step_seconds(dep, decode_load(dep, 1, depth + prompt + out / 2))
+        return "single-stream decode", step * 1e3 if metric == "itl_ms" else 1.0 / step, dep
     if test == "prefill":
         return "prefill", prompt / prefill_seconds(dep, depth + prompt, cached_tokens=depth), dep
     if test == "decode_batched":
