@@ -13,14 +13,15 @@ def carries(result: SimulationResult) -> bool:
     return result.meets_slo and all(job.met_window for job in result.batch_jobs)
 
 
-def size_fleet(day: Callable[[int], SimulationResult], *, min_replicas: int, max_replicas: int) -> Boundary:
-    """The fewest replicas in [min_replicas, max_replicas] whose day (`day(replicas)`) carries the load.
+def size_fleet(day: Callable[[int], SimulationResult], *, min_replicas: int, max_replicas: int, guess: int | None = None) -> Boundary:
+    """The fewest replicas in [min_replicas, max_replicas] whose day (`day(replicas)`) carries the load (`guess`: a
+    likely answer to try first, see `smallest_passing`).
 
     Doubling then bisection (`simulate.smallest_passing`). It gives up early when doubling the fleet no longer
     raises SLO attainment and requests no longer queue: the SLO is then out of reach per request (one prompt's
     prefill or one stream's speed), and more replicas cannot help.
     """
-    return smallest_passing(day, carries, start=min_replicas, limit=max_replicas, give_up=_saturated)
+    return smallest_passing(day, carries, start=min_replicas, limit=max_replicas, give_up=_saturated, guess=guess)
 
 
 def _saturated(smaller: SimulationResult, larger: SimulationResult) -> bool:

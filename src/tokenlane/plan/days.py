@@ -40,6 +40,8 @@ class SizingJob:
     """Replicas known to be needed at least (the same option, slower, needed them); None: its count."""
     carries_at: int | None = None
     """Replicas known to carry the day (the same option, faster, carried it with them); None: its max_units."""
+    guess: int | None = None
+    """A likely fleet size to try first (the same option's at another speed, scaled by the speeds)."""
 
 
 def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
@@ -51,7 +53,7 @@ def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, Si
         return option.name, None, runs.days
     limit = max(option.count, option.max_units) if job.carries_at is None else job.carries_at
     start = min(limit, max(option.count, job.start or 0))
-    found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit)
+    found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit, guess=job.guess)
     assert found.value is not None
     day = runs.day(option.name, replicas=found.value)
     return (
@@ -61,17 +63,18 @@ def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, Si
     )
 
 
-def _hints(option: Option, reuse: ScenarioDays | None) -> tuple[int | None, int | None]:
-    """(start, carries_at) for sizing `option` from a plan of the same option at another speed: a slower box needs at
-    least the replicas the faster one needed, and a faster box carries the day with the replicas a slower one did
-    (passing grows with speed, as it grows with replicas)."""
+def _hints(option: Option, reuse: ScenarioDays | None) -> tuple[int | None, int | None, int | None]:
+    """(start, carries_at, guess) for sizing `option` from a plan of the same option at another speed: a slower box
+    needs at least the replicas the faster one needed, a faster box carries the day with the replicas a slower one did
+    (passing grows with speed, as it grows with replicas), and the fleet scales about inversely with the speed."""
     before = next((o for o in reuse.runs.scenario.options if o.name == option.name), None) if reuse else None
     sized = reuse.priced.get(option.name) if reuse else None
     if before is None or sized is None or before.model_copy(update={"speed_scale": option.speed_scale}) != option:
-        return None, None
+        return None, None, None
+    guess = max(1, round(sized.replicas * before.speed_scale / option.speed_scale))
     if option.speed_scale < before.speed_scale:
-        return sized.replicas, None
-    return None, sized.replicas if sized.carries else None
+        return sized.replicas, None, guess
+    return None, sized.replicas if sized.carries else None, guess
 
 
 def simulate_options(

@@ -30,11 +30,14 @@ def smallest_passing(
     start: int,
     limit: int,
     give_up: Callable[[SimulationResult, SimulationResult], bool] | None = None,
+    guess: int | None = None,
 ) -> Boundary:
     """The smallest n in [start, limit] whose day passes, when passing grows with n (fleet sizing).
 
     Doubles from `start`; stops early when `give_up(smaller day, larger day)` says more cannot help. When nothing
-    passes, `value` is the largest n tried and `passes` False.
+    passes, `value` is the largest n tried and `passes` False. A `guess` (a value likely to be the answer or next to
+    it) is tried first with its neighbour: when it passes and the one below fails, or it fails and the one above
+    passes, that settles it in two days; otherwise the search goes on from what they showed.
     """
     runs: dict[int, SimulationResult] = {}
 
@@ -43,6 +46,15 @@ def smallest_passing(
             runs[n] = evaluate(n)
         return runs[n]
 
+    if guess is not None and start < guess <= limit:
+        if passes(run(guess)):
+            if not passes(run(guess - 1)):
+                return Boundary(guess, True, runs)
+            limit = guess - 1  # passes there too: the answer lies at or below it
+        elif guess < limit and passes(run(guess + 1)):
+            return Boundary(guess + 1, True, runs)
+        else:
+            start = min(limit, guess + 1)  # fails up to guess + 1: double from there
     lo = start
     if passes(run(lo)):
         return Boundary(lo, True, runs)
