@@ -517,6 +517,7 @@ _BOX_FIELDS = {
     "engine",
     "gpus",
     "count",
+    "speed_scale",
     "max_running_seqs",
     "context_tokens",
     "routing_skew",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tokenlane import builtin_catalog, load_scenario, plan_scenario
+from tokenlane.errors import ScenarioError
 from tokenlane.plan.robust import at_speed
 from tokenlane.scenario import Scenario
 
@@ -83,3 +84,24 @@ def test_the_fragile_sentences_speed_lies_between_the_flip_and_the_interval_end(
     said = int(plan.verdict.robust_reason.split("run ")[1].split("%")[0]) / 100  # "run 12% slower than modelled"
     share = math.log(1 - said) / math.log(low)  # how far towards the low end the sentence puts the flip
     assert 0.5 - 0.02 <= share <= 0.5 + 1 / 8 + 0.02  # rounding to whole percent
+
+
+def test_a_scenarios_speed_scale_slows_its_box_and_api_options_refuse_it(tmp_path: Path) -> None:
+    """`speed_scale` in a scenario file reaches the deployment: half the speed, twice every step time; an API option
+    has no box to scale and refuses it."""
+    path = tmp_path / "s.yaml"
+    path.write_text(JUST_FAST_ENOUGH.replace("max_units: 1}", "max_units: 1, speed_scale: 0.5}"))
+    halved = load_scenario(path)
+    assert halved.option("box").speed_scale == 0.5
+    full = plan_scenario(load_scenario(_write(tmp_path / "full.yaml", JUST_FAST_ENOUGH)), CATALOG, workers=1)
+    half = plan_scenario(halved, CATALOG, workers=1)
+    assert half.curves["box"].single_stream_tok_s == pytest.approx(full.curves["box"].single_stream_tok_s / 2, rel=1e-9)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(JUST_FAST_ENOUGH.replace("model: gpt-5-mini}", "model: gpt-5-mini, speed_scale: 0.5}"))
+    with pytest.raises(ScenarioError, match="`speed_scale` does not apply to an api option"):
+        load_scenario(bad)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -128,8 +128,8 @@ def check_robustness(
     factors = [math.exp(hi_t * math.log(end[side])) for end in ends.values()]
     shift = max(factors, key=lambda f: abs(math.log(f)))
     how = f"{1 - shift:.0%} slower" if shift < 1 else f"{shift - 1:.0%} faster"
+    subject = f"{next(iter(ends))} runs" if len(ends) == 1 else "the self-hosted boxes run"
     reason = (
-        f"Fragile: if the self-hosted boxes run {how} than modelled (within the capacity model's 80% interval, {spread}), "
-        f"the verdict becomes {flipped}"
+        f"Fragile: if {subject} {how} than modelled (within the capacity model's 80% interval, {spread}), the verdict becomes {flipped}"
     )
     return Robustness(robust=False, reason=reason, at_low=low_name, at_high=high_name, options=options)
