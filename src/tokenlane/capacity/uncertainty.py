@@ -5,7 +5,8 @@ Every public row the validation compares (`benchmarks/validate_capacity.py --wri
 of hardware, the metric (decode or prefill) and the batch regime (one stream or several). A point's 80% interval is
 the 10th to 90th percentile of its family's ratios, each source weighted alike (a new user's box is a new source,
 so the spread between sources is what matters, not how many rows one source printed). A family with too few rows or
-sources borrows its parent's (the same without the model's shape, then without the engine, ...), which is wider.
+sources borrows a wider family's (`LEVELS`: without the model's shape, then without the hardware class, then
+without the engine ...), and the output names the family used.
 
 Widening, each stated in the output:
 - the percentiles' distance from the median grows by sqrt(1 + 1/k) for a family of k sources (a new observation
