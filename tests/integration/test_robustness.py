@@ -4,6 +4,7 @@ from it holds at both ends of the interval; the ends are whole plans whose costs
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,8 @@ def test_a_verdict_at_its_flip_point_is_fragile_and_says_what_flips_it(scenario:
     plan = plan_scenario(at_edge, CATALOG, workers=1, check_speed=True)
     assert plan.verdict.label == "self host — box"
     assert plan.verdict.robust is False
-    assert "slower than modelled" in plan.verdict.robust_reason and "no option qualifies" in plan.verdict.robust_reason
+    assert "if box runs" in plan.verdict.robust_reason and "slower than modelled" in plan.verdict.robust_reason
+    assert plan.verdict.robust_reason.endswith("the verdict becomes no option qualifies")
     assert plan.robustness is not None and plan.robustness.at_low == "no option qualifies"
     box = plan.robustness.options["box"]
     assert box.speed_factors[0] < 1 < box.speed_factors[1]
@@ -81,7 +83,9 @@ def test_the_fragile_sentences_speed_lies_between_the_flip_and_the_interval_end(
     k = low**-0.5
     plan = plan_scenario(at_speed(scenario, {"box": flip_speed * k}), CATALOG, workers=1, check_speed=True)
     assert plan.verdict.robust is False
-    said = int(plan.verdict.robust_reason.split("run ")[1].split("%")[0]) / 100  # "run 12% slower than modelled"
+    found = re.search(r"if box runs (\d+)% slower than modelled", plan.verdict.robust_reason)
+    assert found is not None, plan.verdict.robust_reason
+    said = int(found.group(1)) / 100
     share = math.log(1 - said) / math.log(low)  # how far towards the low end the sentence puts the flip
     assert 0.5 - 0.02 <= share <= 0.5 + 1 / 8 + 0.02  # rounding to whole percent
 
