@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, ErrorFamily, Hardware, KvDtype, Model, Quant
@@ -150,8 +151,13 @@ def _typed(entry: Entry, cls: type[E]) -> E:
     return entry
 
 
-def _read_yaml(text: str, path: str) -> Any:
-    return load_yaml(text, path, error=CatalogError)[0]
+BUILTIN_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""The parser of the shipped catalog: libyaml's where PyYAML has it (about 5x faster on these files, the same data;
+they are the package's own, read with the same limits as any YAML)."""
+
+
+def _read_yaml(text: str, path: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> Any:
+    return load_yaml(text, path, error=CatalogError, loader=loader)[0]
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> tuple[str, str]:
@@ -198,7 +204,7 @@ def builtin_catalog() -> Catalog:
     root = importlib.resources.files("tokenlane.catalog") / "data"
     for name in _BUILTIN_FILES:
         text = (root / name).read_text(encoding="utf-8")
-        for section, entries in parse_entries(_read_yaml(text, name), name).items():
+        for section, entries in parse_entries(_read_yaml(text, name, BUILTIN_LOADER), name).items():
             for entry in entries:
                 if entry.id in sections[section]:
                     raise CatalogError("duplicate id", path=name, field=f"{section}[{entry.id}]")
