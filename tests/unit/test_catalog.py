@@ -144,3 +144,17 @@ def test_every_unified_memory_box_says_which_setting_its_usable_memory_assumes()
     doc = invoke("capacity", "--hardware", "m4-max-128gb", "--model", "qwen3-8b", "--quant", "q4_k_m", "--engine", "llama.cpp", "--json")
     assert "iogpu.wired_limit_mb=112640" in doc.json()["memory_setting"]
     assert builtin_catalog().hardware["m4-max-128gb"].usable_bytes == 110 * 2**30  # vendors' GB of memory are GiB
+
+
+def test_the_fast_parser_reads_every_shipped_file_as_the_plain_one_does() -> None:
+    """libyaml (`BUILTIN_LOADER`) and PyYAML's own parser give the same data for every built-in catalog file."""
+    import yaml
+
+    from tokenlane.catalog.load import BUILTIN_LOADER
+    from tokenlane.yaml_input import load_yaml
+
+    shipped = sorted(p for p in (files("tokenlane.catalog") / "data").iterdir() if p.name.endswith(".yaml"))
+    assert len(shipped) >= 8
+    for path in shipped:
+        text = path.read_text(encoding="utf-8")
+        assert load_yaml(text, path.name, loader=BUILTIN_LOADER)[0] == load_yaml(text, path.name, loader=yaml.SafeLoader)[0], path.name
