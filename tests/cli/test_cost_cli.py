@@ -67,3 +67,26 @@ def test_price_problems_are_clear(tmp_path: Path) -> None:
     assert_user_error(invoke("cost", str(_write(tmp_path, no_price))), "options[mini].provider", "needs `provider`")
     years = SCENARIO + "finance: {amortization_years: -2}\n"
     assert_user_error(invoke("cost", str(_write(tmp_path, years))), "finance.amortization_years", "greater than 0")
+
+
+def test_cost_and_plan_agree_on_each_box_at_its_speed_intervals_ends() -> None:
+    """`cost` sizes and prices every box again at the low and the high end of its speed interval; a slower box never
+    needs fewer replicas nor costs less, and `plan` (which plans whole days at the same ends) finds the same fleets."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "regulated-on-prem.yaml"
+    cost = invoke("cost", str(example), "--json")
+    plan = invoke("plan", str(example), "--json", "--no-report")
+    assert cost.exit_code == 0 and plan.exit_code == 0, cost.stderr + plan.stderr
+    ends = cost.json()["at_interval_ends"]
+    options = {o["name"]: o for o in cost.json()["options"]}
+    assert set(ends) == {"spark", "pro6000-pair", "h100-server"}  # the API has no box to vary
+    for name, end in ends.items():
+        low, high = end["speed_factors"]
+        assert 0 < low < 1 < high
+        assert end["replicas"][0] >= options[name]["replicas"] >= end["replicas"][1]
+        assert end["monthly_usd"][0] >= options[name]["monthly_usd"] >= end["monthly_usd"][1]
+        planned = plan.json()["robustness"]["options"][name]
+        assert (planned["speed_factors"], planned["replicas"], planned["monthly_usd"]) == (
+            end["speed_factors"],
+            end["replicas"],
+            end["monthly_usd"],
+        )

@@ -11,7 +11,7 @@ import pytest
 
 from tokenlane import builtin_catalog, load_scenario, plan_scenario
 from tokenlane.errors import ScenarioError
-from tokenlane.plan.robust import at_speed
+from tokenlane.plan.days import at_speed
 from tokenlane.scenario import Scenario
 
 CATALOG = builtin_catalog()

@@ -138,14 +138,13 @@ def _with_ranges(point: CurvePoint, dep: Deployment, errors: Sequence[ErrorFamil
     prefill = prediction_interval(errors, dep, "prefill", batch=1, context=prompt_tokens)  # the prompt's own compute
     if decode is None or prefill is None:
         return point
-    basis = f"decode: {decode.family} ({decode.rows} rows, {decode.sources} sources); TTFT: {prefill.family}"
-    widened = "; ".join(w for w in (decode.widened, prefill.widened) if w)
+    basis = f"decode: {decode.words}; TTFT: {prefill.words}"
     return point.model_copy(
         update={
             "per_user_tok_s_range": decode.speed(point.per_user_tok_s),
             "aggregate_tok_s_range": decode.speed(point.aggregate_tok_s),
             "ttft_ms_range": prefill.time(point.ttft_ms),
-            "range_basis": basis + (f"; {widened}" if widened else ""),
+            "range_basis": basis,
         }
     )
 

@@ -105,9 +105,9 @@ class SpeedInterval:
         return [value / self.high, value / self.low]
 
     @property
-    def half_width(self) -> float:
-        """Half the interval's width as a share of the prediction."""
-        return (self.high - self.low) / 2
+    def words(self) -> str:
+        """'llama.cpp, decode, one stream, moe models (33 rows, 4 sources)', and why it was widened."""
+        return f"{self.family} ({self.rows} rows, {self.sources} sources)" + (f"; {self.widened}" if self.widened else "")
 
 
 def tagged_rows(families: Iterable[ErrorFamily]) -> list[Tagged]:

@@ -30,7 +30,7 @@ def command(
     """Monthly cost of every option, $ per million tokens, units needed, break-even volumes, routing and caching."""
     spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
-    report = price_scenario(spec, catalog, seed=seed)
+    report = price_scenario(spec, catalog, seed=seed, at_ends=True)
     if json_out:
         typer.echo(report.model_dump_json(indent=2, exclude={"options": {"__all__": {"simulation"}}}))
         return
@@ -70,6 +70,19 @@ def command(
     ]
     table = fitted_table(console.width, columns, rows)
     console.print(table)
+    if report.at_interval_ends:
+        ends = folding_table(
+            "option", "speed x modelled", "units", "monthly", "carries load", title="At the ends of the 80% speed interval (low / high)"
+        )
+        for name, end in report.at_interval_ends.items():
+            ends.add_row(
+                name,
+                " / ".join(f"{f:.2f}" for f in end.speed_factors),
+                " / ".join(str(r) for r in end.replicas),
+                " / ".join(format_usd(u) if u is not None else "—" for u in end.monthly_usd),
+                " / ".join("yes" if m else "no" for m in end.meets_slo),
+            )
+        console.print(ends)
     be = folding_table("self-host", "API", "break-even tokens/day", "input", "output", "reachable", "replicas", title="Break-even")
     for row in report.breakeven:
         be.add_row(

@@ -4,7 +4,7 @@ from tokenlane.cost.api_bill import ApiBill, TokenBatch, api_tokens, price_reque
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.fleet import carries, size_fleet
 from tokenlane.cost.levers import LEVERS, LeverResult
-from tokenlane.cost.option_cost import OptionCost, OptionDays
+from tokenlane.cost.option_cost import IntervalEnds, OptionCost, OptionDays
 from tokenlane.cost.routing import RoutingTable, cost_per_success, route_tasks
 from tokenlane.cost.scenario_cost import CostReport, SensitivityRow, cost_scenario, self_host_cost
 from tokenlane.cost.tco import MonthlyCost, hardware_cost
@@ -14,6 +14,7 @@ __all__ = [
     "ApiBill",
     "BreakEven",
     "CostReport",
+    "IntervalEnds",
     "LeverResult",
     "MonthlyCost",
     "OptionCost",

@@ -52,3 +52,21 @@ class OptionCost(BaseModel):
     machines: int = 0
     """Physical machines the fleet occupies (self-hosted and rented); 0 for APIs."""
     note: str = ""
+
+
+class IntervalEnds(BaseModel):
+    """One self-hosted option with every step at the low and at the high end of its 80% speed interval
+    (`capacity.uncertainty`): the day simulated, the fleet sized and priced again at each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    speed_factors: list[float]
+    """[low, high]: the interval's ends as factors on the modelled speed."""
+    basis: str
+    """The rows the interval rests on, in words."""
+    monthly_usd: list[float | None]
+    """Monthly cost at the low and at the high end."""
+    replicas: list[int]
+    """Fleet size at each end."""
+    meets_slo: list[bool]
+    """Whether that fleet meets the SLO and the batch windows at each end."""

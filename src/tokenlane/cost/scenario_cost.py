@@ -14,7 +14,7 @@ from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
 from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
-from tokenlane.cost.option_cost import OptionCost, OptionDays
+from tokenlane.cost.option_cost import IntervalEnds, OptionCost, OptionDays
 from tokenlane.cost.people import engineer_fte, fte_field, machines, people_usd
 from tokenlane.cost.routing import RoutingTable
 from tokenlane.cost.tco import MonthlyCost, hardware_cost, hardware_units
@@ -70,6 +70,8 @@ class CostReport(BaseModel):
     """What each cost lever (routing, caching, batch API) saves, in the order of `cost.levers.LEVERS`."""
     cost_curves: list[CostCurve]
     finance: Finance
+    at_interval_ends: dict[str, IntervalEnds] = {}
+    """Each self-hosted option at the ends of its speed interval (`tokenlane cost` fills it; empty otherwise)."""
 
     @property
     def routing(self) -> RoutingTable | None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tokenlane.capacity import option_deployment, plan_memory
+from tokenlane.capacity import Deployment, option_deployment, plan_memory
+from tokenlane.capacity.uncertainty import SpeedInterval, prediction_interval
 from tokenlane.catalog import Catalog
-from tokenlane.cost import CostReport, OptionDays, cost_scenario, size_fleet
-from tokenlane.scenario import Option, Scenario
+from tokenlane.cost import CostReport, IntervalEnds, OptionDays, cost_scenario, size_fleet
+from tokenlane.scenario import Option, Scenario, Workload
 from tokenlane.simulate import DayRuns, SimulationResult, parallel_map, workers_available
 from tokenlane.simulate.runs import DayKey
 
@@ -112,7 +113,72 @@ def simulate_options(
     return ScenarioDays(priced=ordered, demand=runs.demand_day(), runs=runs)
 
 
-def price_scenario(scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None) -> CostReport:
-    """`tokenlane cost`: simulate every option's day (`simulate_options`) and price it (`cost.cost_scenario`)."""
+def curve_lengths(dep: Deployment, workload: Workload) -> tuple[int, int]:
+    """(context, prompt) tokens of the workload's mean request on `dep`: the prompt plus half the output while decoding."""
+    mean_context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
+    return min(mean_context, dep.model.max_context_tokens), min(round(workload.prompt_tokens.expected), dep.model.max_context_tokens)
+
+
+def speed_interval(catalog: Catalog, option: Option, workload: Workload) -> SpeedInterval | None:
+    """The 80% interval of a self-hosted option's single-stream decode speed at the workload's mean context (the regime
+    every public source measures; `capacity.uncertainty`); None for an API or a model that does not fit."""
+    if option.kind == "api":
+        return None
+    dep = option_deployment(catalog, option)
+    if not plan_memory(dep).fits:
+        return None
+    context, _ = curve_lengths(dep, workload)
+    return prediction_interval(catalog.prediction_errors.values(), dep, "decode", batch=1, context=context)
+
+
+def at_speed(scenario: Scenario, factors: dict[str, float]) -> Scenario:
+    """`scenario` with each named option's speed multiplied by its factor (`Option.speed_scale`)."""
+    options = [o.model_copy(update={"speed_scale": o.speed_scale * factors[o.name]}) if o.name in factors else o for o in scenario.options]
+    return scenario.model_copy(update={"options": options})
+
+
+@dataclass(frozen=True)
+class _EndJob:
+    scenario: Scenario
+    catalog: Catalog
+    seed: int
+    exact: bool
+    reuse: ScenarioDays
+
+
+def _price_end(job: _EndJob) -> CostReport:
+    """The cost of a scenario at other speeds, reusing the days of the options left as they were (one process)."""
+    days = simulate_options(job.scenario, job.catalog, seed=job.seed, exact=job.exact, workers=1, reuse=job.reuse)
+    return cost_scenario(job.scenario, job.catalog, days=days.priced, demand=days.demand)
+
+
+def price_scenario(
+    scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, workers: int | None = None, at_ends: bool = False
+) -> CostReport:
+    """`tokenlane cost`: simulate every option's day (`simulate_options`) and price it (`cost.cost_scenario`); with
+    `at_ends`, also each self-hosted option's fleet and cost at the low and the high end of its speed interval (the two
+    ends simulated in parallel), in `at_interval_ends`."""
     days = simulate_options(scenario, catalog, seed=seed, exact=exact, workers=workers)
-    return cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
+    report = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
+    intervals = {o.name: iv for o in scenario.options if (iv := speed_interval(catalog, o, scenario.workload)) is not None}
+    if not at_ends or not intervals:
+        return report
+    jobs = [
+        _EndJob(at_speed(scenario, {n: iv.low for n, iv in intervals.items()}), catalog, seed, exact, days),
+        _EndJob(at_speed(scenario, {n: iv.high for n, iv in intervals.items()}), catalog, seed, exact, days),
+    ]
+    low, high = (
+        {o.name: o for o in end.options}
+        for end in parallel_map(_price_end, jobs, workers=workers_available() if workers is None else workers)
+    )
+    ends = {
+        name: IntervalEnds(
+            speed_factors=[round(iv.low, 3), round(iv.high, 3)],
+            basis=iv.words,
+            monthly_usd=[low[name].monthly_usd, high[name].monthly_usd],
+            replicas=[low[name].replicas, high[name].replicas],
+            meets_slo=[low[name].carries_load, high[name].carries_load],
+        )
+        for name, iv in intervals.items()
+    }
+    return report.model_copy(update={"at_interval_ends": ends})

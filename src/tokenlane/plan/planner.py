@@ -8,16 +8,16 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import CapacityReport, CurvePoint, Deployment, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
+from tokenlane.capacity import CapacityReport, CurvePoint, MeasuredPoint, concurrency_curve, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, LeverResult, OptionCost, cost_scenario
 from tokenlane.plan.claims import Claim, check_claims
-from tokenlane.plan.days import ScenarioDays, simulate_options
+from tokenlane.plan.days import ScenarioDays, curve_lengths, simulate_options, speed_interval
 from tokenlane.plan.facts import OptionAssessment, assess_option, low_bit_warning
 from tokenlane.plan.flips import SHOWN_IN_VERDICT, FlipPoint, find_flip_points
 from tokenlane.plan.hybrid import HybridSplit, price_splits
 from tokenlane.plan.quality import mixed_harness_sentence
-from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_ends, speed_matters
+from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_matters
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
 from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, parallel_map, workers_available
@@ -118,19 +118,13 @@ def _lever_sentence(lever: LeverResult, eligible: set[str]) -> str | None:
     return lever.summary_by_option[max(saving, key=lambda n: saving[n])] if saving else None
 
 
-def _curve_lengths(dep: Deployment, workload: Workload) -> tuple[int, int]:
-    """(context, prompt) tokens of the workload's mean request on `dep`: the prompt plus half the output while decoding."""
-    mean_context = round(workload.prompt_tokens.expected + workload.output_tokens.expected / 2)
-    return min(mean_context, dep.model.max_context_tokens), min(round(workload.prompt_tokens.expected), dep.model.max_context_tokens)
-
-
 def option_curve(catalog: Catalog, option: Option, workload: Workload, users: Iterable[int] = CURVE_USERS) -> CapacityReport | None:
     """A self-hosted option's concurrency curve (one replica) for the workload's mean request at `users` concurrent
     users, on paper; None when the model does not fit the hardware."""
     dep = option_deployment(catalog, option)
     if not plan_memory(dep).fits:
         return None
-    context, prompt = _curve_lengths(dep, workload)
+    context, prompt = curve_lengths(dep, workload)
     return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt, errors=list(catalog.prediction_errors.values()))
 
 
@@ -231,7 +225,7 @@ def plan_scenario(
         points = [p for p in measured.get(option.name, []) if p.per_user_tok_s_p50]
         if points and option.name in curves:
             dep = option_deployment(catalog, option)
-            context, prompt = _curve_lengths(dep, workload)
+            context, prompt = curve_lengths(dep, workload)
             model = concurrency_curve(dep, [p.concurrency for p in points], context_tokens=context, prompt_tokens=prompt)
             measured_vs_model[option.name] = [
                 (p.concurrency, float(p.per_user_tok_s_p50 or 0), m.stream_tok_s) for p, m in zip(points, model.points, strict=True)
@@ -260,7 +254,8 @@ def plan_scenario(
         jobs = [_EndJob(v, catalog, seed, base.days) for v in varied]
         return parallel_map(_plan_end, jobs, workers=workers_available() if workers is None else workers)
 
-    ends = {name: end for name, end in speed_ends(curves).items() if speed_matters(next(a for a in assessments if a.name == name))}
+    varied = [o for o, a in zip(scenario.options, assessments, strict=True) if speed_matters(a)]
+    ends = {o.name: iv for o in varied if (iv := speed_interval(catalog, o, workload)) is not None}
     robustness = check_robustness(scenario, verdict, ends, replan) if check_speed else None
     if robustness is not None:
         verdict = verdict.model_copy(
