@@ -95,3 +95,18 @@ def test_a_day_too_large_to_simulate_is_refused_at_load(tmp_path: Path) -> None:
     ]
     for text, needle in cases:
         assert_user_error(invoke("simulate", str(_write(tmp_path, text))), "scenario.yaml", needle)
+
+
+def test_interval_ends_simulate_each_box_slower_and_faster() -> None:
+    """`--interval-ends`: each box's day again at the low and the high end of its speed interval; the same arrivals on
+    a slower box meet the SLO no more often, on a faster one no less."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "desk-box.yaml"
+    result = invoke("simulate", str(example), "--interval-ends", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = result.json()
+    attained = {r["option"]: r["slo_attainment"] for r in doc["results"]}
+    assert set(doc["at_interval_ends"]) == {"mac-studio", "strix-halo"}
+    for name, end in doc["at_interval_ends"].items():
+        low, high = end["slo_attainment"]
+        assert end["speed_factors"][0] < 1 < end["speed_factors"][1]
+        assert low <= attained[name] <= high, name

@@ -12,6 +12,7 @@ from rich.console import Console
 from tokenlane import check_scenario, load_scenario, simulate_scenario
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
+from tokenlane.plan.days import days_at_ends
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
 from tokenlane.traces import write_mooncake
@@ -31,6 +32,9 @@ def command(
         Path | None, typer.Option("--export-trace", help="Write the day's requests as Mooncake-style JSONL for other load testers.")
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Step saturated batch work step by step (no replayed windows).")] = False,
+    interval_ends: Annotated[
+        bool, typer.Option("--interval-ends", help="Also simulate each box at the ends of its 80% speed interval (two more days each).")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
@@ -44,11 +48,15 @@ def command(
         typer.echo(f"tokenlane: wrote {written:,} requests of {sim.results[0].option}'s day to {export_trace}", err=True)
     for skipped in sim.skipped:
         typer.echo(f"tokenlane: warning: option '{skipped.option}' skipped: {skipped.reason}", err=True)
+    boxes = [r.option for r in sim.results if spec.option(r.option).kind != "api"]
+    ends = days_at_ends(spec, catalog, boxes, seed=seed, exact=exact) if interval_ends else {}
     if json_out:
         doc = sim.results[0].model_dump(mode="json") if sim.results else {}
         if sim.results and find_max_users:
             doc["max_users_meeting_slo"] = sim.max_users_by_option.get(sim.results[0].option)
         doc.update(sim.model_dump(mode="json"))
+        if interval_ends:
+            doc["at_interval_ends"] = ends
         typer.echo(json.dumps(doc, indent=2, default=str))
         return
     slo = spec.workload.slo
@@ -101,3 +109,9 @@ def command(
             console.print(f"[red]{r.option}: {r.stopped_early}[/]")
         if r.option in sim.max_users_by_option:
             console.print(f"{r.option}: at most {sim.max_users_by_option[r.option]} users meet the SLO")
+    for name, end in ends.items():
+        (low, high), (a_low, a_high) = end["speed_factors"], end["slo_attainment"]
+        console.print(
+            f"{name} at the ends of its 80% speed interval ({low:.2f}x / {high:.2f}x the modelled speed; {end['basis']}): "
+            f"SLO met by {a_low:.0%} / {a_high:.0%} of requests"
+        )

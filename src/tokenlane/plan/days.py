@@ -182,3 +182,22 @@ def price_scenario(
         for name, iv in intervals.items()
     }
     return report.model_copy(update={"at_interval_ends": ends})
+
+
+def days_at_ends(scenario: Scenario, catalog: Catalog, names: list[str], *, seed: int = 0, exact: bool = False) -> dict[str, dict]:
+    """Each named box's day as configured (its own `count`) with every step at the low and at the high end of its
+    speed interval: {name: {speed_factors, basis, slo_attainment, meets_slo}}, each a [low, high] pair (`simulate
+    --interval-ends`)."""
+    out: dict[str, dict] = {}
+    for name in names:
+        interval = speed_interval(catalog, scenario.option(name), scenario.workload)
+        if interval is None:
+            continue
+        ends = [DayRuns(at_speed(scenario, {name: f}), catalog, seed=seed, exact=exact).day(name) for f in (interval.low, interval.high)]
+        out[name] = {
+            "speed_factors": [round(interval.low, 3), round(interval.high, 3)],
+            "basis": interval.words,
+            "slo_attainment": [day.slo_attainment for day in ends],
+            "meets_slo": [day.meets_slo for day in ends],
+        }
+    return out
