@@ -72,7 +72,7 @@ def command(
     console.print(table)
     if report.at_interval_ends:
         ends = folding_table(
-            "option", "speed x modelled", "units", "monthly", "carries load", title="At the ends of the 80% speed interval (low / high)"
+            "option", "speed x modelled", "replicas", "monthly", "carries load", title="At the ends of the 80% speed interval (low / high)"
         )
         for name, end in report.at_interval_ends.items():
             ends.add_row(
