@@ -90,10 +90,13 @@ def simulate_options(
     """Simulate every option's day: APIs here (their logs are billed), self-hosted fleets sized by simulation in
     parallel across options when cores allow. The result is the same serial or parallel: each day is seeded by its
     key. `reuse`: the days of a plan of the same workload and seed, whose options equal to this scenario's are taken
-    as they are (the plan at a speed interval's end varies only the self-hosted options)."""
+    as they are and whose fleets start the search for the options at another speed (the plan at a speed interval's end
+    varies only the self-hosted options); a plan of another workload or seed is not used."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
+    if reuse is not None and (reuse.runs.scenario.workload != scenario.workload or reuse.runs.seed != seed):
+        reuse = None  # another day's demand: nothing to take from it, nor to size from
     same = set()
-    if reuse is not None and reuse.runs.scenario.workload == scenario.workload and reuse.runs.seed == seed:
+    if reuse is not None:
         before = {o.name: o for o in reuse.runs.scenario.options}
         same = {o.name for o in scenario.options if before.get(o.name) == o}
         runs.merge({key: day for key, day in reuse.runs.days.items() if key[0] in same or key[0] == ""})
@@ -137,6 +140,22 @@ def at_speed(scenario: Scenario, factors: dict[str, float]) -> Scenario:
     return scenario.model_copy(update={"options": options})
 
 
+def end_scenarios(scenario: Scenario, intervals: dict[str, SpeedInterval]) -> list[Scenario]:
+    """[the scenario with every named box at its interval's low end, the same at the high end]."""
+    return [at_speed(scenario, {n: iv.low for n, iv in intervals.items()}), at_speed(scenario, {n: iv.high for n, iv in intervals.items()})]
+
+
+def interval_ends(interval: SpeedInterval, low: tuple[float | None, int, bool], high: tuple[float | None, int, bool]) -> IntervalEnds:
+    """One box at its interval's two ends from its (monthly USD, replicas, meets the SLO) at each."""
+    return IntervalEnds(
+        speed_factors=[round(interval.low, 3), round(interval.high, 3)],
+        basis=interval.words,
+        monthly_usd=[low[0], high[0]],
+        replicas=[low[1], high[1]],
+        meets_slo=[low[2], high[2]],
+    )
+
+
 @dataclass(frozen=True)
 class _EndJob:
     scenario: Scenario
@@ -160,27 +179,17 @@ def price_scenario(
     ends simulated in parallel), in `at_interval_ends`."""
     days = simulate_options(scenario, catalog, seed=seed, exact=exact, workers=workers)
     report = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
-    intervals = {o.name: iv for o in scenario.options if (iv := speed_interval(catalog, o, scenario.workload)) is not None}
-    if not at_ends or not intervals:
+    if not at_ends:
         return report
-    jobs = [
-        _EndJob(at_speed(scenario, {n: iv.low for n, iv in intervals.items()}), catalog, seed, exact, days),
-        _EndJob(at_speed(scenario, {n: iv.high for n, iv in intervals.items()}), catalog, seed, exact, days),
-    ]
+    intervals = {o.name: iv for o in scenario.options if (iv := speed_interval(catalog, o, scenario.workload)) is not None}
+    if not intervals:
+        return report
+    jobs = [_EndJob(end, catalog, seed, exact, days) for end in end_scenarios(scenario, intervals)]
     low, high = (
-        {o.name: o for o in end.options}
+        {o.name: (o.monthly_usd, o.replicas, o.carries_load) for o in end.options}
         for end in parallel_map(_price_end, jobs, workers=workers_available() if workers is None else workers)
     )
-    ends = {
-        name: IntervalEnds(
-            speed_factors=[round(iv.low, 3), round(iv.high, 3)],
-            basis=iv.words,
-            monthly_usd=[low[name].monthly_usd, high[name].monthly_usd],
-            replicas=[low[name].replicas, high[name].replicas],
-            meets_slo=[low[name].carries_load, high[name].carries_load],
-        )
-        for name, iv in intervals.items()
-    }
+    ends = {name: interval_ends(iv, low[name], high[name]) for name, iv in intervals.items()}
     return report.model_copy(update={"at_interval_ends": ends})
 
 

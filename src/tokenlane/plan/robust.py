@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity.uncertainty import SpeedInterval
 from tokenlane.cost import IntervalEnds
-from tokenlane.plan.days import at_speed
+from tokenlane.plan.days import at_speed, end_scenarios, interval_ends
 from tokenlane.plan.facts import OptionAssessment
 from tokenlane.plan.verdict import Verdict
 from tokenlane.scenario import Scenario
@@ -69,20 +69,8 @@ def check_robustness(
             else "The verdict rests on no capacity prediction: every option is an API"
         )
         return Robustness(robust=True, reason=reason, at_low=name, at_high=name, options={})
-    (low_v, low_opts), (high_v, high_opts) = replan(
-        [at_speed(scenario, {n: iv.low for n, iv in ends.items()}), at_speed(scenario, {n: iv.high for n, iv in ends.items()})]
-    )
-    options = {
-        n: IntervalEnds(
-            speed_factors=[round(iv.low, 3), round(iv.high, 3)],
-            basis=iv.words,
-            monthly_usd=[low_opts[n][0], high_opts[n][0]],
-            replicas=[low_opts[n][1], high_opts[n][1]],
-            meets_slo=[low_opts[n][2], high_opts[n][2]],
-        )
-        for n, iv in ends.items()
-        if n in low_opts and n in high_opts
-    }
+    (low_v, low_opts), (high_v, high_opts) = replan(end_scenarios(scenario, ends))
+    options = {n: interval_ends(iv, low_opts[n], high_opts[n]) for n, iv in ends.items() if n in low_opts and n in high_opts}
     spread = ", ".join(f"{n} {iv.low:.2f}-{iv.high:.2f}x" for n, iv in ends.items())
     low_name, high_name = low_v.label, high_v.label
     if low_name == name and high_name == name:
