@@ -11,7 +11,7 @@ from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
 from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load
 from tokenlane.capacity.steps import step_table, token_seconds
-from tokenlane.capacity.uncertainty import prediction_interval
+from tokenlane.capacity.uncertainty import SpeedInterval, Tagged, interval_among, point_of, tagged_rows
 from tokenlane.catalog.models import ErrorFamily
 from tokenlane.errors import InputError
 from tokenlane.units import bytes_to_gb, s_to_ms
@@ -130,21 +130,20 @@ def prefill_seconds(
     return total
 
 
-def _with_ranges(point: CurvePoint, dep: Deployment, errors: Sequence[ErrorFamily], prompt_tokens: int) -> CurvePoint:
-    """`point` with its 80% intervals (see `capacity.uncertainty`); unchanged without error rows or running sequences."""
-    if not errors or point.running == 0:
+def _with_ranges(point: CurvePoint, dep: Deployment, tagged: Sequence[Tagged], prefill: SpeedInterval | None) -> CurvePoint:
+    """`point` with its 80% intervals (see `capacity.uncertainty`): decode by its own batch and context, TTFT by
+    `prefill` (the prompt's own compute, the same at every point); unchanged without them or running sequences."""
+    if prefill is None or point.running == 0:
         return point
-    decode = prediction_interval(errors, dep, "decode", batch=point.running, context=point.context)
-    prefill = prediction_interval(errors, dep, "prefill", batch=1, context=prompt_tokens)  # the prompt's own compute
-    if decode is None or prefill is None:
+    decode = interval_among(tagged, point_of(dep, "decode", batch=point.running, context=point.context))
+    if decode is None:
         return point
-    basis = f"decode: {decode.words}; TTFT: {prefill.words}"
     return point.model_copy(
         update={
             "per_user_tok_s_range": decode.speed(point.per_user_tok_s),
             "aggregate_tok_s_range": decode.speed(point.aggregate_tok_s),
             "ttft_ms_range": prefill.time(point.ttft_ms),
-            "range_basis": basis,
+            "range_basis": f"decode: {decode.words}; TTFT: {prefill.words}",
         }
     )
 
@@ -206,10 +205,12 @@ def concurrency_curve(
         raise InputError(f"at most {MAX_CURVE_POINTS} levels of at most {MAX_CONCURRENCY:,} concurrent users", field="batch")
     plan: MemoryPlan = plan_memory(dep)
     cap = max_concurrent_sequences(dep, context_tokens, plan)
-    points = [_with_ranges(_point(dep, b, context_tokens, prompt_tokens, cap), dep, errors, prompt_tokens) for b in batches]
+    tagged = tagged_rows(errors)
+    prefill = interval_among(tagged, point_of(dep, "prefill", batch=1, context=prompt_tokens)) if tagged else None
+    points = [_with_ranges(_point(dep, b, context_tokens, prompt_tokens, cap), dep, tagged, prefill) for b in batches]
     single = compute_step_time(dep, decode_load(dep, 1, context_tokens))
     single_s = token_seconds(dep, 1, context_tokens)
-    single_range = prediction_interval(errors, dep, "decode", batch=1, context=context_tokens) if errors and plan.fits else None
+    single_range = interval_among(tagged, point_of(dep, "decode", batch=1, context=context_tokens)) if tagged and plan.fits else None
     return CapacityReport(
         hardware=dep.hardware.id,
         model=dep.model.id,
