@@ -42,7 +42,7 @@ from tokenlane import (
 )
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import file_sized_quant
-from tokenlane.capacity.uncertainty import Point, Tagged, hardware_class, interval_among, kernel_family, model_shape, regime_of
+from tokenlane.capacity.uncertainty import Point, Tagged, error_row, hardware_class, interval_among, kernel_family, regime_of
 from tokenlane.catalog.gguf_file import format_quant
 from tokenlane.catalog.models import HeldOutError, Quant
 from tokenlane.scenario import Workload
@@ -306,14 +306,7 @@ def _error(
     else:
         batch = 1 if kind in ("prefill", "single-stream decode") else max(1, int(rec["batch"] or 1))
     context = prompt + depth if metric == "prefill" else depth + prompt + out // 2
-    error = HeldOutError(
-        log_ratio=round(float(np.log(ratio)), 4),
-        source=source_key(rec["source"]),
-        shape=model_shape(dep.model),
-        batch=batch,
-        context=context,
-        params_b=round(count_params(dep.model).total / 1e9, 1),
-    )
+    error = error_row(dep, ratio, source=source_key(rec["source"]), batch=batch, context=context)
     return error, (kernel_family(dep.engine.id), hardware_class(dep), metric, regime_of(batch))
 
 

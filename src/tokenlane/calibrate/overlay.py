@@ -4,16 +4,14 @@ real quant) under new ids, every value sourced to the measurement files. `--cata
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
 import yaml
 
 from tokenlane.calibrate.fit import Calibration
 from tokenlane.capacity.deployment import Deployment
-from tokenlane.capacity.memory import count_params
-from tokenlane.capacity.uncertainty import hardware_class, model_shape
-from tokenlane.catalog.models import ErrorFamily, HeldOutError, Quant
+from tokenlane.capacity.uncertainty import error_row, hardware_class
+from tokenlane.catalog.models import ErrorFamily, Quant
 from tokenlane.errors import InputError
 
 
@@ -47,20 +45,18 @@ def overlay_yaml(calibration: Calibration, *, engine_id: str, dep: Deployment, f
 def own_errors(calibration: Calibration, dep: Deployment, *, engine_id: str, source: str, as_of: str) -> list[ErrorFamily]:
     """The calibrated model's error on each measured point, as the box's own error families (one per metric): what
     `capacity.uncertainty` uses first for this hardware and the calibrated engine."""
-    params_b = round(count_params(dep.model).total / 1e9, 1)
     families = []
     for metric in ("decode", "prefill"):
         points = [(m, after) for m, _, after in calibration.points if m.kind == metric]
         if not points:
             continue
         rows = [
-            HeldOutError(
-                log_ratio=round(math.log(after / m.seconds), 4),  # measured speed / predicted speed
+            error_row(  # predicted seconds / measured seconds = measured speed / predicted speed
+                dep,
+                after / m.seconds,
                 source=f"your measurements ({m.file})",
-                shape=model_shape(dep.model),
                 batch=max(1, m.batch),
                 context=round(m.context if metric == "decode" else m.prompt + m.depth),
-                params_b=params_b,
             )
             for m, after in points
         ]

@@ -66,6 +66,19 @@ def regime_of(batch: int) -> ErrorRegime:
     return "single" if batch <= 1 else "batched"
 
 
+def error_row(dep: Deployment, speed_ratio: float, *, source: str, batch: int, context: int) -> HeldOutError:
+    """One measurement of `dep` as a prediction error: `speed_ratio` = measured speed / predicted speed (for a time,
+    predicted / measured), stored as its log to 4 decimals with the model's shape and size."""
+    return HeldOutError(
+        log_ratio=round(math.log(speed_ratio), 4),
+        source=source,
+        shape=model_shape(dep.model),
+        batch=batch,
+        context=context,
+        params_b=round(count_params(dep.model).total / 1e9, 1),
+    )
+
+
 @dataclass(frozen=True)
 class Tagged:
     """A row with its family's keys."""
