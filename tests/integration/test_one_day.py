@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tokenlane import builtin_catalog, load_scenario, option_deployment, plan_memory, plan_scenario, simulate_day
-from tokenlane.scenario import Scenario
+from tokenlane import build_deployment, builtin_catalog, load_scenario, option_deployment, plan_memory, plan_scenario, simulate_day
+from tokenlane.scenario import Scenario, Workload
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 CATALOG = builtin_catalog()
@@ -57,3 +57,15 @@ def test_builtin_scenario_plans_with_days_simulated_once() -> None:
     assert api.simulation is not None and api.simulation.log is not None
     assert api.monthly_usd is not None and api.breakdown is not None and api.breakdown.api_usd > 0
     assert len(api.simulation.log) == plan.cost.requests_per_day
+
+
+@pytest.mark.parametrize("requests", [20_000, 40_000, 70_000])
+def test_a_batch_job_replayed_agrees_with_exact_steps(requests: int) -> None:
+    # sizes whose replay windows would otherwise span one or two generations of the batch (MIN_WINDOW_GENERATIONS)
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="qwen3-30b-a3b", quant="fp8", engine="vllm")
+    job = {"name": "job", "requests": requests, "prompt_tokens": 1200, "output_tokens": 80, "window_hours": 24, "start_hour": 0}
+    workload = Workload(users=1, requests_per_user_hour=0, active_hours=1, batch_jobs=[job])
+    bulk = simulate_day(dep, workload).batch_jobs[0]
+    exact = simulate_day(dep, workload, exact=True).batch_jobs[0]
+    assert bulk.completed == exact.completed == requests
+    assert _close(bulk.completion_hours, exact.completion_hours)

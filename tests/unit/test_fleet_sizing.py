@@ -79,13 +79,15 @@ def test_smallest_passing_on_a_step(threshold: int, start: int, limit: int) -> N
 @given(threshold=st.integers(1, 130), start=st.integers(1, 40), extra=st.integers(0, 90), guess=st.integers(1, 140))
 def test_a_guess_never_changes_the_answer(threshold: int, start: int, extra: int, guess: int) -> None:
     """Whatever the guess, the search finds what it finds without one; a guess at the answer or just below it costs
-    two days."""
+    two days; a guess at `start` or the one above it is not tried (starting at `start` does as well)."""
     limit = start + extra
     plain = smallest_passing(lambda n: n, lambda n: n >= threshold, start=start, limit=limit)  # type: ignore[arg-type,return-value]
     guessed = smallest_passing(lambda n: n, lambda n: n >= threshold, start=start, limit=limit, guess=guess)  # type: ignore[arg-type,return-value]
     assert (guessed.value, guessed.passes) == (plain.value, plain.passes)
-    if start < threshold <= limit and guess in (threshold, threshold - 1) and guess > start:
+    if start < threshold <= limit and guess in (threshold, threshold - 1) and guess > start + 1:
         assert len(guessed.runs) == 2
+    if guess <= start + 1:
+        assert guessed.runs.keys() == plain.runs.keys()
 
 
 @given(threshold=st.integers(0, 300), limit=st.integers(1, 300))

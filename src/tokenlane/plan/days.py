@@ -10,7 +10,7 @@ from tokenlane.capacity.uncertainty import SpeedInterval, prediction_interval
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, IntervalEnds, OptionDays, cost_scenario, size_fleet
 from tokenlane.scenario import Option, Scenario, Workload
-from tokenlane.simulate import DayRuns, SimulationResult, parallel_map, workers_available
+from tokenlane.simulate import DayRuns, SimulationResult, batch_replicas_floor, parallel_map, workers_available
 from tokenlane.simulate.runs import DayKey
 
 
@@ -46,14 +46,17 @@ class SizingJob:
 
 
 def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
-    """One self-hosted option's fleet-sizing search (which starts at the option's own count, or at `start`),
-    summaries only."""
+    """One self-hosted option's fleet-sizing search, summaries only. It starts at the most of the option's own count,
+    `start`, and the fleet its batch jobs need at their saturated rate (`simulate.batch_replicas_floor`): the days of
+    smaller fleets are not simulated."""
     runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact, keep_logs=False)
     option = job.scenario.option(job.option)
-    if not plan_memory(option_deployment(job.catalog, option)).fits:
+    dep = option_deployment(job.catalog, option)
+    if not plan_memory(dep).fits:
         return option.name, None, runs.days
     limit = max(option.count, option.max_units) if job.carries_at is None else job.carries_at
-    start = min(limit, max(option.count, job.start or 0))
+    floor = batch_replicas_floor(dep, job.scenario.workload, scheduler=option.scheduler, exact=job.exact)
+    start = min(limit, max(option.count, job.start or 0, floor))
     found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit, guess=job.guess)
     assert found.value is not None
     day = runs.day(option.name, replicas=found.value)
@@ -86,12 +89,15 @@ def simulate_options(
     exact: bool = False,
     workers: int | None = None,
     reuse: ScenarioDays | None = None,
+    carried_by: dict[str, int] | None = None,
 ) -> ScenarioDays:
     """Simulate every option's day: APIs here (their logs are billed), self-hosted fleets sized by simulation in
     parallel across options when cores allow. The result is the same serial or parallel: each day is seeded by its
     key. `reuse`: the days of a plan of the same workload and seed, whose options equal to this scenario's are taken
     as they are and whose fleets start the search for the options at another speed (the plan at a speed interval's end
-    varies only the self-hosted options); a plan of another workload or seed is not used."""
+    varies only the self-hosted options); a plan of another workload or seed is not used. `carried_by`: per option, a
+    fleet known to carry a day this workload is part of (the whole day, for a hybrid's local part): its sizing stops
+    there."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
     if reuse is not None and (reuse.runs.scenario.workload != scenario.workload or reuse.runs.seed != seed):
         reuse = None  # another day's demand: nothing to take from it, nor to size from
@@ -103,11 +109,13 @@ def simulate_options(
     priced = {o.name: OptionDays(day=runs.day(o.name), replicas=0, carries=True) for o in scenario.options if o.kind == "api"}
     if reuse is not None:
         priced |= {name: days for name, days in reuse.priced.items() if name in same}
-    jobs = [
-        SizingJob(scenario, catalog, o.name, seed, exact, *_hints(o, reuse))
-        for o in scenario.options
-        if o.kind != "api" and o.name not in same
-    ]
+    jobs = []
+    for o in scenario.options:
+        if o.kind != "api" and o.name not in same:
+            start, carries_at, guess = _hints(o, reuse)
+            known = (carried_by or {}).get(o.name)
+            carries_at = known if carries_at is None or (known is not None and known < carries_at) else carries_at
+            jobs.append(SizingJob(scenario, catalog, o.name, seed, exact, start, carries_at, guess))
     for name, days, option_runs in parallel_map(size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
         if days is not None:

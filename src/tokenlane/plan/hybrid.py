@@ -68,7 +68,9 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
         return []
     # the local part is sized from one replica up: the option's own `count` is sized for all the traffic, not this part
     local_scenario = scenario.model_copy(update={"workload": local, "options": [b.model_copy(update={"count": 1}) for b in boxes]})
-    local_days = simulate_options(local_scenario, catalog, seed=seed, workers=1).priced
+    # the whole day's fleet, where it carries the whole day, carries this part of it
+    whole = {b.name: days.priced[b.name].replicas for b in boxes if days.priced[b.name].carries}
+    local_days = simulate_options(local_scenario, catalog, seed=seed, workers=1, carried_by=whole).priced
     by_name = {o.name: o for o in cost.options}
     share = scenario.workload.sensitive_share
     finance = scenario.finance

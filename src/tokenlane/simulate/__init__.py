@@ -7,6 +7,7 @@ from tokenlane.simulate.run import ApiServing, Server, simulate_day
 from tokenlane.simulate.runs import API_SERVING_AS_OF, API_SERVING_SOURCE, DayRuns, option_server, parallel_map, workers_available
 from tokenlane.simulate.schedulers import SCHEDULERS
 from tokenlane.simulate.search import Boundary, largest_passing, smallest_passing
+from tokenlane.simulate.steady import batch_replicas_floor, saturated_rate_rps
 
 __all__ = [
     "API_SERVING_AS_OF",
@@ -23,11 +24,13 @@ __all__ = [
     "Server",
     "SimulationResult",
     "SkippedOption",
+    "batch_replicas_floor",
     "describe_rejections",
     "largest_passing",
     "option_server",
     "parallel_map",
     "percentiles",
+    "saturated_rate_rps",
     "simulate_day",
     "simulate_scenario",
     "smallest_passing",

@@ -34,10 +34,12 @@ def smallest_passing(
 ) -> Boundary:
     """The smallest n in [start, limit] whose day passes, when passing grows with n (fleet sizing).
 
-    Doubles from `start`; stops early when `give_up(smaller day, larger day)` says more cannot help. When nothing
+    Tries `start`, then `start + 1` (a `start` from a tight lower bound is often just short), then doubles; stops
+    early when `give_up(smaller day, day with twice as many)` says more cannot help. When nothing
     passes, `value` is the largest n tried and `passes` False. A `guess` (a value likely to be the answer or next to
     it) is tried first with its neighbour: when it passes and the one below fails, or it fails and the one above
-    passes, that settles it in two days; otherwise the search goes on from what they showed.
+    passes, that settles it in two days; otherwise the search goes on from what they showed. A guess of `start` or
+    `start + 1` is no better than starting at `start` (which settles it in one day when it passes) and is not tried.
     """
     runs: dict[int, SimulationResult] = {}
 
@@ -46,7 +48,7 @@ def smallest_passing(
             runs[n] = evaluate(n)
         return runs[n]
 
-    if guess is not None and start < guess <= limit:
+    if guess is not None and start + 1 < guess <= limit:
         if passes(run(guess)):
             if not passes(run(guess - 1)):
                 return Boundary(guess, True, runs)
@@ -60,10 +62,10 @@ def smallest_passing(
         return Boundary(lo, True, runs)
     hi = lo
     while hi < limit:
-        hi = min(limit, hi * 2)
+        hi = min(limit, hi + 1 if hi == start else hi * 2)
         if passes(run(hi)):
             break
-        if give_up is not None and give_up(run(lo), run(hi)):
+        if give_up is not None and hi >= 2 * lo and give_up(run(lo), run(hi)):
             return Boundary(hi, False, runs, gave_up=True)
         lo = hi
     else:
