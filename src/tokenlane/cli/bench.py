@@ -17,8 +17,6 @@ from tokenlane import InputError
 from tokenlane.cli._options import parse_int_list, parse_trace_columns
 from tokenlane.units import format_number
 
-COMMAND_NAME = "bench"
-
 
 def command(
     url: Annotated[str, typer.Argument(help="Base URL of the endpoint, e.g. http://127.0.0.1:8000/v1")],

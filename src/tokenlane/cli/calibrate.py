@@ -15,7 +15,6 @@ from tokenlane.capacity.memory import file_sized_quant
 from tokenlane.catalog.models import Model, Quant
 from tokenlane.cli._options import fitted_table
 
-COMMAND_NAME = "calibrate"
 SAME_FILE_BITS = 0.01
 """Measurements whose weights files differ in bits per weight by more than this share are from different files."""
 

@@ -15,7 +15,6 @@ from tokenlane import InputError, build_deployment, concurrency_curve, load_cata
 from tokenlane.capacity.speculative import Speculation
 from tokenlane.cli._options import folding_table, parse_int_list
 
-COMMAND_NAME = "capacity"
 DEFAULT_BATCHES = "1,2,4,8,16,32,64,128,256"
 
 

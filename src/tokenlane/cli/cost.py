@@ -13,8 +13,6 @@ from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table, folding_table
 from tokenlane.units import format_tokens, format_usd
 
-COMMAND_NAME = "cost"
-
 
 def _line(usd: float | None) -> str:
     """A cost line's cell: '—' when the option has no such line."""

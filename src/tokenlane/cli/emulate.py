@@ -9,7 +9,6 @@ import typer
 
 from tokenlane import build_deployment, load_catalog, plan_memory
 
-COMMAND_NAME = "emulate"
 GRACEFUL_SHUTDOWN_S = 2
 """On SIGTERM or Ctrl-C open streams get this long to finish before they are closed and the server exits."""
 

@@ -19,7 +19,6 @@ from tokenlane.report import report_json
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
-COMMAND_NAME = "plan"
 BUILTIN_SCENARIO = "team-assistant.yaml"
 
 

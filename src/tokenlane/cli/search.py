@@ -21,7 +21,6 @@ from tokenlane.search import Bounds, Config, ConfigResult, SearchReport, enumera
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
-COMMAND_NAME = "search"
 FOUND = "search-best"
 PARETO_SHOWN = 12
 """Rows of the Pareto front printed (the report's JSON holds all)."""

@@ -13,8 +13,6 @@ from tokenlane.catalog.for_scenario import scenario_catalog_files
 from tokenlane.cli.plan import BUILTIN_SCENARIO
 from tokenlane.scenario import load_scenario, read_text_file
 
-COMMAND_NAME = "serve"
-
 
 def command(
     scenario: Annotated[Path | None, typer.Argument(help="Scenario YAML to open on (default: the built-in team assistant).")] = None,

@@ -18,8 +18,6 @@ from tokenlane.simulate import describe_rejections
 from tokenlane.traces import write_mooncake
 from tokenlane.units import format_duration, format_number
 
-COMMAND_NAME = "simulate"
-
 
 def command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],

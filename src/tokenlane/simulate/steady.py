@@ -24,8 +24,8 @@ PROBE_GENERATIONS = 16
 """Requests in a probe: this many times the engine's running cap (a generation: as many as run together)."""
 RATE_MARGIN = 0.03
 """The bound takes a replica to be this much faster than its probe measured. The probe's rate over the middle half of
-its completions was 0.2-0.8% under the rate of runs 12x as long (200 generations), on vLLM on an H100 and an RTX Pro
-6000 (1,200 + 80 tokens) and on llama.cpp on a DGX Spark (800 + 20): `benchmarks/cli_speed.py` prints the check."""
+its completions was within 0.9% of the rate of runs 12x as long (200 generations), on vLLM on an H100 (1,200 + 80 and
+8,000 + 2,000 tokens) and an RTX Pro 6000, and on llama.cpp on a DGX Spark: `benchmarks/cli_speed.py` prints the check."""
 
 
 def saturated_rate_rps(dep: Deployment, job: BatchJob, *, scheduler: str | None = None, exact: bool = False) -> float:
