@@ -69,3 +69,23 @@ def test_a_batch_job_replayed_agrees_with_exact_steps(requests: int) -> None:
     exact = simulate_day(dep, workload, exact=True).batch_jobs[0]
     assert bulk.completed == exact.completed == requests
     assert _close(bulk.completion_hours, exact.completion_hours)
+
+
+def test_twin_replicas_give_the_day_each_replica_stepping_alone_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the batch job arrives after the interactive day, last: idle replicas with equal shares are twins
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="qwen3-30b-a3b", quant="fp8", engine="vllm")
+    job = {"name": "job", "requests": 30_001, "prompt_tokens": 1200, "output_tokens": 80, "window_hours": 8}
+    workload = Workload(users=6, active_hours=1, requests_per_user_hour=20, batch_jobs=[job])
+    from tokenlane.simulate import run
+
+    copied: list[int] = []
+    copy = run._Day.copy_twins
+    monkeypatch.setattr(run._Day, "copy_twins", lambda day: (copied.append(len(day.twins)), copy(day)))
+    twins = simulate_day(dep, workload, replicas=4)
+    assert copied == [2]  # shares 7,501 / 7,500 / 7,500 / 7,500: two replicas take the second one's times
+    monkeypatch.setattr(run, "TWINS", False)
+    alone = simulate_day(dep, workload, replicas=4)
+    assert twins.log == alone.log
+    assert twins.decode_steps == alone.decode_steps and twins.peak_concurrency == alone.peak_concurrency
+    assert twins.busy_fraction == pytest.approx(alone.busy_fraction, rel=1e-9)
+    assert twins.mean_concurrency == pytest.approx(alone.mean_concurrency, rel=1e-9)

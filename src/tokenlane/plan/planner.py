@@ -20,7 +20,7 @@ from tokenlane.plan.quality import mixed_harness_sentence
 from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_matters
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
-from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, parallel_map, workers_available
+from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, parallel_map_shared, workers_available
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -184,17 +184,17 @@ def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int 
 
 @dataclass(frozen=True)
 class _EndJob:
-    """One plan at other speeds: the scenario varied, and the base plan's days to reuse."""
+    """One plan at other speeds: the scenario varied (the base plan's days, to reuse, are shared with every job)."""
 
     scenario: Scenario
     catalog: Catalog
     seed: int
-    reuse: ScenarioDays
 
 
-def _plan_end(job: _EndJob) -> Outcome:
-    """The verdict and each option's (monthly USD, replicas, meets the SLO) of a plan at other speeds (one process)."""
-    run = _plan_days(job.scenario, job.catalog, seed=job.seed, workers=1, reuse=job.reuse)
+def _plan_end(job: _EndJob, reuse: ScenarioDays) -> Outcome:
+    """The verdict and each option's (monthly USD, replicas, meets the SLO) of a plan at other speeds (one process),
+    reusing the base plan's days."""
+    run = _plan_days(job.scenario, job.catalog, seed=job.seed, workers=1, reuse=reuse)
     decided = decide(
         job.scenario, run.assessments, batch_token_share=run.batch_share, extra_reasons=[], splits=run.splits, breakevens=run.breakevens
     )
@@ -251,8 +251,8 @@ def plan_scenario(
     )
 
     def replan(varied: list[Scenario]) -> list[Outcome]:
-        jobs = [_EndJob(v, catalog, seed, base.days) for v in varied]
-        return parallel_map(_plan_end, jobs, workers=workers_available() if workers is None else workers)
+        jobs = [_EndJob(v, catalog, seed) for v in varied]
+        return parallel_map_shared(_plan_end, jobs, base.days, workers=workers_available() if workers is None else workers)
 
     varied = [o for o, a in zip(scenario.options, assessments, strict=True) if speed_matters(a)]
     ends = {o.name: iv for o in varied if (iv := speed_interval(catalog, o, workload)) is not None}

@@ -4,7 +4,15 @@ from tokenlane.simulate.log import OUTCOMES, RequestLog, describe_rejections
 from tokenlane.simulate.metrics import BatchJobResult, Percentiles, SimulationResult, percentiles
 from tokenlane.simulate.options import ScenarioSimulation, SkippedOption, simulate_scenario
 from tokenlane.simulate.run import ApiServing, Server, simulate_day
-from tokenlane.simulate.runs import API_SERVING_AS_OF, API_SERVING_SOURCE, DayRuns, option_server, parallel_map, workers_available
+from tokenlane.simulate.runs import (
+    API_SERVING_AS_OF,
+    API_SERVING_SOURCE,
+    DayRuns,
+    option_server,
+    parallel_map,
+    parallel_map_shared,
+    workers_available,
+)
 from tokenlane.simulate.schedulers import SCHEDULERS
 from tokenlane.simulate.search import Boundary, largest_passing, smallest_passing
 from tokenlane.simulate.steady import batch_replicas_floor, saturated_rate_rps
@@ -29,6 +37,7 @@ __all__ = [
     "largest_passing",
     "option_server",
     "parallel_map",
+    "parallel_map_shared",
     "percentiles",
     "saturated_rate_rps",
     "simulate_day",

@@ -307,9 +307,8 @@ def _peak_overlap(log: RequestLog, mask: np.ndarray, end_s: float) -> int:
     started = mask & (log.admitted_s >= 0)
     if not np.any(started):
         return 0
-    starts = log.admitted_s[started]
-    ends = np.where(log.finished_s[started] >= 0, log.finished_s[started], end_s)
-    times = np.concatenate([ends, starts])
-    steps = np.concatenate([-np.ones(len(ends), dtype=np.int64), np.ones(len(starts), dtype=np.int64)])
-    order = np.lexsort((steps, times))  # at equal times, a finish frees its place before a start takes one
-    return int(np.max(np.cumsum(steps[order])))
+    starts = np.sort(log.admitted_s[started])
+    ends = np.sort(np.where(log.finished_s[started] >= 0, log.finished_s[started], end_s))
+    # running just after the k-th start (1-based): k starts so far less the finishes by then (at equal times a finish
+    # frees its place before a start takes one); the peak is reached just after some start
+    return int(np.max(np.arange(1, len(starts) + 1) - np.searchsorted(ends, starts, side="right")))

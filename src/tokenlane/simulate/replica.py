@@ -36,7 +36,7 @@ STATIONARY_TOLERANCE = 1e-3
 MAX_WINDOW_GENERATIONS = 64
 """A window starts as one generation of completions (as many as run together) and doubles, up to this many
 generations, while consecutive windows disagree (a pattern with a longer period, e.g. periodic preemptions)."""
-JUMP_RESERVE_WINDOWS = 2
+JUMP_RESERVE_WINDOWS = 1
 """Periods of a job's requests always left to exact steps at its end (the tail, where the batch drains)."""
 MIN_WINDOW_GENERATIONS = 8
 """A window spans at least this many generations: windows of one or two generations can agree while the pattern's
@@ -513,6 +513,28 @@ class Replica:
         self.num_preemptions += windows * preemptions
         self._windows.clear()
         self._anchor = None
+
+    # -- replicas that would do the same ------------------------------------------------------------------------
+
+    def twin_key(self) -> int | None:
+        """What decides this replica's future when it is idle and nothing more arrives anywhere but one share of a
+        batch: two idle replicas with the same key given the same share step alike (their step counters differ by a
+        constant, which no step time reads; the key is the replay window's length, the one state a past batch
+        leaves). None while it holds requests."""
+        return None if self.outstanding or self._plan is not None else self._generations
+
+    def counters(self) -> tuple[float, float, int, int]:
+        """(busy s, concurrency area, steps, preemptions) so far."""
+        return self.busy_s, self.concurrency_area, self.num_steps, self.num_preemptions
+
+    def add_twin_work(self, twin: Replica, since: tuple[float, float, int, int]) -> None:
+        """Count as done here what `twin` did since its counters read `since` (this replica's share, served alike)."""
+        now = twin.counters()
+        self.busy_s += now[0] - since[0]
+        self.concurrency_area += now[1] - since[1]
+        self.num_steps += now[2] - since[2]
+        self.num_preemptions += now[3] - since[3]
+        self.peak_running = max(self.peak_running, twin.peak_running)  # the fleet's peak (the max over replicas) is kept
 
     # -- the emulator's view ------------------------------------------------------------------------------------
 

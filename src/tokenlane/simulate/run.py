@@ -31,6 +31,22 @@ from tokenlane.units import S_PER_HOUR
 DRAIN_LIMIT_HOURS = 24.0
 """After the last submission, the run stops this many simulated hours later with whatever is unfinished."""
 _STEP, _ARRIVAL, _BLOCK = 0, 1, 2
+TWINS = True
+"""Let one of several idle replicas given the same share of the day's last batch job serve it for all of them
+(`_Day._submit_block`); off, each steps its own (a test checks both give the same day)."""
+
+
+@dataclass(frozen=True)
+class _Twin:
+    """Replica `replica` takes its share (`requests` from `first_rid`) as served by `twin` (from `twin_rid`)."""
+
+    replica: int
+    twin: int
+    first_rid: int
+    twin_rid: int
+    requests: int
+    since: tuple[float, float, int, int]
+    """The twin's counters when the share was submitted."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,7 @@ def simulate_day(
         for u, t0 in enumerate(starts.tolist()):
             day.schedule_user(u, t0)
     stopped = day.run(opened, blocks, block_rid)
+    day.copy_twins()
     return summarise(
         log.freeze(),
         workload,
@@ -154,6 +171,7 @@ class _Day:
         self.closed = workload.arrival_pattern == "closed_loop"
         self.think_s = workload.think_time_s or 0.0
         self.now = 0.0
+        self.twins: list[_Twin] = []
 
     # -- closed-loop users -------------------------------------------------------------------------------------
 
@@ -207,7 +225,10 @@ class _Day:
         cols["generated_tokens"][rid] = out
         cols["outcome"][rid] = SERVED
 
-    def _submit_block(self, b: BatchBlock, first_rid: int, dirty: set[int]) -> None:
+    def _submit_block(self, b: BatchBlock, first_rid: int, dirty: set[int], *, last: bool) -> None:
+        """Submit a batch job, water-filled over the replicas. When it is the `last` thing to arrive and replicas are
+        idle, replicas with the same share and state (`Replica.twin_key`) would step alike: one of them serves its
+        share and the others copy its requests' times when the day ends (`copy_twins`)."""
         now = self.now
         if self.api is not None:
             rids = slice(first_rid, first_rid + b.requests)
@@ -219,12 +240,31 @@ class _Day:
             self.log.cols["outcome"][first_rid : first_rid + b.requests] = code
             return
         shares = water_fill([e.outstanding for e in self.engines], b.requests)
+        serving: dict[tuple[int, int], tuple[int, int]] = {}
+        """(share, twin key) -> (replica, first request id) of the replica that serves that share."""
         rid = first_rid
         for i, n in enumerate(shares):
-            if n:
+            if not n:
+                continue
+            key = self.engines[i].twin_key() if last and TWINS else None
+            if key is not None and (n, key) in serving:
+                twin, twin_rid = serving[n, key]
+                self.twins.append(_Twin(i, twin, rid, twin_rid, n, self.engines[twin].counters()))
+            else:
+                if key is not None:
+                    serving[n, key] = (i, rid)
                 self.engines[i].submit(Run(rid, n, prompt=b.prompt_tokens, output=fits, arrival_s=now, job=b.job))
                 dirty.add(i)
-                rid += n
+            rid += n
+
+    def copy_twins(self) -> None:
+        """Each replica that let a twin serve its share takes the twin's requests' times and counters."""
+        cols = self.log.cols
+        for t in self.twins:
+            mine, theirs = slice(t.first_rid, t.first_rid + t.requests), slice(t.twin_rid, t.twin_rid + t.requests)
+            for name in ("admitted_s", "first_token_s", "finished_s", "generated_tokens", "outcome"):
+                cols[name][mine] = cols[name][theirs]
+            self.engines[t.replica].add_twin_work(self.engines[t.twin], t.since)
 
     # -- steps ---------------------------------------------------------------------------------------------------
 
@@ -297,7 +337,7 @@ class _Day:
                 t_open = open_t[io] if io < n_open else inf
             else:
                 self.now = t_block
-                self._submit_block(blocks[ib], block_rid[ib], dirty)
+                self._submit_block(blocks[ib], block_rid[ib], dirty, last=io == n_open and ib == n_blocks - 1 and not self.closed)
                 ib += 1
                 t_block = blocks[ib].arrival_s if ib < n_blocks else inf
 
