@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tokenlane import check_scenario, load_scenario, plan_scenario, write_report
 from tokenlane.catalog.for_scenario import catalog_for_scenario
@@ -20,6 +23,19 @@ from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
 BUILTIN_SCENARIO = "team-assistant.yaml"
+
+
+@contextlib.contextmanager
+def _working(*, quiet: bool) -> Iterator[None]:
+    """A spinner with the elapsed time on a terminal's stderr while the plan runs (a large batch job takes a minute),
+    gone when it ends; nothing with --json or off a terminal."""
+    err = Console(stderr=True)
+    if quiet or not err.is_terminal:
+        yield
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+        bar.add_task("simulating each option's day and sizing its fleet, then again at the speed interval's ends", total=None)
+        yield
 
 
 def command(
@@ -55,7 +71,8 @@ def command(
         found = search_with_progress(spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None)
         plan = plan_with_found(spec, catalog, found, seed=seed)
     else:
-        plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True)
+        with _working(quiet=json_out):
+            plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True)
     paths = {} if no_report else write_report(plan, out, search=found)
     if json_out:
         typer.echo(report_json(plan, found))
