@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tokenlane import build_deployment, builtin_catalog, simulate_day
+from tokenlane import build_deployment, builtin_catalog, parse_scenario, plan_scenario, simulate_day
 from tokenlane.cost import carries, size_fleet
 from tokenlane.scenario import Workload
 from tokenlane.simulate import batch_replicas_floor, saturated_rate_rps
@@ -49,3 +49,25 @@ def test_a_job_the_engine_rejects_bounds_nothing() -> None:
     huge = Workload(users=1, active_hours=1, requests_per_user_hour=0, batch_jobs=[job])
     assert saturated_rate_rps(DEP, huge.batch_jobs[0]) == 0.0
     assert batch_replicas_floor(DEP, huge) == 1
+
+
+def test_a_plan_still_says_what_the_box_as_configured_gets() -> None:
+    # the batch floor starts sizing above the option's count of 1: the day of one box is simulated all the same
+    scenario = parse_scenario(
+        """
+name: floor above the count
+workload:
+  users: 2
+  active_hours: 1
+  requests_per_user_hour: 6
+  batch_jobs: [{name: job, requests: 60000, prompt_tokens: 1200, output_tokens: 80, window_hours: 0.12}]
+options:
+  - {name: box, kind: cloud_gpu, hardware: h100-sxm, model: qwen3-30b-a3b, quant: fp8, engine: vllm}
+"""
+    )
+    plan = plan_scenario(scenario, builtin_catalog(), workers=1)
+    box = plan.options[0]
+    assert box.replicas is not None and box.replicas >= batch_replicas_floor(DEP, scenario.workload) >= 2
+    assert box.meets_slo and box.meets_slo_as_configured is not None
+    assert box.peak_tok_s_p50 is not None and box.slo_attainment is not None
+    assert "past its 0.12 h window" in box.batch  # as configured, one box finishes the job too late

@@ -43,6 +43,9 @@ class SizingJob:
     """Replicas known to carry the day (the same option, faster, carried it with them); None: its max_units."""
     guess: int | None = None
     """A likely fleet size to try first (the same option's at another speed, scaled by the speeds)."""
+    configured: bool = False
+    """Also simulate the option's day with its own `count` (what a plan says of the option as configured) when the
+    search did not (it starts above the count when a batch job needs more)."""
 
 
 def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
@@ -59,6 +62,8 @@ def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, Si
     start = min(limit, max(option.count, job.start or 0, floor))
     found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit, guess=job.guess)
     assert found.value is not None
+    if job.configured:
+        runs.day(option.name)
     day = runs.day(option.name, replicas=found.value)
     return (
         option.name,
@@ -90,6 +95,7 @@ def simulate_options(
     workers: int | None = None,
     reuse: ScenarioDays | None = None,
     carried_by: dict[str, int] | None = None,
+    as_configured: bool = False,
 ) -> ScenarioDays:
     """Simulate every option's day: APIs here (their logs are billed), self-hosted fleets sized by simulation in
     parallel across options when cores allow. The result is the same serial or parallel: each day is seeded by its
@@ -97,7 +103,7 @@ def simulate_options(
     as they are and whose fleets start the search for the options at another speed (the plan at a speed interval's end
     varies only the self-hosted options); a plan of another workload or seed is not used. `carried_by`: per option, a
     fleet known to carry a day this workload is part of (the whole day, for a hybrid's local part): its sizing stops
-    there."""
+    there. `as_configured`: also each self-hosted option's day with its own count (`ScenarioDays.as_configured`)."""
     runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
     if reuse is not None and (reuse.runs.scenario.workload != scenario.workload or reuse.runs.seed != seed):
         reuse = None  # another day's demand: nothing to take from it, nor to size from
@@ -115,7 +121,7 @@ def simulate_options(
             start, carries_at, guess = _hints(o, reuse)
             known = (carried_by or {}).get(o.name)
             carries_at = known if carries_at is None or (known is not None and known < carries_at) else carries_at
-            jobs.append(SizingJob(scenario, catalog, o.name, seed, exact, start, carries_at, guess))
+            jobs.append(SizingJob(scenario, catalog, o.name, seed, exact, start, carries_at, guess, as_configured))
     for name, days, option_runs in parallel_map(size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
         if days is not None:

@@ -154,7 +154,7 @@ class _Planned:
 def _plan_days(scenario: Scenario, catalog: Catalog, *, seed: int, workers: int | None, reuse: ScenarioDays | None = None) -> _Planned:
     """Simulate, size and price every option, assess each and price the hybrid splits: what the verdict is decided on
     (`reuse`: a plan's days whose unchanged options are taken as they are)."""
-    days = simulate_options(scenario, catalog, seed=seed, workers=workers, reuse=reuse)
+    days = simulate_options(scenario, catalog, seed=seed, workers=workers, reuse=reuse, as_configured=reuse is None)
     cost = cost_scenario(scenario, catalog, days=days.priced, demand=days.demand)
     by_sim = {o.name: day for o in scenario.options if o.kind != "api" and (day := days.as_configured(o.name)) is not None}
     curves: dict[str, CapacityReport] = {}
