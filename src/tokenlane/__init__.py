@@ -161,4 +161,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOME])
+    """The public names (those not imported yet included)."""
+    return sorted(__all__)
