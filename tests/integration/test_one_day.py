@@ -89,3 +89,16 @@ def test_twin_replicas_give_the_day_each_replica_stepping_alone_gives(monkeypatc
     assert twins.decode_steps == alone.decode_steps and twins.peak_concurrency == alone.peak_concurrency
     assert twins.busy_fraction == pytest.approx(alone.busy_fraction, rel=1e-9)
     assert twins.mean_concurrency == pytest.approx(alone.mean_concurrency, rel=1e-9)
+
+
+def test_a_day_stopped_while_replaying_keeps_what_was_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the run stops DRAIN_LIMIT_HOURS after the last submission; a replayed stretch must end by then, not be dropped
+    monkeypatch.setattr("tokenlane.simulate.run.DRAIN_LIMIT_HOURS", 0.5)
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="qwen3-30b-a3b", quant="fp8", engine="vllm")
+    job = {"name": "job", "requests": 300_000, "prompt_tokens": 1200, "output_tokens": 80, "window_hours": 24, "start_hour": 0}
+    workload = Workload(users=1, requests_per_user_hour=0, active_hours=0.01, batch_jobs=[job])
+    bulk = simulate_day(dep, workload)
+    exact = simulate_day(dep, workload, exact=True)
+    assert bulk.stopped_early and exact.stopped_early
+    assert 100_000 < exact.batch_jobs[0].completed < 300_000  # about 140k in the half hour; a dropped jump served 42k
+    assert bulk.batch_jobs[0].completed == pytest.approx(exact.batch_jobs[0].completed, rel=0.01)

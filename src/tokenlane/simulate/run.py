@@ -298,7 +298,7 @@ class _Day:
         while True:
             t_heap = heap[0][0] if heap else inf
             if dirty and min(t_heap, t_open, t_block) > self.now:
-                horizon = min(t_open, t_block)
+                horizon = min(t_open, t_block, stop_at)  # a replayed jump ends by the next arrival and by the stop
                 for i in sorted(dirty):
                     eng = engines[i]
                     if not eng.busy and eng.outstanding:
