@@ -10,7 +10,7 @@ from tokenlane.capacity.uncertainty import SpeedInterval, prediction_interval
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, IntervalEnds, OptionDays, cost_scenario, size_fleet
 from tokenlane.scenario import Option, Scenario, Workload
-from tokenlane.simulate import DayRuns, SimulationResult, batch_replicas_floor, parallel_map, workers_available
+from tokenlane.simulate import DayRuns, SimulationResult, batch_replicas_floor, map_shared, parallel_map, workers_available
 from tokenlane.simulate.runs import DayKey
 
 
@@ -176,12 +176,11 @@ class _EndJob:
     catalog: Catalog
     seed: int
     exact: bool
-    reuse: ScenarioDays
 
 
-def _price_end(job: _EndJob) -> CostReport:
+def _price_end(job: _EndJob, reuse: ScenarioDays) -> CostReport:
     """The cost of a scenario at other speeds, reusing the days of the options left as they were (one process)."""
-    days = simulate_options(job.scenario, job.catalog, seed=job.seed, exact=job.exact, workers=1, reuse=job.reuse)
+    days = simulate_options(job.scenario, job.catalog, seed=job.seed, exact=job.exact, workers=1, reuse=reuse)
     return cost_scenario(job.scenario, job.catalog, days=days.priced, demand=days.demand)
 
 
@@ -198,10 +197,10 @@ def price_scenario(
     intervals = {o.name: iv for o in scenario.options if (iv := speed_interval(catalog, o, scenario.workload)) is not None}
     if not intervals:
         return report
-    jobs = [_EndJob(end, catalog, seed, exact, days) for end in end_scenarios(scenario, intervals)]
+    jobs = [_EndJob(end, catalog, seed, exact) for end in end_scenarios(scenario, intervals)]
     low, high = (
         {o.name: (o.monthly_usd, o.replicas, o.carries_load) for o in end.options}
-        for end in parallel_map(_price_end, jobs, workers=workers_available() if workers is None else workers)
+        for end in map_shared(_price_end, jobs, days, workers=workers_available() if workers is None else workers)
     )
     ends = {name: interval_ends(iv, low[name], high[name]) for name, iv in intervals.items()}
     return report.model_copy(update={"at_interval_ends": ends})

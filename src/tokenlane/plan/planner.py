@@ -20,7 +20,7 @@ from tokenlane.plan.quality import mixed_harness_sentence
 from tokenlane.plan.robust import Outcome, Robustness, check_robustness, speed_matters
 from tokenlane.plan.verdict import Verdict, decide
 from tokenlane.scenario import FINANCE_SOURCES, Option, Scenario, SpeedClaim, Workload
-from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, parallel_map_shared, workers_available
+from tokenlane.simulate import API_SERVING_AS_OF, API_SERVING_SOURCE, SimulationResult, map_shared, workers_available
 
 CURVE_USERS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -252,7 +252,7 @@ def plan_scenario(
 
     def replan(varied: list[Scenario]) -> list[Outcome]:
         jobs = [_EndJob(v, catalog, seed) for v in varied]
-        return parallel_map_shared(_plan_end, jobs, base.days, workers=workers_available() if workers is None else workers)
+        return list(map_shared(_plan_end, jobs, base.days, workers=workers_available() if workers is None else workers))
 
     varied = [o for o, a in zip(scenario.options, assessments, strict=True) if speed_matters(a)]
     ends = {o.name: iv for o in varied if (iv := speed_interval(catalog, o, workload)) is not None}

@@ -9,23 +9,18 @@ from collections.abc import Callable, Iterator
 
 from tokenlane.catalog import Catalog
 from tokenlane.errors import InputError
-from tokenlane.pool import worker_pool
 from tokenlane.scenario import Scenario
 from tokenlane.search.evaluate import ConfigResult, EvalJob, evaluate
 from tokenlane.search.space import Config
+from tokenlane.simulate import map_shared
 
 CHUNK = 4
 """Configurations a pool worker takes at a time (most are pruned on paper in about a millisecond)."""
-_SHARED: dict[str, object] = {}
 
 
-def _init(scenario: Scenario, catalog: Catalog, seed: int, search: str) -> None:
-    _SHARED.update(scenario=scenario, catalog=catalog, seed=seed, search=search)
-
-
-def _evaluate_shared(config: Config) -> ConfigResult:
-    s = _SHARED
-    return evaluate(EvalJob(s["scenario"], s["catalog"], config, s["seed"], s["search"]))  # type: ignore[arg-type]
+def _evaluate_with(config: Config, shared: tuple[Scenario, Catalog, int, str]) -> ConfigResult:
+    scenario, catalog, seed, search = shared
+    return evaluate(EvalJob(scenario, catalog, config, seed, search))
 
 
 def serial(
@@ -39,12 +34,8 @@ def serial(
 def pool(
     scenario: Scenario, catalog: Catalog, configs: list[Config], *, seed: int, search: str, workers: int, address: str | None
 ) -> Iterator[ConfigResult]:
-    """A pool of `workers` local processes (the scenario and catalog are sent to each once)."""
-    if workers <= 1 or len(configs) <= 1:
-        yield from serial(scenario, catalog, configs, seed=seed, search=search, workers=1, address=None)
-        return
-    with worker_pool(workers, initializer=_init, initargs=(scenario, catalog, seed, search)) as executor:
-        yield from executor.map(_evaluate_shared, configs, chunksize=CHUNK)
+    """A pool of `workers` local processes (the scenario and catalog reach each once: `simulate.map_shared`)."""
+    yield from map_shared(_evaluate_with, configs, (scenario, catalog, seed, search), workers=workers, chunksize=CHUNK)
 
 
 def ray_tasks(

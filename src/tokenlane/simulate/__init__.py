@@ -8,9 +8,9 @@ from tokenlane.simulate.runs import (
     API_SERVING_AS_OF,
     API_SERVING_SOURCE,
     DayRuns,
+    map_shared,
     option_server,
     parallel_map,
-    parallel_map_shared,
     workers_available,
 )
 from tokenlane.simulate.schedulers import SCHEDULERS
@@ -35,9 +35,9 @@ __all__ = [
     "batch_replicas_floor",
     "describe_rejections",
     "largest_passing",
+    "map_shared",
     "option_server",
     "parallel_map",
-    "parallel_map_shared",
     "percentiles",
     "saturated_rate_rps",
     "simulate_day",

@@ -7,7 +7,7 @@ and reporting on it all read the same `SimulationResult`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from tokenlane.capacity import option_deployment
@@ -104,7 +104,7 @@ def workers_available() -> int:
 
 S = TypeVar("S")
 _SHARED: object = None
-"""In a pool worker of `parallel_map_shared`: the object shared with every call."""
+"""In a pool worker of `map_shared`: the object shared with every call."""
 
 
 def _keep_shared(value: object) -> None:
@@ -117,15 +117,18 @@ def _call_with_shared(call: tuple[Callable[[T, object], R], T]) -> R:
     return fn(item, _SHARED)
 
 
-def parallel_map_shared(fn: Callable[[T, S], R], items: Iterable[T], shared: S, *, workers: int) -> list[R]:
-    """`[fn(x, shared) for x in items]` like `parallel_map`, with `shared` handed to each worker once when it starts
-    (inherited, not copied, where the platform forks) instead of pickled with every item: for what is large, such as
-    days with request logs of millions of requests."""
+def map_shared(fn: Callable[[T, S], R], items: Iterable[T], shared: S, *, workers: int, chunksize: int = 1) -> Iterator[R]:
+    """`fn(x, shared)` for each item, yielded in order as they come, in a pool of `workers` processes when there is
+    more than one item and worker (`chunksize` items a task). `shared` reaches each worker once when it starts
+    (inherited, not copied, where the platform forks) instead of pickled with every item: for what is large or common
+    to every item, such as days with request logs of millions of requests, or a search's scenario and catalog."""
     todo = list(items)
     if workers <= 1 or len(todo) <= 1:
-        return [fn(x, shared) for x in todo]
+        for x in todo:
+            yield fn(x, shared)
+        return
     with worker_pool(min(workers, len(todo)), initializer=_keep_shared, initargs=(shared,)) as pool:
-        return list(pool.map(_call_with_shared, [(fn, x) for x in todo]))
+        yield from pool.map(_call_with_shared, [(fn, x) for x in todo], chunksize=chunksize)
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> list[R]:

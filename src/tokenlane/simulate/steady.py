@@ -28,10 +28,15 @@ its completions was within 0.9% of the rate of runs 12x as long (200 generations
 8,000 + 2,000 tokens) and an RTX Pro 6000, and on llama.cpp on a DGX Spark: `benchmarks/cli_speed.py` prints the check."""
 
 
+def _probe_requests(dep: Deployment, scheduler: str | None) -> int:
+    """Requests in a probe: PROBE_GENERATIONS x the engine's running cap."""
+    return PROBE_GENERATIONS * max(1, scheduler_for(dep, scheduler).running_cap())
+
+
 def saturated_rate_rps(dep: Deployment, job: BatchJob, *, scheduler: str | None = None, exact: bool = False) -> float:
     """Requests per second one replica finishes when saturated with `job`'s requests (0.0 when the engine rejects them):
     the middle half of the completions of a probe of PROBE_GENERATIONS x the running cap requests."""
-    requests = PROBE_GENERATIONS * max(1, scheduler_for(dep, scheduler).running_cap())
+    requests = _probe_requests(dep, scheduler)
     probe = job.model_copy(update={"requests": requests, "start_hour": 0.0, "window_hours": 24.0})
     workload = Workload(users=1, requests_per_user_hour=0, active_hours=1, batch_jobs=[probe])
     log = simulate_day(dep, workload, scheduler=scheduler, exact=exact).log
@@ -49,7 +54,7 @@ def batch_replicas_floor(dep: Deployment, workload: Workload, *, scheduler: str 
     RATE_MARGIN); 1 without batch jobs. Jobs no larger than a probe are not probed (they bound nothing worth it)."""
     floor = 1
     for job in workload.batch_jobs:
-        if job.requests <= PROBE_GENERATIONS * max(1, scheduler_for(dep, scheduler).running_cap()):
+        if job.requests <= _probe_requests(dep, scheduler):
             continue
         rate = saturated_rate_rps(dep, job, scheduler=scheduler, exact=exact)
         if rate > 0 and math.isfinite(rate):
