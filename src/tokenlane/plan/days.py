@@ -119,8 +119,7 @@ def simulate_options(
     for o in scenario.options:
         if o.kind != "api" and o.name not in same:
             start, carries_at, guess = _hints(o, reuse)
-            known = (carried_by or {}).get(o.name)
-            carries_at = known if carries_at is None or (known is not None and known < carries_at) else carries_at
+            carries_at = min((c for c in (carries_at, (carried_by or {}).get(o.name)) if c is not None), default=None)
             jobs.append(SizingJob(scenario, catalog, o.name, seed, exact, start, carries_at, guess, as_configured))
     for name, days, option_runs in parallel_map(size_option, jobs, workers=workers_available() if workers is None else workers):
         runs.merge(option_runs)
