@@ -478,6 +478,64 @@ class FineTune(_Model):
         return self
 
 
+class ScaleTarget(_Model):
+    """The signal an autoscaler holds each replica to, and its level."""
+
+    signal: Literal["requests", "queue", "kv_cache"] = "requests"
+    """`requests`: requests in flight per replica, averaged over the last interval (Knative's concurrency target);
+    `queue`: requests waiting for admission per replica (KEDA on vLLM's `num_requests_waiting`); `kv_cache`: the share
+    of the KV cache in use (Dynamo's planner, llm-d)."""
+    value: Pos | None = None
+    """The level per replica; default (docs/autoscale.md): `requests` 70% of the streams a replica serves at the SLO's
+    speed, `queue` 1 request, `kv_cache` 0.7."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ScaleTarget:
+        if self.signal == "kv_cache" and self.value is not None and self.value > 1:
+            raise ValueError("a kv_cache target is a share of the cache, in (0, 1]")
+        return self
+
+
+class Autoscale(_Model):
+    """A fleet that follows the day: replicas are added as the load rises (each after its cold start) and released as
+    it falls, and billed for the time they are held (simulate/scaling, docs/autoscale.md)."""
+
+    min_replicas: Annotated[int, Field(ge=0, le=MAX_REPLICAS)] = 0
+    """Replicas held at all times (0: scale to zero)."""
+    max_replicas: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] | None = None
+    """The most replicas it may hold; default: the fewest whose scaled day carries the load (sized like a fixed fleet)."""
+    policy: Literal["reactive", "scheduled"] = "reactive"
+    """`reactive`: follow the target signal; `scheduled`: hold `schedule` replicas each active hour, each warmed up
+    ahead of its hour."""
+    target: ScaleTarget = ScaleTarget()
+    interval_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """How often the autoscaler reads the signal, s."""
+    scale_down_idle_s: Annotated[float, Field(ge=0, le=86400)] = 300.0
+    """How long the load must need fewer replicas before one is released (it finishes its requests first), s."""
+    cold_start_s: Annotated[float, Field(ge=0, le=86400)] | None = None
+    """From asking for a replica to its first request, s; default: weights read at `load_gb_per_s` plus the engine's
+    start-up (catalog `engines`)."""
+    load_gb_per_s: Pos = 1.0
+    """Rate the weights are read at when a replica starts, GB/s (docs/autoscale.md: network storage vs local NVMe)."""
+    schedule: Annotated[list[Annotated[int, Field(ge=0, le=MAX_REPLICAS)]], Field(min_length=1, max_length=24)] | None = None
+    """`scheduled`: replicas per active hour; default: the peak fleet scaled by the workload's hourly profile."""
+    billing_increment_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    """Each held stretch is billed in multiples of this, s (per-second billing: 1; per-minute: 60; per-hour: 3600)."""
+    billing_minimum_s: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    """The least billed for one held stretch, s."""
+    spillover: str | None = None
+    """An api option's name: requests that arrive while the fleet is short (no warm replica, or every warm one past
+    its target while another warms up) go there and are billed there."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Autoscale:
+        if self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) is more than max_replicas ({self.max_replicas})")
+        if self.schedule is not None and self.policy != "scheduled":
+            raise ValueError("`schedule` applies to policy: scheduled")
+        return self
+
+
 class Speculative(_Model):
     """Speculative decoding on a self_host / cloud_gpu option: the model's own MTP head, an EAGLE head, or a separate
     draft model on the same devices. Its speed-up at one stream and how it shrinks under load come from the
@@ -525,6 +583,7 @@ _BOX_FIELDS = {
     "measured",
     "scheduler",
     "finetune",
+    "autoscale",
 }
 KIND_FIELDS = {
     "self_host": _COMMON_FIELDS | _BOX_FIELDS,
@@ -607,6 +666,8 @@ class Option(_Model):
     scheduler: Literal["continuous", "slots", "serial", "priority"] | None = None
     """Scheduler policy of a self-hosted option (default: the engine's own); `priority` serves interactive
     requests before batch work."""
+    autoscale: Autoscale | None = None
+    """self_host, cloud_gpu: follow the day's load instead of holding `count` replicas all day (docs/autoscale.md)."""
     ttft_s: Pos | None = None
     """api: time to first token, s (default in docs/simulate.md)."""
     tok_s: Pos | None = None
@@ -633,6 +694,11 @@ class Option(_Model):
             article = "an" if self.kind == "api" else "a"
             raise ValueError(
                 f"{', '.join(f'`{f}`' for f in stray)} do{'es' if len(stray) == 1 else ''} not apply to {article} {self.kind} option"
+            )
+        clash = sorted({"count", "rented_hours_per_day"} & self.model_fields_set) if self.autoscale is not None else []
+        if clash:
+            raise ValueError(
+                f"`{clash[0]}` holds a fixed fleet; with `autoscale` the day decides what is held (autoscale.min_replicas, max_replicas)"
             )
         base = self.finetune.base_model if self.finetune else None
         if base is not None and base != self.model:
@@ -928,6 +994,12 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
         for unknown in sorted(set(task.pass_rates) - set(names)):
             _, where = scenario.locate("workload", "tasks", i, "pass_rates", unknown)
             problems.append(f"{where}: names no option (options are {', '.join(names)})")
+    apis = [o.name for o in scenario.options if o.kind == "api"]
+    for i, option in enumerate(scenario.options):
+        spill = option.autoscale.spillover if option.autoscale else None
+        if spill is not None and spill not in apis:
+            _, where = scenario.locate("options", i, "autoscale", "spillover")
+            problems.append(f"{where}: '{spill}' names no api option (api options: {', '.join(apis) or 'none'})")
     if problems:
         raise ScenarioError(problems[0], path=path, more=problems[1:])
     return scenario

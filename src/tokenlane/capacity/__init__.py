@@ -1,6 +1,15 @@
 """Capacity model: memory, per-operator roofline step time, MoE expert coverage, concurrency curves. Pure."""
 
-from tokenlane.capacity.curve import CapacityReport, CurvePoint, MeasuredPoint, breakdown_ms, concurrency_curve, prefill_seconds
+from tokenlane.capacity.curve import (
+    CapacityReport,
+    CurvePoint,
+    MeasuredPoint,
+    SloLoad,
+    breakdown_ms,
+    concurrency_curve,
+    prefill_seconds,
+    slo_load,
+)
 from tokenlane.capacity.deployment import Deployment, build_deployment, option_deployment
 from tokenlane.capacity.memory import (
     KvCache,
@@ -37,6 +46,7 @@ __all__ = [
     "MeasuredPoint",
     "MemoryPlan",
     "ParamCounts",
+    "SloLoad",
     "StepLoad",
     "StepTable",
     "StepTime",
@@ -56,6 +66,7 @@ __all__ = [
     "plan_memory",
     "prefill_load",
     "prefill_seconds",
+    "slo_load",
     "step_seconds",
     "step_table",
     "token_seconds",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity.deployment import Deployment
-from tokenlane.capacity.memory import MemoryPlan, max_concurrent_sequences, plan_memory, weight_bytes
-from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load
+from tokenlane.capacity.memory import MemoryPlan, kv_cache, max_concurrent_sequences, plan_memory, weight_bytes
+from tokenlane.capacity.roofline import StepTime, compute_step_time, decode_load, prefill_load, step_seconds
 from tokenlane.capacity.steps import step_table, token_seconds
 from tokenlane.capacity.uncertainty import SpeedInterval, Tagged, interval_among, point_of, tagged_rows
 from tokenlane.catalog.models import ErrorFamily
@@ -128,6 +129,47 @@ def prefill_seconds(
         done += chunk
         todo -= chunk
     return total
+
+
+@dataclass(frozen=True)
+class SloLoad:
+    """What one replica carries at the SLO's stream speed, for requests of one size."""
+
+    streams: int
+    """The most streams it decodes together while each still gets the SLO's speed (0: not even one)."""
+    prefill_s: float
+    """One request's prefill, alone, s."""
+    decode_s: float
+    """One request's share of the replica's time while decoding among `streams`, s."""
+
+    @property
+    def prefill_share(self) -> float:
+        """Share of the replica's time that prefill takes."""
+        total = self.prefill_s + self.decode_s
+        return self.prefill_s / total if total > 0 else 0.0
+
+    @property
+    def requests_in_flight(self) -> float:
+        """Requests the replica holds at once at that load: the streams, less the time prefill takes from them."""
+        return self.streams * (1.0 - self.prefill_share)
+
+
+def slo_load(dep: Deployment, prompt_tokens: float, cached_tokens: float, output_tokens: float, min_tok_s: float) -> SloLoad:
+    """One replica at the largest batch b whose streams still decode at `min_tok_s`, within what the KV cache and the
+    engine allow (`KvCache.max_sequences`), for requests of `prompt_tokens` (`cached_tokens` of them prefix hits) +
+    `output_tokens`, decoding at the prompt plus half the output: a request's time = prefill of the uncached prompt +
+    output x step(b) / b."""
+    context = prompt_tokens + output_tokens / 2
+    cap = max(1, kv_cache(dep).max_sequences(round(prompt_tokens + output_tokens)))
+    best = 0
+    for b in range(1, cap + 1):
+        if 1.0 / step_seconds(dep, decode_load(dep, b, context)) < min_tok_s:
+            break
+        best = b
+    if best == 0:
+        return SloLoad(streams=0, prefill_s=0.0, decode_s=0.0)
+    prefill_s = prefill_seconds(dep, round(prompt_tokens), cached_tokens=round(cached_tokens))
+    return SloLoad(streams=best, prefill_s=prefill_s, decode_s=output_tokens * step_seconds(dep, decode_load(dep, best, context)) / best)
 
 
 def _with_ranges(point: CurvePoint, dep: Deployment, tagged: Sequence[Tagged], prefill: SpeedInterval | None) -> CurvePoint:

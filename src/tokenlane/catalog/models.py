@@ -629,6 +629,17 @@ class EngineTuning(BaseModel):
     as_of: dt.date
 
 
+class EngineStartup(BaseModel):
+    """How long the engine takes from launch to serving, the weights' read aside."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    seconds: NonNegative
+    """Process start and imports, device set-up, kernel compilation and graph capture, s."""
+    source: str = Field(min_length=3)
+    as_of: dt.date
+
+
 class Engine(Entry):
     """A serving engine: how it batches, its defaults and its efficiency."""
 
@@ -690,6 +701,8 @@ class Engine(Entry):
     switches to matrix-matrix kernels that pay it (prefill, large batches)."""
     on_vendor: tuple[EngineTuning, ...] = ()
     """Efficiency on one vendor's hardware (or one class of it) where it is measured to differ from the fields above."""
+    startup: EngineStartup | None = None
+    """Launch to serving, weights aside: part of an autoscaled replica's cold start (simulate/scaling)."""
 
     @model_validator(mode="after")
     def _one_tuning_per_vendor(self) -> Engine:

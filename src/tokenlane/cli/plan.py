@@ -82,11 +82,8 @@ def command(
         print_search(console, found)
     v = plan.verdict
     body = f"[dim]{escape(spec.name)}[/]\n" + "\n".join(f"• {r}" for r in v.reasons)
-    title = (
-        "no option qualifies" if v.recommendation == "none" else v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
-    )
-    # The verdict is the title (it always fits 80 columns); the scenario's name, however long, wraps in the body.
-    console.print(Panel(body, title=f"[bold]Recommendation: {title}[/]", subtitle=f"rule {v.rule}"))
+    # The verdict is the title; the scenario's name, however long, wraps in the body.
+    console.print(Panel(body, title=f"[bold]Recommendation: {escape(v.label)}[/]", subtitle=f"rule {v.rule}"))
     columns = [
         ("option", 0, True),
         ("kind", 4, False),

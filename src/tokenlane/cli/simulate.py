@@ -105,6 +105,8 @@ def command(
             console.print(f"[red]{r.option}: {r.unfinished:,} requests not finished by the end of the run[/]")
         if r.stopped_early:
             console.print(f"[red]{r.option}: {r.stopped_early}[/]")
+        if r.scaling is not None:
+            console.print(r.scaling.words(r.option))
         if r.option in sim.max_users_by_option:
             console.print(f"{r.option}: at most {sim.max_users_by_option[r.option]} users meet the SLO")
     for name, end in ends.items():

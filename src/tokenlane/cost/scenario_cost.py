@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.capacity import Deployment, decode_load, kv_cache, option_deployment, plan_memory, prefill_seconds, step_seconds
+from tokenlane.capacity import Deployment, option_deployment, plan_memory, slo_load
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
@@ -80,28 +80,16 @@ class CostReport(BaseModel):
 
 
 def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, day: SimulationResult) -> tuple[float, float]:
-    """(tokens/day one replica carries at the SLO speed, prefill share of its GPU time), at the day's mean request.
-
-    GPU seconds per request = prefill of the uncached prompt + output x step(b) / b, at the largest batch b whose
-    stream speed still meets the SLO's tok/s (and that the KV cache and the engine allow, `KvCache.max_sequences`).
-    """
+    """(tokens/day one replica carries at the SLO speed, prefill share of its GPU time), at the day's mean request
+    (`capacity.slo_load`: prefill of the uncached prompt + output x step(b) / b at the largest batch b whose streams
+    still meet the SLO's tok/s)."""
     prompt, cached, output = day.mean_request_tokens
     if prompt <= 0:
         prompt, cached, output = workload.prompt_tokens.expected, 0.0, workload.output_tokens.expected
-    context = prompt + output / 2
-    cap = max(1, kv_cache(dep).max_sequences(round(prompt + output)))
-    best = 0
-    for b in range(1, cap + 1):
-        if 1.0 / step_seconds(dep, decode_load(dep, b, context)) >= workload.slo.min_tok_s_per_user:
-            best = b
-        else:
-            break
-    if best == 0:
+    load = slo_load(dep, prompt, cached, output, workload.slo.min_tok_s_per_user)
+    if load.streams == 0:
         return 0.0, 0.0
-    prefill_s = prefill_seconds(dep, round(prompt), cached_tokens=round(cached))
-    decode_s = output * step_seconds(dep, decode_load(dep, best, context)) / best
-    per_request_s = prefill_s + decode_s
-    return 24 * S_PER_HOUR / per_request_s * (prompt + output), prefill_s / per_request_s
+    return 24 * S_PER_HOUR / (load.prefill_s + load.decode_s) * (prompt + output), load.prefill_share
 
 
 def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
@@ -130,7 +118,12 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
             0.0,
         )
     sim, replicas = days.day, days.replicas
-    cost = hardware_cost(dep, option, finance, replicas=replicas)
+    cost = hardware_cost(dep, option, finance, replicas=replicas, scaling=sim.scaling)
+    spilled = sim.scaling.spilled_log if sim.scaling is not None else None
+    if spilled is not None and len(spilled):
+        api = scenario.option(sim.scaling.spillover or "")
+        bill = price_requests(api, api_tokens(spilled, caching=True), prices_at=finance.prices_at).total_usd
+        cost = cost.model_copy(update={"api_usd": bill * finance.workdays_per_month})
     capacity, prefill_share = replica_capacity_tokens_per_day(dep, scenario.workload, sim)
     workdays = finance.workdays_per_month
     in_tokens, out_tokens = float(sim.prompt_tokens) * workdays, float(sim.output_tokens) * workdays
@@ -231,8 +224,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
     api_rate = {a: b.total_usd / max(1, days[a].day.prompt_tokens + days[a].day.output_tokens) for a, b in api_bills.items()}
 
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
-        one = hardware_cost(dep, option, fin, replicas=1)
         sized = days.get(option.name)
+        one = hardware_cost(dep, option, fin, replicas=1, scaling=sized.day.scaling if sized else None)
         out_of_reach = sized is not None and not sized.carries and not sized.at_max_units  # the SLO, at any fleet size
         volume, replicas, reachable = break_even_volume(
             api_usd_per_token=api_rate[api],
@@ -266,7 +259,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             for value in values:
                 key = fte_field(option.kind) if parameter == "engineer_fte" else parameter
                 fin = finance.model_copy(update={key: value})
-                monthly = hardware_cost(dep, option, fin, replicas=by_name[name].replicas).total_usd
+                sim = by_name[name].simulation
+                monthly = hardware_cost(dep, option, fin, replicas=by_name[name].replicas, scaling=sim.scaling if sim else None).total_usd
                 be = breakeven(option, dep, capacity, cheapest_api, fin).tokens_per_day if cheapest_api else None
                 sensitivity.append(
                     SensitivityRow(option=name, parameter=parameter, value=value, monthly_usd=monthly, breakeven_tokens_per_day=be)
@@ -284,7 +278,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             )
         elif option.name in self_hosts:
             opt, dep, capacity = self_hosts[option.name]
-            one = hardware_cost(dep, opt, finance, replicas=1)
+            sim = by_name[option.name].simulation
+            one = hardware_cost(dep, opt, finance, replicas=1, scaling=sim.scaling if sim else None)
             limit = 4 * max(opt.count, opt.max_units)
             monthly: list[float | None] = []
             for v in grid:

@@ -11,7 +11,10 @@ from tokenlane.capacity import Deployment
 from tokenlane.cost.finetune import finetune_usd_per_month, owned_usd_per_gpu_hour
 from tokenlane.cost.people import engineer_fte, people_usd
 from tokenlane.scenario import Finance, Option
+from tokenlane.simulate.scaling import ScalingResult
 from tokenlane.units import HOURS_PER_MONTH, W_PER_KW
+
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
 
 
 class MonthlyCost(BaseModel):
@@ -57,24 +60,39 @@ def device_price(dep: Deployment, option: Option) -> float:
     return float(dep.hardware.purchase_usd)
 
 
-def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int) -> MonthlyCost:
-    """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option.
+def held_fraction(option: Option, finance: Finance, scaling: ScalingResult | None, *, billed: bool) -> float:
+    """Share of the month a replica is held on average: rented (cloud_gpu, `billed` rounding each held stretch as the
+    provider does) or powered (self_host). A fixed fleet: `rented_hours_per_day` / 24. An autoscaled one: its simulated
+    day's replica-hours on each of the month's workdays and its minimum replicas on the other days, over its maximum
+    replicas held all month."""
+    if option.autoscale is None or scaling is None:
+        return option.rented_hours_per_day / 24.0
+    day_hours = scaling.billed_replica_hours if billed else scaling.replica_hours
+    idle_days = max(0.0, DAYS_PER_MONTH - finance.workdays_per_month)
+    month_hours = finance.workdays_per_month * day_hours + idle_days * 24.0 * scaling.min_replicas
+    return month_hours / (scaling.max_replicas * HOURS_PER_MONTH)
+
+
+def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int, scaling: ScalingResult | None = None) -> MonthlyCost:
+    """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option (`scaling`: the day of an
+    autoscaled fleet, which holds them part of the time, `held_fraction`).
 
     self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = devices x W x utilisation x
-    PUE x 730 h / 1000 x $/kWh; hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h x rented
-    hours; people.
+    PUE x 730 h x held fraction / 1000 x $/kWh; hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h
+    x 730 h x held fraction; people.
     # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
     """
     devices = replicas * dep.num_devices
     people = people_usd(engineer_fte(option.kind, finance, dep, replicas), finance)
     price = device_price(dep, option)
     if option.kind == "cloud_gpu":
-        hours = option.rented_hours_per_day / 24.0 * HOURS_PER_MONTH
+        hours = held_fraction(option, finance, scaling, billed=True) * HOURS_PER_MONTH
         finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=price)
         return MonthlyCost(rental_usd=devices * price * hours, people_usd=people, finetune_usd=finetune)
     months = finance.amortization_years * 12.0
     hardware = devices * price * (1.0 - finance.residual_fraction) / months
-    kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * HOURS_PER_MONTH / W_PER_KW
+    hours = held_fraction(option, finance, scaling, billed=False) * HOURS_PER_MONTH
+    kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * hours / W_PER_KW
     finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance))
     return MonthlyCost(
         hardware_usd=hardware,

@@ -51,7 +51,8 @@ class SizingJob:
 def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, SimulationResult]]:
     """One self-hosted option's fleet-sizing search, summaries only. It starts at the most of the option's own count,
     `start`, and the fleet its batch jobs need at their saturated rate (`simulate.batch_replicas_floor`): the days of
-    smaller fleets are not simulated."""
+    smaller fleets are not simulated. An autoscaled option's size is its most replicas (`autoscale.max_replicas` when
+    given: then not searched)."""
     runs = DayRuns(job.scenario, job.catalog, seed=job.seed, exact=job.exact, keep_logs=False)
     option = job.scenario.option(job.option)
     dep = option_deployment(job.catalog, option)
@@ -60,6 +61,9 @@ def size_option(job: SizingJob) -> tuple[str, OptionDays | None, dict[DayKey, Si
     limit = max(option.count, option.max_units) if job.carries_at is None else job.carries_at
     floor = batch_replicas_floor(dep, job.scenario.workload, scheduler=option.scheduler, exact=job.exact)
     start = min(limit, max(option.count, job.start or 0, floor))
+    fixed_max = option.autoscale.max_replicas if option.autoscale is not None else None
+    if fixed_max is not None:  # an autoscaled fleet's own maximum: its day is what it is
+        start = limit = fixed_max
     found = size_fleet(lambda n: runs.day(option.name, replicas=n), min_replicas=start, max_replicas=limit, guess=job.guess)
     assert found.value is not None
     if job.configured:

@@ -143,6 +143,9 @@ class OptionAssessment(BaseModel):
     """Per-stream speed 95% of requests reach, as configured."""
     ttft_p95_s: float | None
     slo_attainment: float | None
+    scaling: str = ""
+    """An autoscaled fleet's priced day in words: the hours held, the cold starts paid, requests spilled ('' for a
+    fixed fleet or an API)."""
     eligible: bool
     """Fits, meets the SLO at some size, respects residency and budget, and carries no unaccepted quality risk."""
     issues: list[str]
@@ -238,6 +241,7 @@ def assess_option(
         peak_tok_s_p95=sim.per_user_tok_s.p95 if sim else None,
         ttft_p95_s=sim.ttft_s.p95 if sim else None,
         slo_attainment=sim.slo_attainment if sim else None,
+        scaling=cost.simulation.scaling.words(option.name) if cost.simulation and cost.simulation.scaling else "",
         eligible=not issues,
         issues=issues,
     )
@@ -334,6 +338,8 @@ def peak_reason(a: OptionAssessment, min_tok_s: float, max_ttft_s: float) -> str
         )
     if a.batch:
         parts.append(f"{a.name}: {a.batch}" if not parts else a.batch)
+    if a.scaling:
+        parts.append(a.scaling)
     parts.extend(x for x in (a.unfinished, a.rejections) if x)
     if not parts:
         return None

@@ -88,7 +88,7 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
             if sized is None:
                 continue
             dep = option_deployment(catalog, box)
-            local_usd = hardware_cost(dep, box, finance, replicas=sized.replicas).total_usd
+            local_usd = hardware_cost(dep, box, finance, replicas=sized.replicas, scaling=sized.day.scaling).total_usd
             whole = by_name[box.name]
             parts = (["the batch jobs"] if scenario.workload.batch_jobs else []) + (
                 [f"the sensitive {share:.0%} of interactive traffic"] if share else []

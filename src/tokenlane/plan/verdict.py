@@ -32,13 +32,17 @@ class Verdict(BaseModel):
     """Whether the verdict holds at both ends of every self-hosted option's 80% speed interval (`plan.robust`); None
     when it was not checked."""
     robust_reason: str = ""
+    scaled: bool = False
+    """The chosen option is an autoscaled fleet (`Option.autoscale`): it holds replicas as the day needs them."""
 
     @property
     def label(self) -> str:
-        """'cloud api — sonnet' (the recommendation and its option), or 'no option qualifies'."""
+        """'cloud api — sonnet' (the recommendation and its option), 'private cloud, scaled to the day — gpus', or
+        'no option qualifies'."""
         if self.recommendation == "none":
             return "no option qualifies"
-        return self.recommendation.replace("_", " ") + (f" — {self.option}" if self.option else "")
+        scaled = ", scaled to the day" if self.scaled else ""
+        return self.recommendation.replace("_", " ") + scaled + (f" — {self.option}" if self.option else "")
 
 
 def _usd(v: float | None) -> str:
@@ -228,6 +232,11 @@ def decide(
                 reasons.append(line + ".")
         reasons.extend(extra_reasons)
         return Verdict(
-            recommendation=recommendation, option=chosen.name if chosen else None, rule=rule.id, reasons=reasons, runner_up=runner_up
+            recommendation=recommendation,
+            option=chosen.name if chosen else None,
+            rule=rule.id,
+            reasons=reasons,
+            runner_up=runner_up,
+            scaled=chosen is not None and bool(chosen.scaling),
         )
     raise AssertionError("the last rule always matches")

@@ -149,11 +149,8 @@ def plan_view(plan: PlanReport) -> dict[str, Any]:
     """What the page shows of a plan: the verdict, the report's body with chart slots, and the charts as Plotly JSON."""
     drawn = figures(plan)
     v = plan.verdict
-    title = (
-        "No option qualifies" if v.recommendation == "none" else v.recommendation.replace("_", " ") + (f" — {v.option}" if v.option else "")
-    )
     return {
-        "title": title,
+        "title": "No option qualifies" if v.recommendation == "none" else v.label,
         "recommendation": v.recommendation,
         "option": v.option,
         "rule": v.rule,

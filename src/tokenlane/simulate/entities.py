@@ -1,6 +1,9 @@
-"""What moves through a replica: a request being served (`Seq`) and a block of identical queued requests (`Run`)."""
+"""What moves through a replica: a request being served (`Seq`) and a block of identical queued requests (`Run`); and
+what serves a request off the replicas: an API's fleet (`ApiServing`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class Seq:
@@ -82,3 +85,13 @@ class Run:
         self.first_rid += 1
         self.count -= 1
         return seq
+
+
+@dataclass(frozen=True)
+class ApiServing:
+    """An API served from the provider's fleet: every request starts at once, its first token after `ttft_s`,
+    then `tok_s` tokens per second, whatever the load (the provider scales out)."""
+
+    ttft_s: float
+    tok_s: float
+    label: str = ""

@@ -36,7 +36,10 @@ _COLUMNS = {
     "admitted_s": np.float64,
     "first_token_s": np.float64,
     "finished_s": np.float64,
+    "spilled": np.int8,
 }
+_FILL = {"generated_tokens": 0, "cache_write_tokens": 0, "outcome": UNFINISHED, "spilled": 0}
+"""Each column's value before the event loop writes it (-1 where not listed)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +49,8 @@ class RequestLog:
     `prompt_tokens` is the whole prompt sent (cached part included); `cached_tokens` of it were prefix-cache hits;
     `cache_write_tokens` of it are written to a provider's prompt cache for later requests to read (APIs bill them);
     `output_tokens` the tokens asked for; `generated_tokens` those produced (less when truncated, 0 when rejected,
-    partial when unfinished). `job` is the batch job's index (-1 interactive); `user` the user (-1 batch).
+    partial when unfinished). `job` is the batch job's index (-1 interactive); `user` the user (-1 batch); `spilled` is 1
+    where an autoscaled fleet sent the request to its spillover API (simulate/scaling).
     """
 
     arrival_s: np.ndarray
@@ -61,6 +65,7 @@ class RequestLog:
     admitted_s: np.ndarray
     first_token_s: np.ndarray
     finished_s: np.ndarray
+    spilled: np.ndarray
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -79,6 +84,10 @@ class RequestLog:
     def served(self) -> np.ndarray:
         """Mask of requests that finished (in full or truncated)."""
         return (self.outcome == SERVED) | (self.outcome == TRUNCATED)
+
+    def where(self, mask: np.ndarray) -> RequestLog:
+        """The requests `mask` selects, in order."""
+        return RequestLog(**{name: getattr(self, name)[mask] for name in _COLUMNS})
 
     def counts(self) -> dict[str, int]:
         """Requests per outcome name."""
@@ -101,10 +110,7 @@ class LogBuilder:
     def __init__(self, capacity: int) -> None:
         self.size = 0
         self._cap = max(16, capacity)
-        self.cols = {name: np.full(self._cap, -1, dtype=dtype) for name, dtype in _COLUMNS.items()}
-        self.cols["generated_tokens"][:] = 0
-        self.cols["cache_write_tokens"][:] = 0
-        self.cols["outcome"][:] = UNFINISHED
+        self.cols = {name: np.full(self._cap, _FILL.get(name, -1), dtype=dtype) for name, dtype in _COLUMNS.items()}
 
     def add(self, n: int, **values: np.ndarray | float | int) -> int:
         """Append `n` requests with the given column values; returns the first new id."""
@@ -112,8 +118,7 @@ class LogBuilder:
         if first + n > self._cap:
             grow = max(first + n, 2 * self._cap)
             for name, col in self.cols.items():
-                fill = 0 if name in ("generated_tokens", "cache_write_tokens") else (UNFINISHED if name == "outcome" else -1)
-                extra = np.full(grow - self._cap, fill, dtype=col.dtype)
+                extra = np.full(grow - self._cap, _FILL.get(name, -1), dtype=col.dtype)
                 self.cols[name] = np.concatenate([col, extra])
             self._cap = grow
         for name, value in values.items():

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tokenlane.scenario import Slo, Workload
 from tokenlane.simulate.log import OUTCOMES, REJECTED, TRUNCATED, UNFINISHED, RequestLog
+from tokenlane.simulate.scaling.fleet import ScalingResult
 from tokenlane.units import MS_PER_S, S_PER_HOUR
 
 
@@ -188,6 +189,8 @@ class SimulationResult(BaseModel):
     simulated_hours: float
     stopped_early: str | None
     """Why the run stopped before every request finished, if it did."""
+    scaling: ScalingResult | None = None
+    """An autoscaled fleet's day: replicas held over time, replica-hours, cold starts, requests spilled."""
     log: RequestLog | None = Field(default=None, exclude=True, repr=False)
     """Every request of the day with its outcome (not serialised; `--per-request` writes it)."""
 
@@ -217,6 +220,7 @@ def summarise(
     replicas: list[ReplicaStats],
     end_s: float,
     stopped: str | None,
+    scaling: ScalingResult | None = None,
 ) -> SimulationResult:
     """Summarise a simulated day from its request log and the replicas' counters."""
     served = log.served
@@ -291,6 +295,7 @@ def summarise(
         mean_request_tokens=_mean_request(log),
         simulated_hours=end_s / S_PER_HOUR,
         stopped_early=stopped,
+        scaling=scaling,
         log=log,
     )
 

@@ -185,6 +185,10 @@ class Replica:
         ctx = self._base[self._is_dec] + (self.v + ahead)
         return self.held_prefill + float(np.sum(kv.tokens_held(ctx)))
 
+    def kv_share(self) -> float:
+        """Share of the KV cache held now (an upper bound within a block per sequence): an autoscaler's signal."""
+        return self._kv_used(exact=False) / self.kv.capacity_tokens if self.kv.capacity_tokens else 1.0
+
     def _fits(self, need: float, *, ahead: int = 0) -> bool:
         cap = self.kv.capacity_tokens
         upper = self.held_prefill + self.s_base + self.n_dec * (self.v + ahead + self._pad) + need

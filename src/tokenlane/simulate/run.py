@@ -2,8 +2,9 @@
 after thinking, multi-turn sessions, batch jobs — routed to replicas (least outstanding requests) or to an API,
 and logged with its outcome.
 
-Events at the same time run in a fixed, documented order: step ends first (by replica), then arrivals (open-loop
-by arrival time then user; closed-loop in the order they were scheduled), then batch-job submissions (by job).
+Events at the same time run in a fixed, documented order: step ends first (by replica), then replicas of an autoscaled
+fleet that finish warming up, then arrivals (open-loop by arrival time then user; closed-loop in the order they were
+scheduled), then the autoscaler's reading (simulate/scaling), then batch-job submissions (by job).
 Replicas are planned only after every event at that time has been applied. Open-loop arrivals and batch jobs are
 read from sorted arrays; only step ends and closed-loop returns go through the heap.
 # Source: event-queue design after SimPy's core (simpy/core.py, Environment.schedule/step).
@@ -20,17 +21,18 @@ import numpy as np
 
 from tokenlane.capacity import Deployment
 from tokenlane.scenario import Workload
-from tokenlane.simulate.entities import Run, Seq
+from tokenlane.simulate.entities import ApiServing, Run, Seq
 from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder
 from tokenlane.simulate.metrics import SimulationResult, summarise
 from tokenlane.simulate.replica import Replica
+from tokenlane.simulate.scaling import DRAINING, OFF, POLICIES, WARM, WARMING, Fleet, FleetSignal, ScalingPlan
 from tokenlane.simulate.schedulers import scheduler_for
 from tokenlane.simulate.workload import BatchBlock, OpenLoopRequests, Sessions, batch_blocks, open_loop_requests
 from tokenlane.units import S_PER_HOUR
 
 DRAIN_LIMIT_HOURS = 24.0
 """After the last submission, the run stops this many simulated hours later with whatever is unfinished."""
-_STEP, _ARRIVAL, _BLOCK = 0, 1, 2
+_STEP, _WARM, _ARRIVAL, _TICK = 0, 1, 2, 3
 TWINS = True
 """Let one of several idle replicas given the same share of the day's last batch job serve it for all of them
 (`_Day._submit_block`); off, each steps its own (a test checks both give the same day)."""
@@ -47,16 +49,6 @@ class _Twin:
     requests: int
     since: tuple[float, float, int, int]
     """The twin's counters when the share was submitted."""
-
-
-@dataclass(frozen=True)
-class ApiServing:
-    """An API served from the provider's fleet: every request starts at once, its first token after `ttft_s`,
-    then `tok_s` tokens per second, whatever the load (the provider scales out)."""
-
-    ttft_s: float
-    tok_s: float
-    label: str = ""
 
 
 Server = Deployment | ApiServing
@@ -96,9 +88,11 @@ def simulate_day(
     seed: int = 0,
     scheduler: str | None = None,
     exact: bool = False,
+    scaling: ScalingPlan | None = None,
 ) -> SimulationResult:
     """Simulate one working day of `workload` on `replicas` copies of a deployment, or on an API; same seed, same
-    result. `exact` steps saturated batch work step by step instead of replaying its steady windows."""
+    result. `exact` steps saturated batch work step by step instead of replaying its steady windows. `scaling`: the
+    fleet follows the load between its minimum and maximum replicas instead (`replicas` is then ignored)."""
     rng = np.random.default_rng(seed)
     num_users = users if users is not None else workload.users
     is_api = isinstance(server, ApiServing)
@@ -121,7 +115,9 @@ def simulate_day(
         log.add(b.requests, arrival_s=b.arrival_s, prompt_tokens=b.prompt_tokens, cached_tokens=0, output_tokens=b.output_tokens, job=b.job)
         for b in blocks
     ]
-    day = _Day(server, workload, log, sessions, rng, replicas=replicas, scheduler=scheduler, exact=exact or closed)
+    if scaling is not None:
+        replicas = scaling.max_replicas
+    day = _Day(server, workload, log, sessions, rng, replicas=replicas, scheduler=scheduler, exact=exact or closed, scaling=scaling)
     if closed:
         think = workload.think_time_s or 0.0
         starts = rng.uniform(0, think, size=num_users) if think > 0 else np.zeros(num_users)
@@ -129,8 +125,12 @@ def simulate_day(
             day.schedule_user(u, t0)
     stopped = day.run(opened, blocks, block_rid)
     day.copy_twins()
+    served = log.freeze()
+    held = None
+    if day.fleet is not None:
+        held = day.fleet.result(day.now, spilled=served.where(served.spilled == 1), words=target_words(day.fleet.plan))
     return summarise(
-        log.freeze(),
+        served,
         workload,
         option=option,
         users=num_users,
@@ -138,7 +138,16 @@ def simulate_day(
         replicas=day.engines,
         end_s=day.now,
         stopped=stopped,
+        scaling=held,
     )
+
+
+def target_words(plan: ScalingPlan) -> str:
+    """'4.2 requests per replica', '1 queued request per replica', '70% of the KV cache'."""
+    if plan.signal == "kv_cache":
+        return f"{plan.target:.0%} of the KV cache per replica"
+    noun = "requests in flight" if plan.signal == "requests" else "queued requests"
+    return f"{plan.target:.3g} {noun} per replica"
 
 
 class _Day:
@@ -155,6 +164,7 @@ class _Day:
         replicas: int,
         scheduler: str | None,
         exact: bool,
+        scaling: ScalingPlan | None = None,
     ) -> None:
         self.workload = workload
         self.log = log
@@ -172,6 +182,98 @@ class _Day:
         self.think_s = workload.think_time_s or 0.0
         self.now = 0.0
         self.twins: list[_Twin] = []
+        self.fleet = Fleet(scaling, len(self.engines)) if scaling is not None and self.engines else None
+        self.interactive_in_flight = 0
+        """Interactive requests in the replicas (the rest of their outstanding requests are batch work)."""
+        if self.fleet is not None:
+            self._hold_first_replicas()
+
+    # -- an autoscaled fleet -----------------------------------------------------------------------------------
+
+    def _hold_first_replicas(self) -> None:
+        """The replicas serving as the day starts: the minimum, held all along, and (scheduled) the first hour's
+        others, asked for a cold start before it; then the autoscaler's first reading, at once."""
+        fleet = self.fleet
+        assert fleet is not None
+        plan = fleet.plan
+        first = plan.schedule[0] if plan.schedule else 0
+        for i in range(min(max(plan.min_replicas, first), len(self.engines))):
+            cold = i >= plan.min_replicas
+            fleet.hold_warm(i, -plan.cold_start_s if cold else 0.0, cold=cold)
+        fleet.note(0.0)
+        heapq.heappush(self.heap, (0.0, _TICK, next(self.counter), 0))
+
+    def _signal(self) -> FleetSignal:
+        fleet = self.fleet
+        assert fleet is not None
+        active = fleet.indices(WARMING, WARM)
+        outstanding = sum(e.outstanding for e in self.engines)
+        return FleetSignal(
+            requests=fleet.mean_load(self.now),
+            queue=float(sum(self.engines[i].queued for i in active)),
+            kv_cache=sum(self.engines[i].kv_share() for i in fleet.indices(WARM)),
+            batch_in_flight=outstanding > self.interactive_in_flight,
+            spilled=fleet.spilled_in_flight(self.now),
+        )
+
+    def _full(self, i: int) -> bool:
+        """Replica `i` is at or past the autoscaler's target (a request routed there would wait on the fleet)."""
+        assert self.fleet is not None
+        plan, eng = self.fleet.plan, self.engines[i]
+        level = {"requests": eng.outstanding, "queue": eng.queued}.get(plan.signal)
+        return (level if level is not None else eng.kv_share()) >= plan.target
+
+    def _start_one(self) -> int | None:
+        """Add a replica: a draining one taken back (it is warm), else one asked for (it serves after its cold
+        start); None when every replica is held."""
+        fleet = self.fleet
+        assert fleet is not None
+        draining = fleet.indices(DRAINING)
+        if draining:
+            fleet.undrain(draining[0])
+            return draining[0]
+        off = fleet.indices(OFF)
+        if not off:
+            return None
+        heapq.heappush(self.heap, (fleet.start(off[0], self.now), _WARM, next(self.counter), off[0]))
+        return off[0]
+
+    def _warm(self, i: int, dirty: set[int]) -> None:
+        fleet = self.fleet
+        assert fleet is not None
+        if fleet.state[i] == WARMING and fleet.warm_at[i] == self.now:
+            fleet.warm(i, self.now)
+            dirty.add(i)
+
+    def _shrink(self, k: int) -> None:
+        """Release `k` replicas: warming ones with nothing queued first, then the least-loaded serving ones above the
+        minimum, which drain (take no new requests) and are released when empty."""
+        fleet = self.fleet
+        assert fleet is not None
+        idle_warming = [i for i in reversed(fleet.indices(WARMING)) if not self.engines[i].outstanding]
+        serving = sorted((i for i in fleet.indices(WARM) if i >= fleet.plan.min_replicas), key=lambda i: (self.engines[i].outstanding, -i))
+        for i in (idle_warming + serving)[:k]:
+            if self.engines[i].outstanding:
+                fleet.drain(i)
+            else:
+                fleet.release(i, self.now)
+
+    def _tick(self, arrivals_left: bool) -> None:
+        """The autoscaler reads the signal: more replicas are asked for at once, fewer only once the load has needed
+        fewer for `scale_down_idle_s` (`Fleet.settle`). It reads again `interval_s` later while anything is left to
+        happen."""
+        fleet = self.fleet
+        assert fleet is not None
+        plan = fleet.plan
+        wanted = min(max(POLICIES[plan.policy](plan, self._signal(), self.now), plan.min_replicas), plan.max_replicas)
+        hold, active = fleet.settle(self.now, wanted), fleet.active
+        for _ in range(hold - active):
+            self._start_one()
+        if hold < active:
+            self._shrink(active - hold)
+        busy = any(e.outstanding for e in self.engines) or fleet.count(WARMING, WARM, DRAINING) > plan.min_replicas
+        if arrivals_left or busy or self.heap:  # the heap holds no other reading
+            heapq.heappush(self.heap, (self.now + plan.interval_s, _TICK, next(self.counter), 0))
 
     # -- closed-loop users -------------------------------------------------------------------------------------
 
@@ -196,7 +298,12 @@ class _Day:
             self._user_returns(user, finish)
             return
         engines = self.engines
-        if len(engines) == 1:
+        if self.fleet is not None:
+            routed = self._route(rid, output, user)
+            if routed is None:
+                return
+            i = routed
+        elif len(engines) == 1:
             i = 0
         else:
             loads = [e.outstanding for e in engines]
@@ -209,11 +316,43 @@ class _Day:
             self._user_returns(user, now)
             return
         eng.submit(Seq(rid, prompt=prompt, output=fits, cached=cached, arrival_s=now, job=-1, user=user, truncated=code == TRUNCATED))
+        self.interactive_in_flight += 1
+        if self.fleet is not None:
+            self.fleet.add_load(now, 1)
         dirty.add(i)
         if eng.busy and eng.head_admissible():
             end = eng.cut(now)
             if end is not None:
                 self._push_step(i, end)
+
+    def _route(self, rid: int, output: int, user: int) -> int | None:
+        """The replica an autoscaled fleet gives a request: the least-loaded serving one, else (none serves yet) the
+        least-loaded warming up, else one asked for now (scale from zero). With a spillover API the request goes there
+        instead (None) when no replica serves, or when every serving one is past the target while more warm up."""
+        fleet = self.fleet
+        assert fleet is not None
+        warm = fleet.indices(WARM)
+        if not warm and fleet.indices(DRAINING):  # a draining replica still serves: it takes requests again
+            warm = [i for i in [self._start_one()] if i is not None]
+        if fleet.plan.spill is not None and (not warm or (fleet.count(WARMING) and all(self._full(i) for i in warm))):
+            if not fleet.active:
+                self._start_one()
+            api, now = fleet.plan.spill, self.now
+            first = now + api.ttft_s
+            self._served(rid, now, first, first + (output - 1) / api.tok_s, output)
+            self.log.cols["spilled"][rid] = 1
+            fleet.spill(now, first + (output - 1) / api.tok_s)
+            self._user_returns(user, first + (output - 1) / api.tok_s)
+            return None
+        if warm:
+            return min(warm, key=lambda i: self.engines[i].outstanding)
+        fleet.waited += 1
+        warming = fleet.indices(WARMING)
+        if not warming:
+            started = self._start_one()
+            assert started is not None, "an autoscaled fleet with no replica held has one to ask for"
+            warming = [started]
+        return min(warming, key=lambda i: self.engines[i].outstanding)
 
     def _served(
         self, rid: int | slice, admitted: float | np.ndarray, first: float | np.ndarray, finish: float | np.ndarray, out: object
@@ -239,7 +378,15 @@ class _Day:
         if code in REJECTED:
             self.log.cols["outcome"][first_rid : first_rid + b.requests] = code
             return
-        shares = water_fill([e.outstanding for e in self.engines], b.requests)
+        targets = list(range(len(self.engines)))
+        if self.fleet is not None:  # batch work takes every replica the fleet may hold; each starts on its share when warm
+            while self._start_one() is not None:
+                pass
+            targets = self.fleet.indices(WARMING, WARM)
+            last = False
+        shares = [0] * len(self.engines)
+        for i, n in zip(targets, water_fill([self.engines[i].outstanding for i in targets], b.requests), strict=True):
+            shares[i] = n
         serving: dict[tuple[int, int], tuple[int, int]] = {}
         """(share, twin key) -> (replica, first request id) of the replica that serves that share."""
         rid = first_rid
@@ -254,6 +401,8 @@ class _Day:
                 if key is not None:
                     serving[n, key] = (i, rid)
                 self.engines[i].submit(Run(rid, n, prompt=b.prompt_tokens, output=fits, arrival_s=now, job=b.job))
+                if self.fleet is not None:
+                    self.fleet.add_load(now, n)
                 dirty.add(i)
             rid += n
 
@@ -274,11 +423,19 @@ class _Day:
 
     def _finish(self, i: int, dirty: set[int]) -> None:
         outcome = self.log.cols["outcome"]
+        before = self.engines[i].outstanding
         for seq in self.engines[i].finish_step(self.now):
             outcome[seq.rid] = TRUNCATED if seq.truncated else SERVED
-            if seq.job < 0 and self.closed:
-                self._user_returns(seq.user, self.now)
+            if seq.job < 0:
+                self.interactive_in_flight -= 1
+                if self.closed:
+                    self._user_returns(seq.user, self.now)
         dirty.add(i)
+        fleet = self.fleet
+        if fleet is not None:
+            fleet.add_load(self.now, self.engines[i].outstanding - before)
+            if fleet.state[i] == DRAINING and not self.engines[i].outstanding:
+                fleet.release(i, self.now)
 
     def run(self, opened: OpenLoopRequests, blocks: list[BatchBlock], block_rid: list[int]) -> str | None:
         """Process every event; returns why the run stopped early, if it did."""
@@ -301,7 +458,7 @@ class _Day:
                 horizon = min(t_open, t_block, stop_at)  # a replayed jump ends by the next arrival and by the stop
                 for i in sorted(dirty):
                     eng = engines[i]
-                    if not eng.busy and eng.outstanding:
+                    if not eng.busy and eng.outstanding and (self.fleet is None or self.fleet.state[i] >= WARM):
                         end = eng.start_step(self.now, horizon_s=horizon)
                         if end is not None:
                             self._push_step(i, end)
@@ -309,7 +466,7 @@ class _Day:
                 t_heap = heap[0][0] if heap else inf
             if t_heap == inf and t_open == inf and t_block == inf:
                 return None
-            if t_heap <= t_open and t_heap <= t_block and (t_heap < t_open or heap[0][1] == _STEP):
+            if t_heap <= t_open and t_heap <= t_block and (t_heap < t_open or heap[0][1] < _ARRIVAL):
                 if t_heap > stop_at:
                     self.now = stop_at
                     return self._stop()
@@ -317,6 +474,10 @@ class _Day:
                 if kind == _STEP:
                     if version == self.version[-1 - payload]:
                         self._finish(-1 - payload, dirty)
+                elif kind == _WARM:
+                    self._warm(payload, dirty)
+                elif kind == _TICK:
+                    self._tick(t_open < inf or t_block < inf)
                 else:
                     prompt, cached, write, output = self.sessions.one(payload)
                     rid = self.log.add(

@@ -6,16 +6,21 @@ and reporting on it all read the same `SimulationResult`.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-from tokenlane.capacity import option_deployment
+from tokenlane.capacity import Deployment, option_deployment, plan_memory, slo_load
 from tokenlane.catalog import Catalog
+from tokenlane.errors import InputError
 from tokenlane.pool import worker_pool
-from tokenlane.scenario import Option, Scenario
+from tokenlane.scenario import Option, Scenario, Workload
 from tokenlane.simulate.metrics import SimulationResult
 from tokenlane.simulate.run import ApiServing, Server, simulate_day
+from tokenlane.simulate.scaling import ScalingPlan
+from tokenlane.simulate.workload import hourly_profile
+from tokenlane.units import GB, S_PER_HOUR
 
 API_TTFT_S = 1.8
 """Default time to first token of an API, s: Claude Sonnet 4.5's median on Artificial Analysis (as quoted in
@@ -25,6 +30,12 @@ API_TOK_S = 63.0
 source); `tok_s` on an api option overrides it."""
 API_SERVING_SOURCE = "Artificial Analysis medians for Claude Sonnet 4.5 (1.8 s TTFT, 63 tok/s), quoted 2025-11-24"
 API_SERVING_AS_OF = "2025-11-24"
+
+TARGET_UTILIZATION = 0.7
+"""An autoscaler's default target: this share of what a replica can take (Knative's container-concurrency target
+utilisation, 70%: knative.dev/docs/serving/autoscaling/concurrency/)."""
+DEFAULT_QUEUE_TARGET = 1.0
+"""Default `queue` target: one request waiting per replica (assumption: a queue means the fleet is short)."""
 
 DayKey = tuple[str, int, int, int]
 """(option name, replicas, users, seed)."""
@@ -43,6 +54,129 @@ def option_server(catalog: Catalog, option: Option) -> Server:
     return option_deployment(catalog, option)
 
 
+def scaling_plan(scenario: Scenario, catalog: Catalog, option: Option, dep: Deployment, max_replicas: int) -> ScalingPlan | None:
+    """An option's `autoscale` resolved with its defaults (docs/autoscale.md), up to `max_replicas`; None without one.
+
+    Cold start = the replica's weights read at `load_gb_per_s` (each server of a replica reads its share at once) +
+    the engine's start-up (catalog `engines.startup`). Target `requests`: 70% of the requests one replica holds at
+    the most load it carries within the SLO (`requests_at_slo`), at least 1. Schedule: the peak fleet
+    scaled by the workload's hourly profile, each hour rounded up."""
+    auto = option.autoscale
+    if auto is None:
+        return None
+    field = f"options[{option.name}].autoscale"
+    cold = auto.cold_start_s
+    if cold is None:
+        if dep.engine.startup is None:
+            why = f"the catalog has no start-up time for engine {dep.engine.id}; give cold_start_s"
+            raise InputError(why, field=f"{field}.cold_start_s")
+        cold = plan_memory(dep).weights_bytes / GB / auto.load_gb_per_s / dep.servers + dep.engine.startup.seconds
+    workload = scenario.workload
+    target = auto.target.value
+    if target is None and auto.target.signal == "requests":
+        target = max(1.0, TARGET_UTILIZATION * requests_at_slo(dep, workload, option.scheduler))
+    elif target is None:
+        target = TARGET_UTILIZATION if auto.target.signal == "kv_cache" else DEFAULT_QUEUE_TARGET
+    top = max(max_replicas, auto.min_replicas)
+    schedule: tuple[int, ...] = ()
+    if auto.policy == "scheduled":
+        if auto.schedule is not None:
+            schedule = tuple(min(max(n, auto.min_replicas), top) for n in auto.schedule)
+        else:
+            profile = hourly_profile(workload)
+            schedule = tuple(min(max(math.ceil(top * w / profile.max() - 1e-9), auto.min_replicas), top) for w in profile.tolist())
+    spill = None
+    if auto.spillover is not None:
+        api = next((o for o in scenario.options if o.name == auto.spillover and o.kind == "api"), None)
+        if api is None:
+            raise InputError(f"'{auto.spillover}' names no api option", field=f"{field}.spillover")
+        spill = option_server(catalog, api)
+        assert isinstance(spill, ApiServing)
+    return ScalingPlan(
+        policy=auto.policy,
+        min_replicas=auto.min_replicas,
+        max_replicas=top,
+        cold_start_s=cold,
+        interval_s=auto.interval_s,
+        scale_down_idle_s=auto.scale_down_idle_s,
+        signal=auto.target.signal,
+        target=target,
+        schedule=schedule,
+        billing_increment_s=auto.billing_increment_s,
+        billing_minimum_s=auto.billing_minimum_s,
+        spill=spill,
+        spillover=auto.spillover,
+    )
+
+
+PROFILE_REQUESTS = 1500
+"""Requests in each steady day a replica's load at the SLO is measured on (fewer: a few slow requests decide whether a
+95th percentile is met)."""
+PROFILE_PRECISION = 1.15
+"""The measured load at the SLO is within this factor of the true one (the search stops when its bracket is this
+narrow)."""
+_AT_SLO: dict[tuple[Deployment, str, str | None], float] = {}
+
+
+def requests_at_slo(dep: Deployment, workload: Workload, scheduler: str | None) -> float:
+    """Requests one replica holds at once (running and waiting) at the most steady load it carries within the SLO, by
+    simulation: the workload's interactive requests arriving at a constant rate, `PROFILE_REQUESTS` of them, the
+    highest rate whose day meets the SLO bracketed from the capacity model's estimate (`capacity.slo_load`) and
+    narrowed to `PROFILE_PRECISION`; its in-flight requests by Little's law (rate x mean time in the system). What
+    NVIDIA Dynamo's SLA planner profiles before it scales (a replica's throughput within the TTFT and ITL targets); 0
+    when even a light load misses the SLO. Memoised per process.
+    # Source: docs.nvidia.com/dynamo (SLA-based planner: pre-deployment profiling, then replicas = load / profiled capacity)."""
+    steady = workload.model_copy(
+        update={"arrival": "poisson", "hourly_weights": None, "think_time_s": None, "batch_jobs": [], "trace": None}
+    )
+    key = (dep, steady.model_dump_json(), scheduler)
+    if key in _AT_SLO:
+        return _AT_SLO[key]
+    users = workload.users
+
+    def day(rate_rps: float) -> SimulationResult:
+        hours = PROFILE_REQUESTS / rate_rps / S_PER_HOUR
+        at = steady.model_copy(update={"active_hours": hours, "requests_per_user_hour": rate_rps * S_PER_HOUR / users})
+        return simulate_day(dep, at, users=users, scheduler=scheduler)
+
+    prompt, output = workload.prompt_tokens.expected, workload.output_tokens.expected
+    model = slo_load(dep, prompt, 0.0, output, workload.slo.min_tok_s_per_user)
+    in_system_s = model.prefill_s + model.decode_s * model.streams
+    rate = model.requests_in_flight / in_system_s if in_system_s > 0 else 1.0 / S_PER_HOUR
+    passing: tuple[float, SimulationResult] | None = None
+    failing: float | None = None
+    for _ in range(40):
+        result = day(rate)
+        if result.meets_slo:
+            passing = (rate, result)
+        else:
+            failing = rate
+        if passing is not None and failing is not None and failing / passing[0] <= PROFILE_PRECISION:
+            break
+        if failing is None:
+            rate *= 2.0
+        elif passing is None:
+            rate /= 2.0
+        else:
+            rate = (passing[0] * failing) ** 0.5
+        if passing is None and rate < 1.0 / S_PER_HOUR:
+            break  # under one request an hour still misses it: the SLO is out of reach per request
+    if passing is None:
+        _AT_SLO[key] = 0.0
+    else:
+        rate, result = passing
+        _AT_SLO[key] = rate * (result.e2e_s.mean or 0.0)
+    return _AT_SLO[key]
+
+
+def configured_replicas(option: Option) -> int:
+    """The replicas an option runs as configured: its `count`, or an autoscaled fleet's maximum (its
+    `autoscale.max_replicas`, else its `max_units`)."""
+    if option.autoscale is not None:
+        return option.autoscale.max_replicas or option.max_units
+    return option.count
+
+
 class DayRuns:
     """The memo of a scenario's simulated days."""
 
@@ -57,15 +191,17 @@ class DayRuns:
 
     def key(self, option: str, *, replicas: int | None = None, users: int | None = None) -> DayKey:
         opt = self.scenario.option(option)
-        return (option, replicas if replicas is not None else opt.count, users or self.scenario.workload.users, self.seed)
+        return (option, replicas if replicas is not None else configured_replicas(opt), users or self.scenario.workload.users, self.seed)
 
     def day(self, option: str, *, replicas: int | None = None, users: int | None = None) -> SimulationResult:
         """The simulated day of `option` with `replicas` replicas (default its count) and `users` users."""
         key = self.key(option, replicas=replicas, users=users)
         if key not in self.days:
             opt = self.scenario.option(option)
+            server = option_server(self.catalog, opt)
+            scaling = scaling_plan(self.scenario, self.catalog, opt, server, key[1]) if isinstance(server, Deployment) else None
             day = simulate_day(
-                option_server(self.catalog, opt),
+                server,
                 self.scenario.workload,
                 option=option,
                 replicas=key[1],
@@ -73,6 +209,7 @@ class DayRuns:
                 seed=self.seed,
                 scheduler=opt.scheduler,
                 exact=self.exact,
+                scaling=scaling,
             )
             self.days[key] = day if self.keep_logs else day.model_copy(update={"log": None})
         return self.days[key]
