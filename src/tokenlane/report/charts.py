@@ -371,6 +371,57 @@ def trace_arrivals(plan: PlanReport) -> go.Figure | None:
     return fig
 
 
+def replicas_over_day(plan: PlanReport) -> go.Figure | None:
+    """Each autoscaled option's replicas over its priced day (held: billed, warming included; serving dashed) against
+    the requests arriving per minute; None without an autoscaled option."""
+    scaled = [o for o in plan.cost.options if o.simulation is not None and o.simulation.scaling is not None]
+    if not scaled:
+        return None
+    colours = option_colours(plan)
+    line = scaled[0].simulation.timeline if scaled[0].simulation else None
+    fig = go.Figure()
+    end_s = 0.0
+    if line is not None and line.arrivals:
+        width_min = line.bin_s / 60.0
+        per_minute = [n / width_min for n in line.arrivals]
+        fig.add_trace(
+            go.Bar(
+                x=[_clock(t + line.bin_s / 2) for t in line.start_s],
+                y=per_minute,
+                width=line.bin_s * 1000.0,
+                name=f"requests per minute (per {width_min:g} min)",
+                marker={"color": "#c8c8c8"},
+                yaxis="y2",
+            )
+        )
+        end_s = line.start_s[-1] + line.bin_s
+    top = 1
+    for o in scaled:
+        assert o.simulation is not None and o.simulation.scaling is not None
+        held = o.simulation.scaling
+        end_s = max(end_s, held.times_s[-1])
+        times = [_clock(max(0.0, t)) for t in held.times_s] + [_clock(end_s)]
+        top = max(top, max(held.held))
+        for counts, dash, what in ((held.held, "solid", "held"), (held.warm, "dot", "serving")):
+            fig.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=[*counts, counts[-1]],
+                    mode="lines",
+                    name=f"{o.name}: replicas {what}",
+                    line={"color": colours[o.name], "shape": "hv", "dash": dash},
+                )
+            )
+    fig.update_layout(
+        title="Replicas held over the day against the load (autoscaled options, as priced)",
+        xaxis={"title": "time of day", "tickformat": "%H:%M", "range": [_clock(0.0), _clock(end_s)]},
+        yaxis={"title": "replicas", "range": [0, top * 1.15], "dtick": max(1, math.ceil(top / 8))},
+        yaxis2={"title": "requests per minute", "overlaying": "y", "side": "right", "showgrid": False},
+        **_LAYOUT,
+    )
+    return fig
+
+
 def _clock(seconds: float) -> dt.datetime:
     """A time of the simulated day as a datetime (on an arbitrary date), for a clock-time axis."""
     return dt.datetime(2000, 1, 1) + dt.timedelta(seconds=seconds)
@@ -455,6 +506,7 @@ FIGURES = (
     cost_vs_speed,
     cost_vs_quality,
     cost_breakdown,
+    replicas_over_day,
 )
 THRESHOLD_CHARTS = ("trace_arrivals", "speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")
 """Charts that must carry their SLO line (checked by the browser test)."""
