@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser import launch_options
 from tests.cli.helpers import invoke
+from tokenlane import load_scenario
 from tokenlane.report.charts import FIGURES, THRESHOLD_CHARTS
 
 pytestmark = pytest.mark.browser
@@ -51,12 +52,20 @@ INTERACTIVE_CHARTS = {"latency_cdf", "speed_at_peak", "cost_vs_speed"}
 
 TRACE_CHARTS = {"trace_arrivals", "trace_lengths"}
 """Charts of a replayed trace: drawn only when the workload is one."""
+SCALED_CHARTS = {"replicas_over_day"}
+"""Charts of an autoscaled fleet: drawn only when an option is one."""
 
 
 @pytest.mark.parametrize(
     ("scenario", "interactive"),
-    [(None, True), ("nightly-batch.yaml", True), ("finetuned-extraction.yaml", False), ("mooncake-conversation-trace.yaml", True)],
-    ids=["built-in", "nightly-batch", "batch-only", "trace"],
+    [
+        (None, True),
+        ("nightly-batch.yaml", True),
+        ("finetuned-extraction.yaml", False),
+        ("mooncake-conversation-trace.yaml", True),
+        ("rented-office-hours.yaml", True),
+    ],
+    ids=["built-in", "nightly-batch", "batch-only", "trace", "autoscaled"],
 )
 def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Path, scenario: str | None, interactive: bool) -> None:
     from playwright.sync_api import sync_playwright
@@ -72,10 +81,13 @@ def test_report_charts_draw_fit_their_data_and_carry_their_slo_line(tmp_path: Pa
         page.goto((tmp_path / "report.html").as_uri())
         page.wait_for_selector("#cost_breakdown .main-svg", timeout=30000)
         trace = scenario is not None and "trace" in scenario
+        scaled = scenario is not None and any(o.autoscale for o in load_scenario(EXAMPLES / scenario).options)
         expected = [
             f.__name__
             for f in FIGURES
-            if (interactive or f.__name__ not in INTERACTIVE_CHARTS) and (trace or f.__name__ not in TRACE_CHARTS)
+            if (interactive or f.__name__ not in INTERACTIVE_CHARTS)
+            and (trace or f.__name__ not in TRACE_CHARTS)
+            and (scaled or f.__name__ not in SCALED_CHARTS)
         ]
         assert page.locator(".js-plotly-plot").count() == len(expected)
         for chart in expected:

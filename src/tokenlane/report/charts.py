@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from tokenlane.plan import PlanReport
 from tokenlane.search import SearchReport
 from tokenlane.simulate import SimulationResult
+from tokenlane.simulate.metrics import Timeline
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 """Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008), one colour per option in scenario order."""
@@ -325,16 +326,8 @@ def trace_arrivals(plan: PlanReport) -> go.Figure | None:
     colours = option_colours(plan)
     line = days[0].timeline
     width_min = line.bin_s / 60.0
-    per_minute = [n / width_min for n in line.arrivals]
-    fig = go.Figure(
-        go.Bar(
-            x=[_clock(t + line.bin_s / 2) for t in line.start_s],
-            y=per_minute,
-            width=line.bin_s * 1000.0,
-            name=f"requests per minute (trace, per {width_min:g} min)",
-            marker={"color": "#c8c8c8"},
-        )
-    )
+    bars, per_minute = _arrivals_bar(line, what="trace, ")
+    fig = go.Figure(bars)
     slo = plan.scenario.workload.slo.max_ttft_s
     shown: list[float | None] = [slo]
     for day in days:
@@ -382,18 +375,7 @@ def replicas_over_day(plan: PlanReport) -> go.Figure | None:
     fig = go.Figure()
     end_s = 0.0
     if line is not None and line.arrivals:
-        width_min = line.bin_s / 60.0
-        per_minute = [n / width_min for n in line.arrivals]
-        fig.add_trace(
-            go.Bar(
-                x=[_clock(t + line.bin_s / 2) for t in line.start_s],
-                y=per_minute,
-                width=line.bin_s * 1000.0,
-                name=f"requests per minute (per {width_min:g} min)",
-                marker={"color": "#c8c8c8"},
-                yaxis="y2",
-            )
-        )
+        fig.add_trace(_arrivals_bar(line, yaxis="y2")[0])
         end_s = line.start_s[-1] + line.bin_s
     top = 1
     for o in scaled:
@@ -420,6 +402,21 @@ def replicas_over_day(plan: PlanReport) -> go.Figure | None:
         **_LAYOUT,
     )
     return fig
+
+
+def _arrivals_bar(line: Timeline, *, what: str = "", yaxis: str = "y") -> tuple[go.Bar, list[float]]:
+    """Grey bars of the requests arriving per minute in each bin of a day's timeline, and those rates."""
+    width_min = line.bin_s / 60.0
+    per_minute = [n / width_min for n in line.arrivals]
+    bars = go.Bar(
+        x=[_clock(t + line.bin_s / 2) for t in line.start_s],
+        y=per_minute,
+        width=line.bin_s * 1000.0,
+        name=f"requests per minute ({what}per {width_min:g} min)",
+        marker={"color": "#c8c8c8"},
+        yaxis=yaxis,
+    )
+    return bars, per_minute
 
 
 def _clock(seconds: float) -> dt.datetime:
