@@ -115,3 +115,20 @@ def test_plan_names_a_scaled_fleet_in_its_verdict(tmp_path: Path) -> None:
     assert any("scaled follows the day" in reason and "cold start" in reason for reason in verdict["reasons"])
     out = invoke("plan", str(path), "--no-report")
     assert "private cloud, scaled to the day — scaled" in out.stdout
+
+
+def test_search_proposes_rented_fleets_scaled_to_the_day_when_asked(tmp_path: Path) -> None:
+    """`--kinds cloud_gpu_scaled`: every rented configuration is proposed scaled to the day (an autoscale section
+    with its defaults), keyed apart from the same GPUs rented all day; an unknown kind is refused."""
+    from tokenlane.search import Bounds, enumerate_configs
+
+    catalog = builtin_catalog()
+    bounds = Bounds(models=("llama-3.3-70b",), hardware=("h100-sxm",), kinds=("cloud_gpu", "cloud_gpu_scaled"), quants=("fp8",))
+    configs = list(enumerate_configs(catalog, bounds))
+    scaled = [c for c in configs if c.scaled]
+    assert scaled and len(scaled) == len(configs) - len(scaled)
+    assert all(c.kind == "cloud_gpu" and c.key.endswith("cloud_gpu scaled") for c in scaled)
+    assert all(c.option().autoscale is not None for c in scaled) and all(c.option().autoscale is None for c in configs if not c.scaled)
+    assert len({c.key for c in configs}) == len(configs)
+    path = _write(tmp_path)
+    assert_user_error(invoke("search", str(path), "--kinds", "rented", "--no-report"), "--kinds", "cloud_gpu_scaled")

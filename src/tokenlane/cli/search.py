@@ -17,7 +17,7 @@ from tokenlane.cli._options import fitted_table
 from tokenlane.plan import PlanReport, measured_pairs
 from tokenlane.report import write_report
 from tokenlane.scenario import Option, Scenario
-from tokenlane.search import Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
+from tokenlane.search import KINDS, Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
@@ -50,9 +50,9 @@ def bounds_for(
     if not chosen:
         raise InputError("the scenario has no self-hosted option: name the models to search", field="--models")
     kind_list = _names(kinds) or ()
-    bad = [k for k in kind_list if k not in ("self_host", "cloud_gpu")]
+    bad = [k for k in kind_list if k not in KINDS]
     if bad or not kind_list:
-        raise InputError(f"must be self_host and/or cloud_gpu, got {', '.join(bad) or 'nothing'}", field="--kinds")
+        raise InputError(f"must be among {', '.join(KINDS)}, got {', '.join(bad) or 'nothing'}", field="--kinds")
     return Bounds(
         models=chosen,
         hardware=_names(hardware),
@@ -129,7 +129,9 @@ def command(
     ] = None,
     engines: Annotated[str | None, typer.Option(help="Engines to search, comma-separated (default: all).")] = None,
     max_gpus: Annotated[int, typer.Option(min=1, max=8, help="Most devices per replica.")] = 8,
-    kinds: Annotated[str, typer.Option(help="self_host (bought) and/or cloud_gpu (rented).")] = "self_host,cloud_gpu",
+    kinds: Annotated[
+        str, typer.Option(help="self_host (bought), cloud_gpu (rented all day), cloud_gpu_scaled (rented, scaled to the day).")
+    ] = "self_host,cloud_gpu",
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: the cores available).")] = None,
     ray: Annotated[str | None, typer.Option(help="Run as Ray tasks on this cluster (ray://host:10001, auto, or local).")] = None,
     results: Annotated[Path | None, typer.Option(help="Append every result here as JSONL; an existing file resumes the search.")] = None,

@@ -4,10 +4,11 @@ from tokenlane.search.backends import BACKENDS
 from tokenlane.search.evaluate import ConfigResult, evaluate
 from tokenlane.search.recipe import Recipe, recipe
 from tokenlane.search.run import SearchReport, load_results, pareto_front, run_search
-from tokenlane.search.space import Bounds, Config, enumerate_configs, paper_check
+from tokenlane.search.space import KINDS, Bounds, Config, enumerate_configs, paper_check
 
 __all__ = [
     "BACKENDS",
+    "KINDS",
     "Bounds",
     "Config",
     "ConfigResult",

@@ -72,7 +72,7 @@ def _sized(job: EvalJob, option: Option, alone: Scenario) -> OptionDays | None:
     if not job.search:
         return size_option(SizingJob(alone, job.catalog, CANDIDATE, job.seed, False))[1]
     c = job.config
-    key = (job.search, job.seed, c.hardware, c.model, c.quant, c.engine, c.gpus, c.kv_dtype, option.count)
+    key = (job.search, job.seed, c.hardware, c.model, c.quant, c.engine, c.gpus, c.kv_dtype, c.scaled, option.count)
     if key not in _SIZED:
         _SIZED[key] = size_option(SizingJob(alone, job.catalog, CANDIDATE, job.seed, False))[1]
         while len(_SIZED) > SIZED_KEPT:

@@ -21,7 +21,7 @@ from tokenlane.errors import InputError
 from tokenlane.plan import option_curve
 from tokenlane.plan.facts import quality_issues, residency_issue, sensitive_issue
 from tokenlane.plan.quality import low_bit_gate
-from tokenlane.scenario import Option, Scenario
+from tokenlane.scenario import Autoscale, Option, Scenario
 from tokenlane.simulate.workload import busiest_hour_requests
 from tokenlane.units import S_PER_HOUR
 
@@ -41,12 +41,14 @@ class Config:
     kind: str
     """self_host (bought) or cloud_gpu (rented)."""
     kv_dtype: str = "bf16"
+    scaled: bool = False
+    """Rented and scaled to the day (an `autoscale` section with its defaults: reactive, scale to zero)."""
 
     @property
     def key(self) -> str:
         """A stable id: the same configuration has the same key in every run (results files, resume)."""
         kv = f" kv {self.kv_dtype}" if self.kv_dtype != "bf16" else ""
-        return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{kv}"
+        return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{' scaled' if self.scaled else ''}{kv}"
 
     def option(self, name: str | None = None) -> Option:
         """The scenario option this configuration is (one replica; the fleet is sized later)."""
@@ -59,6 +61,7 @@ class Config:
             engine=self.engine,
             gpus=self.gpus,
             kv_dtype=self.kv_dtype,
+            autoscale=Autoscale() if self.scaled else None,
         )
 
 
@@ -71,6 +74,7 @@ class Bounds:
     """None: every catalog hardware."""
     max_gpus: int = 8
     kinds: tuple[str, ...] = ("self_host", "cloud_gpu")
+    """Of `KINDS`."""
     quants: tuple[str, ...] | None = None
     """None: every quant an engine runs (each one's quality loss counts against the scenario's bar)."""
     engines: tuple[str, ...] | None = None
@@ -78,6 +82,10 @@ class Bounds:
     measured: tuple[tuple[str, str], ...] = ()
     """(model, quant) pairs the scenario gives a measured score for (`workload.quality.measured`): the only 2-bit
     quants search may propose."""
+
+
+KINDS = ("self_host", "cloud_gpu", "cloud_gpu_scaled")
+"""What search may propose: bought, rented all day, rented and scaled to the day (docs/autoscale.md)."""
 
 
 def enumerate_configs(catalog: Catalog, bounds: Bounds, skipped: Counter[str] | None = None) -> Iterator[Config]:
@@ -119,7 +127,8 @@ def enumerate_configs(catalog: Catalog, bounds: Bounds, skipped: Counter[str] | 
                         for kind in bounds.kinds:
                             price = hw.purchase_usd if kind == "self_host" else hw.rental_usd_per_gpu_hour()
                             if price is not None:
-                                yield Config(hw_id, model, quant.id, engine.id, gpus, kind)
+                                scaled = kind == "cloud_gpu_scaled"
+                                yield Config(hw_id, model, quant.id, engine.id, gpus, "cloud_gpu" if scaled else kind, scaled=scaled)
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,6 @@ def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCh
     if replicas > option.max_units:
         return PaperCheck(f"the busiest hour needs over {option.max_units} replicas")
     budget = scenario.constraints.max_budget_usd_per_month
-    if budget is not None and hardware_cost(dep, option, scenario.finance, replicas=replicas).total_usd > budget:
+    if budget is not None and not config.scaled and hardware_cost(dep, option, scenario.finance, replicas=replicas).total_usd > budget:
         return PaperCheck("over the budget at the fewest replicas that carry the busiest hour")
     return PaperCheck(None, replicas)
