@@ -584,6 +584,7 @@ _BOX_FIELDS = {
     "scheduler",
     "finetune",
     "autoscale",
+    "grid",
 }
 KIND_FIELDS = {
     "self_host": _COMMON_FIELDS | _BOX_FIELDS,
@@ -666,6 +667,10 @@ class Option(_Model):
     scheduler: Literal["continuous", "slots", "serial", "priority"] | None = None
     """Scheduler policy of a self-hosted option (default: the engine's own); `priority` serves interactive
     requests before batch work."""
+    grid: str | None = None
+    """self_host, cloud_gpu: the electricity grid it draws from, for its emissions: a country code (`fr`, `pl`),
+    `eu`, `world`, or a cloud region (`eu-frankfurt`); default: a rented option's `processes_in`, else `finance.grid`
+    (docs/energy.md)."""
     autoscale: Autoscale | None = None
     """self_host, cloud_gpu: follow the day's load instead of holding `count` replicas all day (docs/autoscale.md)."""
     ttft_s: Pos | None = None
@@ -742,8 +747,12 @@ class Finance(_Model):
     engineer_usd_per_year: NonNeg = 250000.0
     hosting_usd_per_month: NonNeg = 0.0
     """Colocation / rack space per unit, USD/month."""
-    utilization: Frac = 0.6
-    """Average power utilisation of self-hosted hardware over the month."""
+    utilization: Frac | None = None
+    """Average power draw over the month as a share of the rated draw; None (default): from the simulated day, step
+    by step (docs/energy.md). Give it to override the energy model with a flat figure."""
+    grid: str | None = None
+    """The site's electricity grid (a country code such as `fr`, `eu`, `world`): self-hosted options draw from it
+    unless they give their own `grid` (docs/energy.md)."""
     ml_team_fte: NonNeg = 0.5
     """Engineers who run a fine-tuning program (data, training, evaluation, redeployment), FTE."""
     training_mfu: Annotated[float, Field(gt=0, le=1)] = 0.35
@@ -769,7 +778,8 @@ FINANCE_SOURCES = {
     "fte_per_rented_server": "assumption: renting removes purchase, racking and repairs; instance care remains",
     "engineer_usd_per_year": "loaded cost of a US platform/ML engineer (salary ~$180k x 1.35 overhead)",
     "hosting_usd_per_month": "0 for an office box; colocation quotes otherwise",
-    "utilization": "assumption: average power draw / rated draw over the month",
+    "utilization": "unset: derived from the simulated day's steps and the catalog's power profiles (docs/energy.md)",
+    "grid": "unset: emissions are not computed for on-premises options without a grid",
     "workdays_per_month": "252 working days a year / 12",
     "ml_team_fte": "assumption: half an ML engineer keeps a fine-tuned model current (data, runs, evals, redeploys)",
     "training_mfu": "assumption: fine-tuning runs reach ~35% of peak bf16 FLOP/s (PaLM pre-training reached 46%, arXiv:2204.02311 sec. 4)",
@@ -801,6 +811,10 @@ class Constraints(_Model):
     ml_team: bool = False
     """An ML team that can fine-tune and maintain models."""
     max_budget_usd_per_month: NonNeg | None = None
+    max_kgco2e_per_month: NonNeg | None = None
+    """The most emissions an option may cause per month, operational and embodied, kg CO2e (docs/energy.md); an
+    option whose emissions are not known (an API that publishes none, an on-premises box without a grid) cannot show
+    it meets it."""
     accept_quality_risk: bool = False
     """Accept open-model quality on hard work without the user's own eval pass rates."""
 

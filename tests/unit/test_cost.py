@@ -31,11 +31,15 @@ PRICES_AT = PRICES_AT_DEFAULT
 
 
 def test_self_host_tco_by_hand() -> None:
+    """With a flat `utilization` (the override of the energy model) power is rated W x utilisation x PUE x 730 h; with
+    a replica's kWh from its simulated day, that times the price."""
     dep = build_deployment(CATALOG, hardware="dgx-spark", model="gpt-oss-120b", quant="mxfp4-gguf", engine="llama.cpp")
     option = Option(name="spark", kind="self_host", hardware="dgx-spark", model="gpt-oss-120b")
-    cost = hardware_cost(dep, option, FIN, replicas=2)
+    cost = hardware_cost(dep, option, FIN.model_copy(update={"utilization": 0.6}), replicas=2)
     assert cost.hardware_usd == pytest.approx(2 * 4699 * 0.75 / 36)
     assert cost.power_usd == pytest.approx(2 * 90 * 0.6 * 1.4 * 730 / 1000 * 0.15)
+    from_day = hardware_cost(dep, option, FIN, replicas=2, kwh_per_replica_month=40.0)
+    assert from_day.power_usd == pytest.approx(2 * 40.0 * 0.15)
     assert cost.people_usd == pytest.approx((0.05 + 2 * 0.01) * 250000 / 12)  # desk stack + two desk machines
     assert cost.total_usd == pytest.approx(cost.hardware_usd + cost.power_usd + cost.people_usd)
 

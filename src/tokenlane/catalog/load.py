@@ -13,11 +13,36 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tokenlane.catalog.models import ApiModel, ApiProvider, Benchmark, Engine, Entry, ErrorFamily, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import (
+    ApiModel,
+    ApiProvider,
+    Benchmark,
+    Engine,
+    Entry,
+    ErrorFamily,
+    GridIntensity,
+    Hardware,
+    KvDtype,
+    Model,
+    PowerProfile,
+    Quant,
+)
 from tokenlane.errors import CatalogError, UnknownIdError
 from tokenlane.yaml_input import load_yaml
 
-Kind = Literal["hardware", "models", "quants", "kv_dtypes", "engines", "api_models", "api_providers", "benchmarks", "prediction_errors"]
+Kind = Literal[
+    "hardware",
+    "models",
+    "quants",
+    "kv_dtypes",
+    "engines",
+    "api_models",
+    "api_providers",
+    "benchmarks",
+    "prediction_errors",
+    "grids",
+    "power_profiles",
+]
 _SECTIONS: dict[str, type[Entry]] = {
     "benchmarks": Benchmark,
     "hardware": Hardware,
@@ -28,6 +53,8 @@ _SECTIONS: dict[str, type[Entry]] = {
     "api_models": ApiModel,
     "api_providers": ApiProvider,
     "prediction_errors": ErrorFamily,
+    "grids": GridIntensity,
+    "power_profiles": PowerProfile,
 }
 _BUILTIN_FILES = (
     "benchmarks.yaml",
@@ -38,6 +65,7 @@ _BUILTIN_FILES = (
     "api_models.yaml",
     "api_providers.yaml",
     "prediction_errors.yaml",
+    "energy.yaml",
 )
 E = TypeVar("E", bound=Entry)
 _LABELS = {
@@ -47,6 +75,8 @@ _LABELS = {
     "kv_dtypes": "kv dtype",
     "benchmarks": "benchmark",
     "prediction_errors": "error family",
+    "grids": "grid",
+    "power_profiles": "power profile",
 }
 """How an unknown id of each section is named in errors."""
 
@@ -65,6 +95,8 @@ class Catalog(BaseModel):
     api_providers: dict[str, ApiProvider] = {}
     benchmarks: dict[str, Benchmark] = {}
     prediction_errors: dict[str, ErrorFamily] = {}
+    grids: dict[str, GridIntensity] = {}
+    power_profiles: dict[str, PowerProfile] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""
@@ -118,6 +150,20 @@ class Catalog(BaseModel):
             return None
         plain = served_model(model)
         return next((e for e in self.api_models.values() if served_model(e.model) == plain), None)
+
+    def grid(self, code: str, *, field: str | None = None) -> GridIntensity:
+        """The grid a code names: a grid's id or alias, a cloud region listed under a grid, else a region's
+        jurisdiction (`us-east-1` -> `us`); UnknownIdError naming the closest codes otherwise."""
+        for entry in self.grids.values():
+            if code == entry.id or code in entry.aliases or code in entry.regions:
+                return entry
+        head = code.split("-", 1)[0]
+        if "-" in code and head != code:
+            for entry in self.grids.values():
+                if head == entry.id or head in entry.aliases:
+                    return entry
+        every = [c for e in self.grids.values() for c in (e.id, *e.aliases, *e.regions)]
+        raise UnknownIdError("grid", code, close_matches=difflib.get_close_matches(code, every, n=3, cutoff=0.4), field=field)
 
     def api_provider(self, provider: str | None) -> ApiProvider | None:
         """Where a provider processes and retains prompts, if the catalog knows it."""

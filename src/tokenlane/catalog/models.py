@@ -97,6 +97,16 @@ PriceBasis = Literal["typical", "low", "reserved"]
 median reserved quote."""
 
 
+class EmbodiedCarbon(BaseModel):
+    """A device's manufacturing footprint (cradle to gate), from a published product carbon footprint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    kgco2e_per_device: NonNegative
+    source: str = Field(min_length=3)
+    as_of: dt.date
+
+
 class Hardware(Entry):
     """One accelerator (or unified-memory machine), or a server of several identical ones.
 
@@ -134,6 +144,8 @@ class Hardware(Entry):
     None: a deployment stays within one server."""
     power_w: Positive
     """Power draw per device under load including its share of the host, W."""
+    embodied: EmbodiedCarbon | None = None
+    """Its published manufacturing footprint; None: the power profile of its class gives an assumed one."""
     purchase_usd: NonNegative | None = None
     """Purchase price of one device including its share of the host, USD; None if not sold."""
     cloud_prices: tuple[CloudPrice, ...] = ()
@@ -559,6 +571,64 @@ class ApiProvider(Entry):
     """Whether the provider may train on API inputs by default (None: its terms do not say clearly)."""
     zero_data_retention_offered: bool
     """Whether the provider offers zero-data-retention terms."""
+    energy: ApiEnergy | None = None
+    """Its published per-request energy or emissions; None: not published."""
+
+
+class ApiEnergy(BaseModel):
+    """What a provider has published of the energy or emissions of one of its requests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    wh_per_request: NonNegative | None = None
+    """Energy of one request as published, Wh (None: not published)."""
+    gco2e_per_request: NonNegative | None = None
+    """Emissions of one request as published, gCO2e (None: not published)."""
+    output_tokens: PositiveInt | None = None
+    """The published figure is for a response of this many output tokens (scaled by each request's); None: the
+    provider gives no length, and the figure is applied per request."""
+    covers: str = Field(min_length=3)
+    """What the figure includes and leaves out, in the provider's words."""
+    source: str = Field(min_length=3)
+    as_of: dt.date
+
+
+class GridIntensity(Entry):
+    """The carbon intensity of one country's (or area's) electricity generation, annual average."""
+
+    gco2_per_kwh: NonNegative
+    year: PositiveInt
+    aliases: tuple[str, ...] = ()
+    """Other codes for the same grid (`uk` for `gb`; scenario jurisdictions)."""
+    regions: tuple[str, ...] = ()
+    """Cloud regions (`<jurisdiction>-<region>`, as `processes_in` writes them) that draw from this grid."""
+
+
+class PowerProfile(Entry):
+    """How much of its rated power a class of device draws in each state, and its assumed manufacturing footprint
+    where the hardware entry publishes none. `id` is the memory kind. `Hardware.power_w` is the accelerator's rating
+    plus its share of the host: the accelerator draws `idle`/`decode`/`prefill` of its `device_share`, the host its
+    share in full while the device steps and `host_idle` of it while it idles."""
+
+    device_share: Fraction
+    """The accelerator's part of `power_w` (the rest is its share of the host: CPUs, memory, NICs, fans)."""
+    idle: Fraction
+    """Held but not stepping, of the accelerator's rating."""
+    decode: Fraction
+    """Stepping decode only (memory-bound), of the accelerator's rating."""
+    prefill: Fraction
+    """Stepping with a prefill chunk (compute-bound), of the accelerator's rating."""
+    host_idle: Fraction
+    """The host share drawn while the device idles."""
+    host_source: str = Field(min_length=3)
+
+    def watts(self, power_w: float, state: str) -> float:
+        """Power drawn in `state` (idle, decode or prefill) by a device rated `power_w` with its host share, W."""
+        host = 1.0 if state != "idle" else self.host_idle
+        return power_w * (self.device_share * getattr(self, state) + (1.0 - self.device_share) * host)
+
+    embodied_kgco2e_per_device: NonNegative
+    embodied_source: str = Field(min_length=3)
 
 
 class KvDtype(Entry):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenlane.cost.energy import OptionEnergy
 from tokenlane.cost.tco import MonthlyCost
 from tokenlane.simulate import SimulationResult
 
@@ -51,6 +52,8 @@ class OptionCost(BaseModel):
     """Engineering time in `monthly_usd`, FTE (`cost.people.engineer_fte`)."""
     machines: int = 0
     """Physical machines the fleet occupies (self-hosted and rented); 0 for APIs."""
+    energy: OptionEnergy | None = None
+    """Energy and emissions per month (`cost.energy`); None when the option does not fit."""
     note: str = ""
 
 

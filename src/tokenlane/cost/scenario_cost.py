@@ -13,6 +13,7 @@ from tokenlane.capacity import Deployment, option_deployment, plan_memory, slo_l
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import ApiBill, api_tokens, check_api_option, price_requests
 from tokenlane.cost.breakeven import BreakEven, break_even_volume, self_host_usd_per_day
+from tokenlane.cost.energy import OptionEnergy, api_energy, self_host_energy
 from tokenlane.cost.levers import LEVERS, LeverInput, LeverResult
 from tokenlane.cost.option_cost import IntervalEnds, OptionCost, OptionDays
 from tokenlane.cost.people import engineer_fte, fte_field, machines, people_usd
@@ -22,7 +23,7 @@ from tokenlane.scenario import Finance, Option, Scenario, Workload
 from tokenlane.simulate import SimulationResult, describe_rejections
 from tokenlane.units import S_PER_HOUR, format_duration, format_number, per_mtok
 
-SENSITIVITY = {"utilization": (0.3, 0.6, 0.9), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
+SENSITIVITY = {"electricity_usd_per_kwh": (0.08, 0.15, 0.30), "amortization_years": (2.0, 3.0, 5.0), "engineer_fte": (0.25, 0.5, 1.0)}
 """Finance parameters varied one at a time in the sensitivity table."""
 
 
@@ -92,7 +93,9 @@ def replica_capacity_tokens_per_day(dep: Deployment, workload: Workload, day: Si
     return 24 * S_PER_HOUR / (load.prefill_s + load.decode_s) * (prompt + output), load.prefill_share
 
 
-def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: OptionDays | None) -> tuple[OptionCost, float, float]:
+def self_host_cost(
+    option: Option, dep: Deployment, scenario: Scenario, catalog: Catalog, days: OptionDays | None
+) -> tuple[OptionCost, float, float]:
     finance = scenario.finance
     plan = plan_memory(dep)
     if not plan.fits or days is None:
@@ -118,7 +121,10 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
             0.0,
         )
     sim, replicas = days.day, days.replicas
-    cost = hardware_cost(dep, option, finance, replicas=replicas, scaling=sim.scaling)
+    energy = self_host_energy(option, dep, scenario, catalog, sim, replicas)
+    cost = hardware_cost(
+        dep, option, finance, replicas=replicas, scaling=sim.scaling, kwh_per_replica_month=per_replica_kwh(energy, replicas)
+    )
     spilled = sim.scaling.spilled_log if sim.scaling is not None else None
     if spilled is not None and len(spilled):
         api = scenario.option(sim.scaling.spillover or "")
@@ -156,6 +162,7 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
             simulation=sim,
             people_fte=engineer_fte(option.kind, finance, dep, replicas),
             machines=machines(dep, replicas),
+            energy=energy,
             note=note,
         ),
         capacity,
@@ -163,7 +170,12 @@ def self_host_cost(option: Option, dep: Deployment, scenario: Scenario, days: Op
     )
 
 
-def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tuple[OptionCost, ApiBill]:
+def per_replica_kwh(energy: OptionEnergy | None, replicas: int) -> float | None:
+    """One replica's kWh a month from its option's energy (None when unknown)."""
+    return energy.kwh_per_month / replicas if energy is not None and energy.kwh_per_month is not None and replicas else None
+
+
+def _api_cost(option: Option, scenario: Scenario, catalog: Catalog, day: SimulationResult) -> tuple[OptionCost, ApiBill]:
     assert day.log is not None, "cost needs the day's request log"
     finance = scenario.finance
     bill = price_requests(option, api_tokens(day.log, caching=True), prices_at=finance.prices_at)
@@ -185,6 +197,7 @@ def _api_cost(option: Option, scenario: Scenario, day: SimulationResult) -> tupl
             capacity_tokens_per_day_per_replica=None,
             simulation=day,
             people_fte=finance.api_engineer_fte,
+            energy=api_energy(option, scenario, catalog, day),
             note=f"{bill.provider}/{bill.model_ref}: {len(day.log):,} requests a day billed at prices of {finance.prices_at}; "
             "served from the provider's fleet at full speed (assumed)",
         ),
@@ -212,11 +225,11 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
     self_hosts: dict[str, tuple[Option, Deployment, float]] = {}
     for option in scenario.options:
         if option.kind == "api":
-            oc, bill = _api_cost(option, scenario, days[option.name].day)
+            oc, bill = _api_cost(option, scenario, catalog, days[option.name].day)
             api_bills[option.name] = bill
         else:
             dep = option_deployment(catalog, option)
-            oc, capacity, _ = self_host_cost(option, dep, scenario, days.get(option.name))
+            oc, capacity, _ = self_host_cost(option, dep, scenario, catalog, days.get(option.name))
             if oc.fits:
                 self_hosts[option.name] = (option, dep, capacity)
         costs.append(oc)
@@ -225,7 +238,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
 
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
         sized = days.get(option.name)
-        one = hardware_cost(dep, option, fin, replicas=1, scaling=sized.day.scaling if sized else None)
+        kwh = per_replica_kwh(by_name[option.name].energy, by_name[option.name].replicas)
+        one = hardware_cost(dep, option, fin, replicas=1, scaling=sized.day.scaling if sized else None, kwh_per_replica_month=kwh)
         out_of_reach = sized is not None and not sized.carries and not sized.at_max_units  # the SLO, at any fleet size
         volume, replicas, reachable = break_even_volume(
             api_usd_per_token=api_rate[api],
@@ -259,8 +273,10 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             for value in values:
                 key = fte_field(option.kind) if parameter == "engineer_fte" else parameter
                 fin = finance.model_copy(update={key: value})
-                sim = by_name[name].simulation
-                monthly = hardware_cost(dep, option, fin, replicas=by_name[name].replicas, scaling=sim.scaling if sim else None).total_usd
+                sim, sized = by_name[name].simulation, by_name[name]
+                kwh = per_replica_kwh(sized.energy, sized.replicas)
+                scaling = sim.scaling if sim else None
+                monthly = hardware_cost(dep, option, fin, replicas=sized.replicas, scaling=scaling, kwh_per_replica_month=kwh).total_usd
                 be = breakeven(option, dep, capacity, cheapest_api, fin).tokens_per_day if cheapest_api else None
                 sensitivity.append(
                     SensitivityRow(option=name, parameter=parameter, value=value, monthly_usd=monthly, breakeven_tokens_per_day=be)
@@ -279,7 +295,8 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
         elif option.name in self_hosts:
             opt, dep, capacity = self_hosts[option.name]
             sim = by_name[option.name].simulation
-            one = hardware_cost(dep, opt, finance, replicas=1, scaling=sim.scaling if sim else None)
+            kwh = per_replica_kwh(by_name[option.name].energy, by_name[option.name].replicas)
+            one = hardware_cost(dep, opt, finance, replicas=1, scaling=sim.scaling if sim else None, kwh_per_replica_month=kwh)
             limit = 4 * max(opt.count, opt.max_units)
             monthly: list[float | None] = []
             for v in grid:

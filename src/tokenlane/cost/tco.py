@@ -73,13 +73,32 @@ def held_fraction(option: Option, finance: Finance, scaling: ScalingResult | Non
     return month_hours / (scaling.max_replicas * HOURS_PER_MONTH)
 
 
-def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas: int, scaling: ScalingResult | None = None) -> MonthlyCost:
-    """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option (`scaling`: the day of an
-    autoscaled fleet, which holds them part of the time, `held_fraction`).
+def flat_kwh_per_month(dep: Deployment, option: Option, finance: Finance, *, replicas: int, scaling: ScalingResult | None) -> float | None:
+    """With a flat `finance.utilization`: devices x rated W x utilisation x PUE x the hours held a month / 1000, kWh;
+    None without one (the energy model of `cost.energy` then gives the kWh)."""
+    if finance.utilization is None:
+        return None
+    hours = held_fraction(option, finance, scaling, billed=False) * HOURS_PER_MONTH
+    return replicas * dep.num_devices * dep.hardware.power_w * finance.utilization * finance.pue * hours / W_PER_KW
 
-    self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = devices x W x utilisation x
-    PUE x 730 h x held fraction / 1000 x $/kWh; hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h
-    x 730 h x held fraction; people.
+
+def hardware_cost(
+    dep: Deployment,
+    option: Option,
+    finance: Finance,
+    *,
+    replicas: int,
+    scaling: ScalingResult | None = None,
+    kwh_per_replica_month: float | None = None,
+) -> MonthlyCost:
+    """Monthly cost of `replicas` replicas of `dep` for a self_host or cloud_gpu option (`scaling`: the day of an
+    autoscaled fleet, which holds them part of the time, `held_fraction`; `kwh_per_replica_month`: a replica's
+    electricity from its simulated day, `cost.energy`).
+
+    self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = replicas x kWh per replica x
+    $/kWh (with a flat `finance.utilization`: devices x W x utilisation x PUE x 730 h x held fraction / 1000; with
+    neither, no power: a lower bound); hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h x 730 h
+    x held fraction; people (the electricity is in the rate).
     # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
     """
     devices = replicas * dep.num_devices
@@ -91,8 +110,8 @@ def hardware_cost(dep: Deployment, option: Option, finance: Finance, *, replicas
         return MonthlyCost(rental_usd=devices * price * hours, people_usd=people, finetune_usd=finetune)
     months = finance.amortization_years * 12.0
     hardware = devices * price * (1.0 - finance.residual_fraction) / months
-    hours = held_fraction(option, finance, scaling, billed=False) * HOURS_PER_MONTH
-    kwh = devices * dep.hardware.power_w * finance.utilization * finance.pue * hours / W_PER_KW
+    flat = flat_kwh_per_month(dep, option, finance, replicas=replicas, scaling=scaling)
+    kwh = flat if flat is not None else replicas * (kwh_per_replica_month or 0.0)
     finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance))
     return MonthlyCost(
         hardware_usd=hardware,

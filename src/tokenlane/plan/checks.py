@@ -88,6 +88,14 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                 add(("options", i, "measured"), f"{path}: {exc.message}")
             except json.JSONDecodeError as exc:
                 add(("options", i, "measured"), f"{path}: not JSON (line {exc.lineno}: {exc.msg})")
+    grids = [(("options", i, "grid"), o.grid) for i, o in enumerate(scenario.options)] + [(("finance", "grid"), scenario.finance.grid)]
+    for loc, code in grids:
+        if code is None:
+            continue
+        try:
+            catalog.grid(code)
+        except InputError as exc:
+            add(loc, f"{exc.message} (grids: country codes such as fr, pl, de, us; eu; world; or a cloud region)")
     problems.extend(_quality_problems(scenario, catalog, scenario.options if candidates is None else candidates))
     if problems:
         path, _ = scenario.locate()

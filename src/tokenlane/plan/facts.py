@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
+from tokenlane.cost.energy import OptionEnergy
 from tokenlane.plan.quality import QualityFigure, bar_issue, is_low_bit, option_quality, report_benchmark
 from tokenlane.scenario import Option, ResidencyRule, Scenario, jurisdiction_of
 from tokenlane.simulate import BatchJobResult, SimulationResult, describe_rejections
@@ -143,6 +144,8 @@ class OptionAssessment(BaseModel):
     """Per-stream speed 95% of requests reach, as configured."""
     ttft_p95_s: float | None
     slo_attainment: float | None
+    energy: OptionEnergy | None = None
+    """Energy and emissions per month (`cost.energy`)."""
     scaling: str = ""
     """An autoscaled fleet's priced day in words: the hours held, the cold starts paid, requests spilled ('' for a
     fixed fleet or an API)."""
@@ -201,6 +204,8 @@ def assess_option(
     within_budget = budget is None or (cost.monthly_usd is not None and cost.monthly_usd <= budget)
     if not within_budget:
         issues.append(f"costs ${cost.monthly_usd or 0:,.0f}/month against a budget of ${budget:,.0f}")
+    if (carbon := carbon_issue(cost.energy, constraints.max_kgco2e_per_month)) is not None:
+        issues.append(carbon)
     eligible_for_rest = not issues and sensitive is not None
     if sensitive:
         issues.append(sensitive)
@@ -242,8 +247,36 @@ def assess_option(
         ttft_p95_s=sim.ttft_s.p95 if sim else None,
         slo_attainment=sim.slo_attainment if sim else None,
         scaling=cost.simulation.scaling.words(option.name) if cost.simulation and cost.simulation.scaling else "",
+        energy=cost.energy,
         eligible=not issues,
         issues=issues,
+    )
+
+
+def total_kgco2e(energy: OptionEnergy | None) -> float | None:
+    """Operational + embodied emissions a month, kg CO2e (an API's published figure includes what it includes);
+    None when the operational part is not known."""
+    if energy is None or energy.kgco2e_per_month is None:
+        return None
+    return energy.kgco2e_per_month + (energy.kgco2e_embodied_per_month or 0.0)
+
+
+def carbon_issue(energy: OptionEnergy | None, limit: float | None) -> str | None:
+    """Why an option misses `constraints.max_kgco2e_per_month`, in words with both numbers; None when it meets it or
+    there is no limit."""
+    if limit is None:
+        return None
+    total = total_kgco2e(energy)
+    if total is None:
+        why = energy.source if energy is not None else "it was not simulated"
+        return f"its emissions are not known, so it cannot show it stays under {limit:,.0f} kg CO2e/month ({why.split(';')[0]})"
+    if total <= limit:
+        return None
+    assert energy is not None
+    embodied = f" + {energy.kgco2e_embodied_per_month:,.0f} embodied" if energy.kgco2e_embodied_per_month else ""
+    return (
+        f"emits {total:,.0f} kg CO2e/month ({energy.kgco2e_per_month or 0:,.0f} from {energy.kwh_per_month or 0:,.0f} kWh"
+        f"{embodied}) against a limit of {limit:,.0f}"
     )
 
 

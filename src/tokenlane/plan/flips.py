@@ -73,14 +73,6 @@ FLIPS = {
         lambda b, k, r, c: b.model_copy(update={"people_usd": b.people_usd * k}),
         lambda k, v, b: f"if engineering takes {_side(k, 'less', 'more')} than {k:.2g}x the assumed time",
     ),
-    "utilization": _Flip(
-        "power utilisation",
-        lambda f: f.utilization,
-        0.1,
-        lambda f: 1.0 / max(f.utilization, 1e-9),
-        lambda b, k, r, c: b.model_copy(update={"power_usd": b.power_usd * k}),
-        lambda k, v, b: f"{_side(k)} a power utilisation of {v:.0%} (now {b:.0%})",
-    ),
     "amortization_years": _Flip(
         "amortisation period",
         lambda f: f.amortization_years,

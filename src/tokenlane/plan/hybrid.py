@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
 from tokenlane.cost import CostReport, TokenBatch, api_tokens, price_requests
+from tokenlane.cost.energy import self_host_energy
 from tokenlane.cost.people import people_usd
+from tokenlane.cost.scenario_cost import per_replica_kwh
 from tokenlane.cost.tco import hardware_cost, hardware_units
 from tokenlane.plan.days import ScenarioDays, simulate_options
 from tokenlane.scenario import Scenario, Workload
@@ -88,7 +90,11 @@ def price_splits(scenario: Scenario, catalog: Catalog, days: ScenarioDays, cost:
             if sized is None:
                 continue
             dep = option_deployment(catalog, box)
-            local_usd = hardware_cost(dep, box, finance, replicas=sized.replicas, scaling=sized.day.scaling).total_usd
+            energy = self_host_energy(box, dep, local_scenario, catalog, sized.day, sized.replicas)
+            kwh = per_replica_kwh(energy, sized.replicas)
+            local_usd = hardware_cost(
+                dep, box, finance, replicas=sized.replicas, scaling=sized.day.scaling, kwh_per_replica_month=kwh
+            ).total_usd
             whole = by_name[box.name]
             parts = (["the batch jobs"] if scenario.workload.batch_jobs else []) + (
                 [f"the sensitive {share:.0%} of interactive traffic"] if share else []

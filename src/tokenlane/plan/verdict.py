@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from tokenlane.plan.facts import OptionAssessment, peak_reason
+from tokenlane.plan.facts import OptionAssessment, peak_reason, total_kgco2e
 from tokenlane.plan.hybrid import HybridSplit
 from tokenlane.plan.rules import RULES, Recommendation, Situation
 from tokenlane.scenario import Scenario
@@ -184,6 +184,9 @@ def decide(
                 f"{chosen.name} ({chosen.kind}, {size}) costs {_usd(chosen.monthly_usd)}{success} and {meets} the SLO "
                 f"({slo.min_tok_s_per_user:g} tok/s, TTFT {slo.max_ttft_s:g} s for {slo.percentile:g}% of requests)."
             )
+            limit = scenario.constraints.max_kgco2e_per_month
+            if limit is not None and (total := total_kgco2e(chosen.energy)) is not None:
+                reasons.append(f"{chosen.name} emits {total:,.0f} kg CO2e a month, within the limit of {limit:,.0f} (docs/energy.md).")
             bar = scenario.workload.quality
             if bar is not None and chosen.quality is not None and chosen.quality.effective is not None:
                 source = f"; source: {chosen.quality.short_source}" if chosen.quality.source else ""

@@ -317,6 +317,41 @@ def cost_breakdown(plan: PlanReport) -> go.Figure:
     return fig
 
 
+def emissions(plan: PlanReport) -> go.Figure | None:
+    """Each option's emissions a month, operational (its kWh at its grid's intensity, or its provider's published
+    figure) and embodied, stacked, with its kWh a month in the hover; options whose figures are not known say so.
+    None when no option has any figure."""
+    options = [o for o in plan.cost.options if o.energy is not None]
+    if not any(o.energy and (o.energy.kgco2e_per_month is not None or o.energy.kgco2e_embodied_per_month) for o in options):
+        return None
+    names = [o.name for o in options]
+    fig = go.Figure()
+    totals: list[float | None] = []
+    for o in options:
+        assert o.energy is not None
+        totals.append((o.energy.kgco2e_per_month or 0.0) + (o.energy.kgco2e_embodied_per_month or 0.0))
+    kwh = [
+        f"{o.energy.kwh_per_month:,.0f} kWh/month" if o.energy and o.energy.kwh_per_month is not None else "kWh not published"
+        for o in options
+    ]
+    for label, values in (
+        ("operational", [o.energy.kgco2e_per_month if o.energy else None for o in options]),
+        ("embodied", [o.energy.kgco2e_embodied_per_month if o.energy else None for o in options]),
+    ):
+        fig.add_trace(go.Bar(x=names, y=values, name=label, customdata=kwh, hovertemplate="%{x}: %{y:,.0f} kg CO2e (%{customdata})"))
+    for o in options:
+        if o.energy is not None and o.energy.kgco2e_per_month is None:
+            why = "not published" if o.kind == "api" else "grid unknown"
+            fig.add_annotation(x=o.name, y=0, text=why, showarrow=False, yanchor="bottom", textangle=-90)
+    fig.update_layout(
+        title="Emissions a month: operational (kWh x grid, or the provider's figure) and embodied",
+        yaxis={"title": "kg CO2e per month", "range": _linear_range(totals)},
+        barmode="stack",
+        **_LAYOUT,
+    )
+    return fig
+
+
 def trace_arrivals(plan: PlanReport) -> go.Figure | None:
     """A replayed trace's requests per minute over the day, and each option's p95 TTFT over the same bins, so a user
     sees where their traffic peaks and what it does to latency; None unless the workload is a trace."""
@@ -503,6 +538,7 @@ FIGURES = (
     cost_vs_speed,
     cost_vs_quality,
     cost_breakdown,
+    emissions,
     replicas_over_day,
 )
 THRESHOLD_CHARTS = ("trace_arrivals", "speed_vs_users", "latency_cdf", "speed_at_peak", "cost_vs_speed")

@@ -96,7 +96,7 @@ def evaluate(job: EvalJob) -> ConfigResult:
     option = config.option(name=CANDIDATE).model_copy(update={"count": paper.min_replicas})
     alone = scenario.model_copy(update={"options": [option]})
     days = _sized(job, option, alone)
-    cost, _, _ = self_host_cost(option, option_deployment(catalog, option), alone, days)
+    cost, _, _ = self_host_cost(option, option_deployment(catalog, option), alone, catalog, days)
     judged = assess_option(option, alone, cost, catalog, as_configured=None, single_stream_tok_s=None)
     sim = cost.simulation
     assert sim is not None

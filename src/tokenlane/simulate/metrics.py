@@ -174,6 +174,10 @@ class SimulationResult(BaseModel):
     """Time-averaged running sequences per replica while busy."""
     busy_fraction: float
     """Share of the simulated span the hardware was stepping."""
+    busy_replica_s: float = 0.0
+    """Seconds the replicas were stepping, summed over replicas."""
+    prefill_replica_s: float = 0.0
+    """Of `busy_replica_s`, the steps that carried prefill (compute-bound); the rest were decode (memory-bound)."""
     batch_jobs: list[BatchJobResult]
     decode_steps: int
     preemptions: int
@@ -204,6 +208,7 @@ class ReplicaStats(Protocol):
     """What one replica's engine counted over the day."""
 
     busy_s: float
+    prefill_busy_s: float
     concurrency_area: float
     peak_running: int
     num_steps: int
@@ -286,6 +291,8 @@ def summarise(
         peak_batch_streams=_peak_overlap(log, ~inter, end_s),
         mean_concurrency=sum(r.concurrency_area for r in replicas) / busy if busy else 0.0,
         busy_fraction=busy / (span_s * len(replicas)) if span_s and replicas else 0.0,
+        busy_replica_s=busy,
+        prefill_replica_s=sum(r.prefill_busy_s for r in replicas),
         batch_jobs=jobs,
         decode_steps=sum(r.num_steps for r in replicas),
         preemptions=sum(r.num_preemptions for r in replicas),

@@ -53,15 +53,15 @@ falls between them, and replaying the short ones then misses its time (seen: 1.3
 Two such windows are stepped exactly before a replay: about 2% of a job."""
 
 
-_Window = tuple[float, int, float, float, int, list[tuple[float, float, float]]]
-"""A window of completions: (duration s, steps, busy s, concurrency area, preemptions, (admitted, first token,
-finished) s of each request completed in it)."""
+_Window = tuple[float, int, float, float, float, int, list[tuple[float, float, float]]]
+"""A window of completions: (duration s, steps, busy s, of it steps carrying prefill s, concurrency area,
+preemptions, (admitted, first token, finished) s of each request completed in it)."""
 
 
 def _alike(a: _Window, b: _Window) -> bool:
     """Two windows served as many requests, in as many steps and as long (within STATIONARY_TOLERANCE), with as many
     preemptions (within PREEMPTION_TOLERANCE)."""
-    (d1, s1, _, _, e1, p1), (d2, s2, _, _, e2, p2) = a, b
+    (d1, s1, _, _, _, e1, p1), (d2, s2, _, _, _, e2, p2) = a, b
     tol = STATIONARY_TOLERANCE
     preempted_alike = abs(e1 - e2) <= PREEMPTION_TOLERANCE * max(e1, e2)
     return len(p1) == len(p2) and preempted_alike and abs(s1 - s2) <= tol * s2 and abs(d1 - d2) <= tol * d2
@@ -109,12 +109,14 @@ class Replica:
         """(kind, start_s, steps, first step s, last step s, prefill chunks) of the step in flight."""
         self._windows: list[_Window] = []
         """The last windows of completions (up to four) while saturated with one batch job."""
-        self._replaying: _Window = (0.0, 0, 0.0, 0.0, 0, [])
+        self._replaying: _Window = (0.0, 0, 0.0, 0.0, 0.0, 0, [])
         """The period the jump in flight replays."""
-        self._anchor: tuple[float, int, float, float, int] | None = None
+        self._anchor: tuple[float, int, float, float, float, int] | None = None
         self._pattern: list[tuple[float, float, float]] = []
         self._generations = 1
         self.busy_s = 0.0
+        self.prefill_busy_s = 0.0
+        """Of `busy_s`, the steps that carried prefill (compute-bound; the rest decode, memory-bound): what power draws."""
         self.concurrency_area = 0.0
         self.peak_running = 0
         self.num_steps = 0
@@ -381,6 +383,8 @@ class Replica:
             self._replay(now_s, steps)
             return []
         self.busy_s += duration
+        if chunks:
+            self.prefill_busy_s += duration
         self.concurrency_area += duration * len(self.running)
         self.num_steps += steps
         self.v += steps
@@ -436,7 +440,7 @@ class Replica:
             self._anchor = None
             return
         if self._anchor is None:
-            self._anchor = (now_s, self.num_steps, self.busy_s, self.concurrency_area, self.num_preemptions)
+            self._anchor = (now_s, self.num_steps, self.busy_s, self.prefill_busy_s, self.concurrency_area, self.num_preemptions)
             self._pattern = []
             run = self._steady_job()
             assert run is not None
@@ -446,12 +450,13 @@ class Replica:
         self._pattern.extend((s.admitted_s, s.first_s, now_s) for s in done)
         if len(self._pattern) < self._generations * len(self.running):
             return
-        t0, steps0, busy0, area0, pre0 = self._anchor
+        t0, steps0, busy0, prefill0, area0, pre0 = self._anchor
         self._windows.append(
             (
                 now_s - t0,
                 self.num_steps - steps0,
                 self.busy_s - busy0,
+                self.prefill_busy_s - prefill0,
                 self.concurrency_area - area0,
                 self.num_preemptions - pre0,
                 self._pattern,
@@ -461,7 +466,7 @@ class Replica:
         if len(self._windows) == 2 and not _alike(*self._windows) and self._generations < MAX_WINDOW_GENERATIONS:
             self._generations *= 2
             self._windows.clear()
-        self._anchor = (now_s, self.num_steps, self.busy_s, self.concurrency_area, self.num_preemptions)
+        self._anchor = (now_s, self.num_steps, self.busy_s, self.prefill_busy_s, self.concurrency_area, self.num_preemptions)
         self._pattern = []
 
     def _period(self) -> _Window | None:
@@ -472,8 +477,8 @@ class Replica:
         if len(w) >= 2 and _alike(w[-2], w[-1]):
             return w[-1]
         if len(w) == 4 and _alike(w[0], w[2]) and _alike(w[1], w[3]):
-            (d1, s1, b1, a1, e1, p1), (d2, s2, b2, a2, e2, p2) = w[-2], w[-1]
-            return d1 + d2, s1 + s2, b1 + b2, a1 + a2, e1 + e2, p1 + p2
+            (d1, s1, b1, f1, a1, e1, p1), (d2, s2, b2, f2, a2, e2, p2) = w[-2], w[-1]
+            return d1 + d2, s1 + s2, b1 + b2, f1 + f2, a1 + a2, e1 + e2, p1 + p2
         return None
 
     def _jump_windows(self, now_s: float, horizon_s: float) -> int:
@@ -485,13 +490,13 @@ class Replica:
         if period is None or run is None:
             return 0
         self._replaying = period
-        by_queue = run.count // len(period[5]) - JUMP_RESERVE_WINDOWS
+        by_queue = run.count // len(period[6]) - JUMP_RESERVE_WINDOWS
         by_time = int((horizon_s - now_s) // period[0]) if math.isfinite(horizon_s) else by_queue
         return max(0, min(by_queue, by_time))
 
     def _replay(self, now_s: float, windows: int) -> None:
         """Serve `windows` windows of the run at the head of the queue with the last window's timing, shifted."""
-        duration, steps, busy, area, preemptions, pattern = self._replaying
+        duration, steps, busy, prefill, area, preemptions, pattern = self._replaying
         run = self.queue.batch_run()
         assert run is not None
         n = windows * len(pattern)
@@ -517,6 +522,7 @@ class Replica:
                 seq.first_s += shift
                 cols["first_token_s"][seq.rid] = seq.first_s
         self.busy_s += windows * busy
+        self.prefill_busy_s += windows * prefill
         self.concurrency_area += windows * area
         self.num_steps += windows * steps
         self.num_preemptions += windows * preemptions
@@ -532,17 +538,18 @@ class Replica:
         leaves). None while it holds requests."""
         return None if self.outstanding or self._plan is not None else self._generations
 
-    def counters(self) -> tuple[float, float, int, int]:
-        """(busy s, concurrency area, steps, preemptions) so far."""
-        return self.busy_s, self.concurrency_area, self.num_steps, self.num_preemptions
+    def counters(self) -> tuple[float, float, float, int, int]:
+        """(busy s, prefill busy s, concurrency area, steps, preemptions) so far."""
+        return self.busy_s, self.prefill_busy_s, self.concurrency_area, self.num_steps, self.num_preemptions
 
-    def add_twin_work(self, twin: Replica, since: tuple[float, float, int, int]) -> None:
+    def add_twin_work(self, twin: Replica, since: tuple[float, float, float, int, int]) -> None:
         """Count as done here what `twin` did since its counters read `since` (this replica's share, served alike)."""
         now = twin.counters()
         self.busy_s += now[0] - since[0]
-        self.concurrency_area += now[1] - since[1]
-        self.num_steps += now[2] - since[2]
-        self.num_preemptions += now[3] - since[3]
+        self.prefill_busy_s += now[1] - since[1]
+        self.concurrency_area += now[2] - since[2]
+        self.num_steps += now[3] - since[3]
+        self.num_preemptions += now[4] - since[4]
         self.peak_running = max(self.peak_running, twin.peak_running)  # the fleet's peak (the max over replicas) is kept
 
     # -- the emulator's view ------------------------------------------------------------------------------------

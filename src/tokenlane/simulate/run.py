@@ -47,7 +47,7 @@ class _Twin:
     first_rid: int
     twin_rid: int
     requests: int
-    since: tuple[float, float, int, int]
+    since: tuple[float, float, float, int, int]
     """The twin's counters when the share was submitted."""
 
 
