@@ -27,6 +27,7 @@ PINNED = {
     "nightly-batch": ("cloud_api", "gpt-mini-batch", "cloud-api"),
     "open-model-maker-api-vs-self-host": ("cloud_api", "gpt-mini", "allowed-jurisdictions"),
     "regulated-on-prem": ("self_host", "spark", "on-prem-residency"),
+    "rented-office-hours": ("cloud_api", "claude-sonnet", "cloud-api"),
     "sixteen-h100-397b": ("cloud_api", "claude-sonnet", "cloud-api"),
     "team-assistant": ("cloud_api", "claude-sonnet", "cloud-api"),
     "built-in": ("cloud_api", "claude-sonnet", "cloud-api"),
