@@ -14,6 +14,7 @@ from tokenlane.bench.client import BenchConfig, LoopMonitor, Probe, probe, run_c
 from tokenlane.bench.prompts import EVEN_WORDS, prompt_source
 from tokenlane.bench.replay import TRACE_LEVEL, replay_requests, run_replay
 from tokenlane.bench.results import ResultsFile, done_indices, load_records
+from tokenlane.bench.server_metrics import ServerMetrics
 from tokenlane.bench.timing import DEFINITIONS, RequestRecord, pct, summarise_level
 from tokenlane.traces import CsvColumns
 
@@ -56,9 +57,11 @@ async def run_bench(
     resume: bool = False,
     ramp_up_s: float = 0.0,
     jitter_s: float = 0.0,
+    server_metrics: bool = False,
 ) -> dict[str, Any]:
     """Run the levels and return the summary document (also written to summary.json after every level, and for the
-    levels done so far when the run is interrupted or fails)."""
+    levels done so far when the run is interrupted or fails). `server_metrics`: scrape the server's `/metrics` while
+    each level runs (`bench.server_metrics`) into the level's `server` section."""
     found = await probe(cfg, prompt_tokens)
     prompt_of = prompt_source(words=found.words, seed=seed, dataset=dataset)
     previous_records = load_records(results.folder) if resume else []
@@ -91,6 +94,9 @@ async def run_bench(
                 break
             key = int(level_key) if not rate_per_s else rate_level_key(level_key)
             missing = [i for i in range(requests_per_level) if i not in done.get(key, set())]
+            scraper = ServerMetrics(cfg.base_url, cfg.headers()) if server_metrics and missing else None
+            if scraper is not None:
+                scraper.start()
             if missing:
                 if rate_per_s:
                     await run_open_loop(
@@ -114,6 +120,11 @@ async def run_bench(
                         ramp_up_s=ramp_up_s,
                         jitter_s=jitter_s,
                     )
+            if scraper is not None:
+                await scraper.stop()
+                if scraper.problem and not scraper.samples:
+                    warnings.append(f"--server-metrics: {scraper.problem}; the summary has no server-side section")
+                    server_metrics = False
             level_records = [r for r in [*previous_records, *load_records(results.folder)] if r.level == key]
             unique = {r.index: r for r in level_records}
             summary = summarise_level(
@@ -121,6 +132,8 @@ async def run_bench(
             )
             if rate_per_s:
                 summary["rate_per_s"] = level_key
+            if scraper is not None and (server := scraper.summary()) is not None:
+                summary["server"] = server
             if summary["error_rate"] > ERROR_WARN_RATE:
                 warnings.append(f"{summary['error_rate']:.0%} of requests failed at level {key}: {summary['errors_by_class']}")
             if summary["short_outputs"]:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -57,6 +57,9 @@ def command(
     block_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per hash_ids block (Mooncake: 512).")] = 512,
     max_requests: Annotated[int, typer.Option(min=1, help="Replay at most this many requests of the trace.")] = 100_000,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
+    server_metrics: Annotated[
+        bool, typer.Option("--server-metrics", help="Scrape the server's /metrics during each level (vLLM, SGLang, llama-server, TGI).")
+    ] = False,
 ) -> None:
     """Stream requests at several concurrencies, or replay a request log: per-user tok/s, TTFT, throughput, errors, saved as they finish."""
     from tokenlane.bench import (
@@ -147,6 +150,7 @@ def command(
                     resume=resume is not None,
                     ramp_up_s=ramp_up,
                     jitter_s=jitter,
+                    server_metrics=server_metrics,
                 )
         except KeyboardInterrupt:
             console.print(f"interrupted: every finished request is in {folder / 'requests.jsonl'}; continue with --resume {folder}")
@@ -179,11 +183,28 @@ def command(
         )
     out_console = Console()
     out_console.print(table)
+    for lv in summary["levels"]:
+        if (server := lv.get("server")) is not None:
+            out_console.print(f"{_level_name(lv, summary.get('trace'))}: server {_server_words(server)}")
     for w in summary["warnings"]:
         out_console.print(f"[yellow]warning:[/] {w}")
     if summary["stopped"]:
         out_console.print(f"sweep stopped: {summary['stopped']}")
     out_console.print(f"results: {folder}/requests.jsonl, {folder}/summary.json")
+
+
+def _server_words(server: dict[str, Any]) -> str:
+    """'running 12.3 (max 16), waiting 0.4 (max 3), KV cache 41% (max 63%) over 28 scrapes'."""
+    parts = []
+    for key, label in (("running", "running"), ("waiting", "waiting"), ("kv_cache_use", "KV cache"), ("power_w", "power W")):
+        seen = server.get(key)
+        if seen is None:
+            continue
+        if key == "kv_cache_use":
+            parts.append(f"{label} {seen['mean']:.1%} (max {seen['max']:.1%})")
+        else:
+            parts.append(f"{label} {seen['mean']:.1f} (max {seen['max']:g})")
+    return ", ".join(parts) + f" over {server['samples']} scrapes"
 
 
 def _level_name(level: dict[str, object], trace: dict[str, object] | None) -> str:

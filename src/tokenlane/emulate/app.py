@@ -1,12 +1,13 @@
 """An OpenAI-compatible server that behaves like a given box: streams paced by the capacity model's engine.
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming SSE or not), GET /v1/models, GET /health,
-GET /metrics (Prometheus). Prompt length is estimated at 4 bytes per token (OpenAI's rule of thumb); output is
-filler text, one token per chunk; `max_tokens` is honoured (generation runs to it, as with `ignore_eos`), and
-`usage` is reported (in the last chunk when `stream_options.include_usage` is set), with
+GET /metrics (Prometheus: its own `tokenlane_*` series and vLLM's names, `VLLM_METRICS`, labelled `model_name`, so
+that dashboards and autoscalers written for vLLM read it). Prompt length is estimated at 4 bytes per token (OpenAI's
+rule of thumb); output is filler text, one token per chunk; `max_tokens` is honoured (generation runs to it, as with
+`ignore_eos`), and `usage` is reported (in the last chunk when `stream_options.include_usage` is set), with
 `prompt_tokens_details.cached_tokens` where the engine caches prefixes (emulate/pacing.py: PrefixCache; the cached
-part of a prompt costs no prefill, as in the simulator). Malformed requests get
-OpenAI-style error JSON; beyond `max_streams` concurrent requests the server answers 429.
+part of a prompt costs no prefill, as in the simulator). Malformed requests get OpenAI-style error JSON; beyond
+`max_streams` concurrent requests the server answers 429.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ BYTES_PER_TOKEN = 4
 """Prompt tokens are estimated as UTF-8 bytes / 4 (OpenAI's tokenizer rule of thumb for English)."""
 FILLER = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do")
 DEFAULT_MAX_TOKENS = 256
+VLLM_METRICS = (
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:kv_cache_usage_perc",
+    "vllm:time_to_first_token_seconds",
+    "vllm:inter_token_latency_seconds",
+    "vllm:e2e_request_latency_seconds",
+    "vllm:prompt_tokens_total",
+    "vllm:generation_tokens_total",
+)
+"""The vLLM series the emulator exposes, as vLLM's V1 engine names them (docs.vllm.ai, "Production Metrics"; KEDA and
+vLLM's Grafana dashboard read them). kv_cache_usage_perc is a fraction, 1 = full, as vLLM reports it."""
+LATENCY_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 640)
+TOKEN_GAP_BUCKETS_S = (0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10)
 
 
 class ChatMessage(BaseModel):
@@ -72,6 +87,40 @@ class CompletionRequest(_Common):
     prompt: str | list[str]
 
 
+class _VllmMetrics:
+    """The emulator's state and requests under vLLM's metric names (`VLLM_METRICS`), labelled with the served model."""
+
+    def __init__(self, registry: CollectorRegistry, model_name: str) -> None:
+        label = {"labelnames": ["model_name"], "registry": registry}
+        latency = {"buckets": LATENCY_BUCKETS_S, **label}
+        self.running = Gauge("vllm:num_requests_running", "Requests in the running batch", **label).labels(model_name)
+        self.waiting = Gauge("vllm:num_requests_waiting", "Requests waiting for admission", **label).labels(model_name)
+        self.kv = Gauge("vllm:kv_cache_usage_perc", "KV cache in use, 1 = full", **label).labels(model_name)
+        self.ttft = Histogram("vllm:time_to_first_token_seconds", "Time to first token", **latency).labels(model_name)
+        self.gap = Histogram("vllm:inter_token_latency_seconds", "Between tokens", buckets=TOKEN_GAP_BUCKETS_S, **label).labels(model_name)
+        self.e2e = Histogram("vllm:e2e_request_latency_seconds", "Arrival to last token", **latency).labels(model_name)
+        self.prompt_tokens = Counter("vllm:prompt_tokens", "Prompt tokens received", **label).labels(model_name)
+        self.generation_tokens = Counter("vllm:generation_tokens", "Tokens generated", **label).labels(model_name)
+
+    def read(self, engine: PacedEngine) -> None:
+        """Set the gauges from the engine now."""
+        replica = engine.engine
+        self.running.set(len(replica.running))
+        self.waiting.set(replica.queued)
+        self.kv.set(replica.kv_share())
+
+    def token(self, started: float, last: float, *, first: bool) -> float:
+        """A token went out now: the first one's TTFT, or the gap since the previous; returns now."""
+        now = time.perf_counter()
+        (self.ttft.observe(now - started) if first else self.gap.observe(now - last))
+        return now
+
+    def finished(self, started: float, generated: int) -> None:
+        """A request ended after `generated` tokens."""
+        self.generation_tokens.inc(generated)
+        self.e2e.observe(time.perf_counter() - started)
+
+
 def count_prompt_tokens(text: str) -> int:
     """Estimated tokens of `text`: ceil(UTF-8 bytes / 4), at least 1."""
     return max(1, -(-len(text.encode()) // BYTES_PER_TOKEN))
@@ -95,6 +144,7 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
     ttft = Histogram(
         "tokenlane_ttft_seconds", "Time to first token", registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
     )
+    vllm = _VllmMetrics(registry, name)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -130,6 +180,8 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
         running.set(engine.active if engine else 0)
+        if engine is not None:
+            vllm.read(engine)
         return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
 
     async def _serve(body: _Common, prompt_text: str, endpoint: Literal["chat", "completions"]) -> Any:
@@ -181,15 +233,19 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
                 counts["prompt_tokens_details"] = {"cached_tokens": cached}
             return counts
 
+        vllm.prompt_tokens.inc(prompt_tokens)
         if not body.stream:
             n = 0
             text = []
+            last = started
             async for i in engine.tokens(stream):
+                last = vllm.token(started, last, first=n == 0)
                 if n == 0:
                     ttft.observe(time.perf_counter() - started)
                 text.append(piece(i))
                 n += 1
             tokens_total.inc(n)
+            vllm.finished(started, n)
             requests_total.labels(endpoint, "ok").inc()
             choice: dict[str, Any] = {"index": 0, "finish_reason": "length", "logprobs": None}
             if endpoint == "chat":
@@ -217,8 +273,10 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
         async def sse() -> AsyncIterator[bytes]:
             n = 0
             finished = False
+            last = started
             try:
                 async for i in engine.tokens(stream):
+                    last = vllm.token(started, last, first=n == 0)
                     if n == 0:
                         ttft.observe(time.perf_counter() - started)
                     yield event(delta(piece(i), None, first=n == 0))
@@ -232,6 +290,7 @@ def create_app(dep: Deployment, *, model_name: str | None = None, max_streams: i
                 if not finished:
                     engine.abort(stream)
                 tokens_total.inc(n)
+                vllm.finished(started, n)
                 requests_total.labels(endpoint, "ok" if finished else "disconnected").inc()
 
         return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
