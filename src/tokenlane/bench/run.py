@@ -120,11 +120,8 @@ async def run_bench(
                         ramp_up_s=ramp_up_s,
                         jitter_s=jitter_s,
                     )
-            if scraper is not None:
-                await scraper.stop()
-                if scraper.problem and not scraper.samples:
-                    warnings.append(f"--server-metrics: {scraper.problem}; the summary has no server-side section")
-                    server_metrics = False
+            if scraper is not None and not await _stop_scraping(scraper, warnings):
+                server_metrics = False
             level_records = [r for r in [*previous_records, *load_records(results.folder)] if r.level == key]
             unique = {r.index: r for r in level_records}
             summary = summarise_level(
@@ -132,8 +129,7 @@ async def run_bench(
             )
             if rate_per_s:
                 summary["rate_per_s"] = level_key
-            if scraper is not None and (server := scraper.summary()) is not None:
-                summary["server"] = server
+            _add_server_section(summary, scraper)
             if summary["error_rate"] > ERROR_WARN_RATE:
                 warnings.append(f"{summary['error_rate']:.0%} of requests failed at level {key}: {summary['errors_by_class']}")
             if summary["short_outputs"]:
@@ -185,9 +181,11 @@ async def run_trace_bench(
     max_ttft_s: float = 3.0,
     on_record: Callable[[RequestRecord], None] = lambda r: None,
     resume: bool = False,
+    server_metrics: bool = False,
 ) -> dict[str, Any]:
     """Replay a log against the endpoint (bench/replay.py) and return the summary document: one level of the log's
-    requests (concurrency null), with the trace it came from. A resumed run sends only the requests not yet done."""
+    requests (concurrency null), with the trace it came from. A resumed run sends only the requests not yet done.
+    `server_metrics`: scrape the server's `/metrics` during the replay (as `run_bench` does for each level)."""
     requests = list(
         replay_requests(
             replay.path,
@@ -210,6 +208,9 @@ async def run_trace_bench(
         results.append(r)
         on_record(r)
 
+    scraper = ServerMetrics(cfg.base_url, cfg.headers()) if server_metrics else None
+    if scraper is not None:
+        scraper.start()
     await run_replay(
         cfg,
         [r for r in requests if r.index not in done],
@@ -217,9 +218,12 @@ async def run_trace_bench(
         block_tokens=replay.block_tokens,
         on_done=record,
     )
+    if scraper is not None:
+        await _stop_scraping(scraper, warnings)
     cpu = await monitor.stop()
     unique = {r.index: r for r in [*previous, *load_records(results.folder)] if r.level == TRACE_LEVEL}
     level = summarise_level(list(unique.values()), concurrency=None, min_tok_s=min_tok_s, max_ttft_s=max_ttft_s)
+    _add_server_section(level, scraper)
     if level["error_rate"] > ERROR_WARN_RATE:
         warnings.append(f"{level['error_rate']:.0%} of requests failed: {level['errors_by_class']}")
     doc = _document(cfg, [level], mean_prompt, found, monitor, cpu, warnings, None, min_tok_s, max_ttft_s)
@@ -233,6 +237,21 @@ async def run_trace_bench(
     }
     results.write_summary(doc)
     return doc
+
+
+async def _stop_scraping(scraper: ServerMetrics, warnings: list[str]) -> bool:
+    """Stop a level's scraping; False (with one warning) when the server gave nothing to read."""
+    await scraper.stop()
+    if scraper.problem and not scraper.samples:
+        warnings.append(f"--server-metrics: {scraper.problem}; the summary has no server-side section")
+        return False
+    return True
+
+
+def _add_server_section(level: dict[str, Any], scraper: ServerMetrics | None) -> None:
+    """Put what the server said during the level in its summary, when it said anything."""
+    if scraper is not None and (server := scraper.summary()) is not None:
+        level["server"] = server
 
 
 def rate_level_key(rate_per_s: float) -> int:

@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 from tokenlane.errors import TokenlaneError
 from tokenlane.pool import terminate_pools
 
-COMMANDS = ("plan", "search", "capacity", "simulate", "cost", "bench", "emulate", "calibrate", "serve")
+COMMANDS = ("plan", "search", "capacity", "simulate", "cost", "deploy", "bench", "emulate", "calibrate", "serve")
 """Commands, in the order `tokenlane --help` lists them: module `tokenlane.cli.<name>`, function `command`."""
 GROUPS = ("catalog", "workload")
 """Command groups: module `tokenlane.cli.<name>`, Typer app `app`."""

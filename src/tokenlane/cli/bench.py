@@ -129,7 +129,14 @@ def command(
             if replay is not None:
                 summary = run_sync(
                     run_trace_bench(
-                        cfg, results, replay, min_tok_s=min_tok_s, max_ttft_s=max_ttft, on_record=on_record, resume=resume is not None
+                        cfg,
+                        results,
+                        replay,
+                        min_tok_s=min_tok_s,
+                        max_ttft_s=max_ttft,
+                        on_record=on_record,
+                        resume=resume is not None,
+                        server_metrics=server_metrics,
                     )
                 )
             else:

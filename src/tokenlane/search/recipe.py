@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from tokenlane.capacity import Deployment, option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.plan import option_curve
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Option, Scenario
 from tokenlane.search.space import Config
 from tokenlane.simulate.workload import sample_tokens
 from tokenlane.units import GB
@@ -44,10 +45,22 @@ class Recipe(BaseModel):
 
     engine: str
     command: str
+    weights: str
+    """What the server loads: a Hugging Face repository, or a placeholder naming the checkpoint or file to fetch."""
     settings: list[Setting]
     replicas: int
     bench: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class _Named:
+    """The ids a recipe is written for."""
+
+    engine: str
+    model: str
+    quant: str
+    kv_dtype: str
 
 
 def _repo(catalog: Catalog, model: str) -> str:
@@ -68,7 +81,13 @@ def _context(scenario: Scenario, dep: Deployment) -> tuple[int, int, int]:
 
 def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: int, port: int = 8000) -> Recipe:
     """The command for `config` with `replicas` replicas (see the module docstring)."""
-    option = config.option()
+    return option_recipe(config.option(), scenario, catalog, replicas=replicas, port=port)
+
+
+def option_recipe(option: Option, scenario: Scenario, catalog: Catalog, *, replicas: int, port: int = 8000) -> Recipe:
+    """The command for a self-hosted or rented `option` with `replicas` replicas (see the module docstring)."""
+    assert option.model is not None, "a recipe is for a catalog model"
+    config = _Named(engine=option.engine, model=option.model, quant=option.quant, kv_dtype=option.kv_dtype)
     dep = option_deployment(catalog, option)
     memory = plan_memory(dep)
     curve = option_curve(catalog, option, scenario.workload, (1,))
@@ -82,6 +101,8 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
         f"the KV cache ({memory.kv_budget_bytes / GB:.1f} GB after {memory.weights_bytes / GB:.1f} GB of weights) holds {seqs} "
         f"sequences of {mean_context:,} tokens (mean prompt + half the output); engine cap {dep.engine.max_running_seqs}"
     )
+    if option.max_running_seqs is not None:  # the option's own cap, as the plan simulated it
+        seqs, why_seqs = option.max_running_seqs, f"the option's max_running_seqs ({option.max_running_seqs}), as planned"
     why_context = f"{CONTEXT_QUANTILE:.0%} of requests fit: p99 prompt {p_prompt:,} + p99 output {p_output:,} tokens, rounded up"
     why_tp = (
         f"{dep.num_devices} devices per replica: {memory.weights_bytes / GB:.1f} GB of weights over {dep.num_devices}x {dep.hardware.id}"
@@ -151,8 +172,10 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
             Setting(flag="-np", value=str(seqs), why=why_seqs),
             Setting(
                 flag="-c",
-                value=str(seqs * context),
-                why=f"{seqs} slots x {context:,} tokens: llama-server divides -c among the slots; {why_context}",
+                value=str(option.context_tokens or seqs * context),
+                why=f"the option's context_tokens, as planned ({option.context_tokens:,} over {seqs} slots)"
+                if option.context_tokens
+                else f"{seqs} slots x {context:,} tokens: llama-server divides -c among the slots; {why_context}",
             ),
             Setting(flag="-ngl", value="999", why="every layer on the accelerator (the capacity model assumes no CPU offload)"),
             Setting(flag="-fa", value="on", why="flash attention: the attention cost the capacity model assumes"),
@@ -189,4 +212,6 @@ def recipe(config: Config, scenario: Scenario, catalog: Catalog, *, replicas: in
         f"Run {replicas} replica(s) behind a least-outstanding-requests load balancer. After the bench, add "
         f"`measured: bench-{config.model}/summary.json` to the option: `tokenlane plan` then checks the model against it."
     )
-    return Recipe(engine=config.engine, command=command, settings=settings, replicas=replicas, bench=bench, note=note)
+    if config.engine == "llama.cpp":
+        weights = f"<{config.model} {config.quant.upper()} .gguf of {repo}>"
+    return Recipe(engine=config.engine, command=command, weights=weights, settings=settings, replicas=replicas, bench=bench, note=note)

@@ -54,6 +54,15 @@ def option_server(catalog: Catalog, option: Option) -> Server:
     return option_deployment(catalog, option)
 
 
+def cold_start_s(dep: Deployment, load_gb_per_s: float = 1.0, *, field: str | None = None) -> float:
+    """From asking for a replica to its first request, s: its weights read at `load_gb_per_s` (each server of a
+    replica reads its share at once) + the engine's start-up (catalog `engines.startup`); InputError naming `field`
+    when the catalog has no start-up time for the engine."""
+    if dep.engine.startup is None:
+        raise InputError(f"the catalog has no start-up time for engine {dep.engine.id}; give cold_start_s", field=field)
+    return plan_memory(dep).weights_bytes / GB / load_gb_per_s / dep.servers + dep.engine.startup.seconds
+
+
 def scaling_plan(scenario: Scenario, catalog: Catalog, option: Option, dep: Deployment, max_replicas: int) -> ScalingPlan | None:
     """An option's `autoscale` resolved with its defaults (docs/autoscale.md), up to `max_replicas`; None without one.
 
@@ -65,12 +74,7 @@ def scaling_plan(scenario: Scenario, catalog: Catalog, option: Option, dep: Depl
     if auto is None:
         return None
     field = f"options[{option.name}].autoscale"
-    cold = auto.cold_start_s
-    if cold is None:
-        if dep.engine.startup is None:
-            why = f"the catalog has no start-up time for engine {dep.engine.id}; give cold_start_s"
-            raise InputError(why, field=f"{field}.cold_start_s")
-        cold = plan_memory(dep).weights_bytes / GB / auto.load_gb_per_s / dep.servers + dep.engine.startup.seconds
+    cold = auto.cold_start_s if auto.cold_start_s is not None else cold_start_s(dep, auto.load_gb_per_s, field=f"{field}.cold_start_s")
     workload = scenario.workload
     target = auto.target.value
     if target is None and auto.target.signal == "requests":
