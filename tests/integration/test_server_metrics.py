@@ -78,8 +78,10 @@ def test_metrics_live_beside_the_api(base: str, url: str) -> None:
     assert metrics_url(base) == url
 
 
-def _bench(url: str, out: Path) -> dict:
-    args = ["bench", url, "--model", "qwen3-8b", "--concurrency", "1,8", "--requests-per-level", "8"]
+def _bench(url: str, out: Path, concurrency: str = "2,8") -> dict:
+    """Levels of 8 requests of 48 tokens (about 1.4 s each on the emulated box): each level lasts over a second, so
+    it is scraped at its start and at least once while its requests run."""
+    args = ["bench", url, "--model", "qwen3-8b", "--concurrency", concurrency, "--requests-per-level", "8"]
     result = invoke(*args, "--prompt-tokens", "64", "--output-tokens", "48", "--server-metrics", "--out", str(out), "--json")
     assert result.exit_code == 0, result.stderr
     return result.json()
@@ -103,7 +105,7 @@ def test_a_server_without_metrics_gives_one_warning(tmp_path: Path) -> None:
     app = create_app(DEP, model_name="qwen3-8b")
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", "") != "/metrics"]
     with serve_in_thread(app) as url:
-        doc = _bench(url, tmp_path)
+        doc = _bench(url, tmp_path, concurrency="8")
     assert all("server" not in level for level in doc["levels"])
     warned = [w for w in doc["warnings"] if w.startswith("--server-metrics")]
     assert len(warned) == 1 and "HTTP 404" in warned[0]
