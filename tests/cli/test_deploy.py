@@ -152,3 +152,17 @@ def test_every_example_option_that_runs_in_a_container_deploys(tmp_path: Path) -
     _deploy(EXAMPLES / "team-assistant.yaml", "rented-8xh100", "k8s", tmp_path)
     for document in yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text()):
         _valid_kubernetes(document, f"V1{document['kind']}")
+
+
+@pytest.mark.parametrize(
+    ("example", "option", "needles"),
+    [
+        ("desk-box.yaml", "mac-studio", ["options[mac-studio].hardware", "runs macOS"]),
+        ("sixteen-h100-397b.yaml", "h100x16", ["options[h100x16].gpus", "spans 2 servers"]),
+    ],
+)
+def test_an_option_no_container_can_run_is_refused_naming_file_line_and_field(
+    tmp_path: Path, example: str, option: str, needles: list[str]
+) -> None:
+    result = invoke("deploy", str(EXAMPLES / example), "--option", option, "--out", str(tmp_path))
+    assert_user_error(result, example, "line ", *needles)

@@ -26,7 +26,15 @@ def command(
         raise InputError(f"must be compose or k8s, not {target!r}", field="--target")
     spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
-    found = deploy_files(spec, catalog, option, target, image=image)  # type: ignore[arg-type]
+    try:
+        found = deploy_files(spec, catalog, option, target, image=image)  # type: ignore[arg-type]
+    except InputError as exc:
+        if exc.path is not None or not (exc.field or "").startswith("options["):
+            raise
+        name = exc.field.split("]", 1)[0].removeprefix("options[")  # type: ignore[union-attr]
+        index = next(i for i, o in enumerate(spec.options) if o.name == name)
+        path, where = spec.locate("options", index, *exc.field.split("].", 1)[1:2])  # type: ignore[union-attr]
+        raise InputError(exc.message, path=path, field=where) from None
     for path in write_deploy(found, out):
         typer.echo(f"wrote {path}")
     typer.echo(f"{option}: {found.replicas} replica(s) as planned")
