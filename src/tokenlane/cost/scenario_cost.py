@@ -236,10 +236,17 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
     by_name = {c.name: c for c in costs}
     api_rate = {a: b.total_usd / max(1, days[a].day.prompt_tokens + days[a].day.output_tokens) for a, b in api_bills.items()}
 
+    def as_priced(option: Option, dep: Deployment, fin: Finance, *, replicas: int) -> MonthlyCost:
+        """`replicas` replicas of a self-hosted option under `fin`, held and powered as its priced day held and powered
+        its replicas (the day's autoscaling, a replica's kWh)."""
+        priced = by_name[option.name]
+        scaling = priced.simulation.scaling if priced.simulation is not None else None
+        kwh = per_replica_kwh(priced.energy, priced.replicas)
+        return hardware_cost(dep, option, fin, replicas=replicas, scaling=scaling, kwh_per_replica_month=kwh)
+
     def breakeven(option: Option, dep: Deployment, capacity: float, api: str, fin: Finance) -> BreakEven:
         sized = days.get(option.name)
-        kwh = per_replica_kwh(by_name[option.name].energy, by_name[option.name].replicas)
-        one = hardware_cost(dep, option, fin, replicas=1, scaling=sized.day.scaling if sized else None, kwh_per_replica_month=kwh)
+        one = as_priced(option, dep, fin, replicas=1)
         out_of_reach = sized is not None and not sized.carries and not sized.at_max_units  # the SLO, at any fleet size
         volume, replicas, reachable = break_even_volume(
             api_usd_per_token=api_rate[api],
@@ -273,10 +280,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             for value in values:
                 key = fte_field(option.kind) if parameter == "engineer_fte" else parameter
                 fin = finance.model_copy(update={key: value})
-                sim, sized = by_name[name].simulation, by_name[name]
-                kwh = per_replica_kwh(sized.energy, sized.replicas)
-                scaling = sim.scaling if sim else None
-                monthly = hardware_cost(dep, option, fin, replicas=sized.replicas, scaling=scaling, kwh_per_replica_month=kwh).total_usd
+                monthly = as_priced(option, dep, fin, replicas=by_name[name].replicas).total_usd
                 be = breakeven(option, dep, capacity, cheapest_api, fin).tokens_per_day if cheapest_api else None
                 sensitivity.append(
                     SensitivityRow(option=name, parameter=parameter, value=value, monthly_usd=monthly, breakeven_tokens_per_day=be)
@@ -294,9 +298,7 @@ def cost_scenario(scenario: Scenario, catalog: Catalog, *, days: dict[str, Optio
             )
         elif option.name in self_hosts:
             opt, dep, capacity = self_hosts[option.name]
-            sim = by_name[option.name].simulation
-            kwh = per_replica_kwh(by_name[option.name].energy, by_name[option.name].replicas)
-            one = hardware_cost(dep, opt, finance, replicas=1, scaling=sim.scaling if sim else None, kwh_per_replica_month=kwh)
+            one = as_priced(opt, dep, finance, replicas=1)
             limit = 4 * max(opt.count, opt.max_units)
             monthly: list[float | None] = []
             for v in grid:

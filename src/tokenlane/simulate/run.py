@@ -292,10 +292,7 @@ class _Day:
         cols = self.log.cols
         now = self.now
         if self.api is not None:
-            first = now + self.api.ttft_s
-            finish = first + (output - 1) / self.api.tok_s
-            self._served(rid, now, first, finish, output)
-            self._user_returns(user, finish)
+            self._serve_on_api(self.api, rid, output, user)
             return
         engines = self.engines
         if self.fleet is not None:
@@ -337,12 +334,8 @@ class _Day:
         if fleet.plan.spill is not None and (not warm or (fleet.count(WARMING) and all(self._full(i) for i in warm))):
             if not fleet.active:
                 self._start_one()
-            api, now = fleet.plan.spill, self.now
-            first = now + api.ttft_s
-            self._served(rid, now, first, first + (output - 1) / api.tok_s, output)
             self.log.cols["spilled"][rid] = 1
-            fleet.spill(now, first + (output - 1) / api.tok_s)
-            self._user_returns(user, first + (output - 1) / api.tok_s)
+            fleet.spill(self.now, self._serve_on_api(fleet.plan.spill, rid, output, user))
             return None
         if warm:
             return min(warm, key=lambda i: self.engines[i].outstanding)
@@ -353,6 +346,16 @@ class _Day:
             assert started is not None, "an autoscaled fleet with no replica held has one to ask for"
             warming = [started]
         return min(warming, key=lambda i: self.engines[i].outstanding)
+
+    def _serve_on_api(self, api: ApiServing, rid: int, output: int, user: int) -> float:
+        """Serve request `rid` on an API's fleet from now (its first token after the API's TTFT, then its speed); the
+        user comes back when it ends. Returns when it ends, s."""
+        now = self.now
+        first = now + api.ttft_s
+        finish = first + (output - 1) / api.tok_s
+        self._served(rid, now, first, finish, output)
+        self._user_returns(user, finish)
+        return finish
 
     def _served(
         self, rid: int | slice, admitted: float | np.ndarray, first: float | np.ndarray, finish: float | np.ndarray, out: object
