@@ -536,6 +536,38 @@ class Autoscale(_Model):
         return self
 
 
+class Parallel(_Model):
+    """How a replica's devices split the model, as SGLang's and vLLM's flags say it (docs/disaggregated.md): `tp`
+    devices per tensor-parallel group, `pp` pipeline stages (one per server), `ep` devices the routed experts are
+    spread over (MoE models), `dp_attention` attention groups the tensor-parallel devices form."""
+
+    tp: Annotated[int, Field(gt=0, le=144)] | None = None
+    """Default: the replica's devices / pp."""
+    pp: Annotated[int, Field(gt=0, le=18)] = 1
+    ep: Annotated[int, Field(gt=0, le=144)] = 1
+    dp_attention: Annotated[int, Field(gt=0, le=144)] = 1
+
+
+class Pool(_Model):
+    """One pool of a disaggregated deployment: `count` replicas of `gpus` devices each (default: the hardware unit's)."""
+
+    gpus: Annotated[int, Field(gt=0, le=144)] | None = None
+    count: Annotated[int, Field(gt=0, le=MAX_REPLICAS)] = 1
+    hardware: str | None = None
+    """Default: the option's hardware (a pool may run on another kind)."""
+    max_running_seqs: PosInt | None = None
+    parallel: Parallel | None = None
+
+
+class Disaggregated(_Model):
+    """Prefill and decode on separate pools ("xPyD"); each prompt's KV cache moves from a prefill replica to a decode
+    replica over `kv_link` (catalog `links`: nvlink, infiniband, ethernet)."""
+
+    prefill: Pool
+    decode: Pool
+    kv_link: Annotated[str, Field(min_length=1)] = "infiniband"
+
+
 class Speculative(_Model):
     """Speculative decoding on a self_host / cloud_gpu option: the model's own MTP head, an EAGLE head, or a separate
     draft model on the same devices. Its speed-up at one stream and how it shrinks under load come from the
@@ -585,6 +617,8 @@ _BOX_FIELDS = {
     "finetune",
     "autoscale",
     "grid",
+    "parallel",
+    "disaggregated",
 }
 KIND_FIELDS = {
     "self_host": _COMMON_FIELDS | _BOX_FIELDS,
@@ -607,9 +641,9 @@ class Option(_Model):
     quant: str = "bf16"
     kv_dtype: str = "bf16"
     engine: str = "vllm"
-    gpus: Annotated[int, Field(gt=0, le=64)] | None = None
+    gpus: Annotated[int, Field(gt=0, le=144)] | None = None
     """Devices per replica (tensor parallel); default the hardware unit's."""
-    nodes: Annotated[int, Field(gt=0, le=8)] | None = None
+    nodes: Annotated[int, Field(gt=0, le=18)] | None = None
     """Servers per replica, each full of devices (gpus = nodes x the server's devices)."""
     cross_server: Literal["pipeline", "tensor"] = "pipeline"
     """How a replica spanning servers splits the model: pipeline stages, one per server (tensor parallel inside
@@ -673,6 +707,11 @@ class Option(_Model):
     (docs/energy.md)."""
     autoscale: Autoscale | None = None
     """self_host, cloud_gpu: follow the day's load instead of holding `count` replicas all day (docs/autoscale.md)."""
+    parallel: Parallel | None = None
+    """How each replica's devices split the model: tensor, pipeline, expert parallelism, attention groups."""
+    disaggregated: Disaggregated | None = None
+    """Prefill and decode on separate pools; `count` then counts whole layouts (each `prefill.count` + `decode.count`
+    replicas)."""
     ttft_s: Pos | None = None
     """api: time to first token, s (default in docs/simulate.md)."""
     tok_s: Pos | None = None
@@ -704,6 +743,12 @@ class Option(_Model):
         if clash:
             raise ValueError(
                 f"`{clash[0]}` holds a fixed fleet; with `autoscale` the day decides what is held (autoscale.min_replicas, max_replicas)"
+            )
+        if self.disaggregated is not None and self.autoscale is not None:
+            raise ValueError("`autoscale` does not apply to a disaggregated option: size its pools with prefill.count and decode.count")
+        if self.disaggregated is not None and {"gpus", "nodes", "parallel", "max_running_seqs"} & self.model_fields_set:
+            raise ValueError(
+                "a disaggregated option's replicas are its pools': give gpus, parallel and max_running_seqs under prefill and decode"
             )
         base = self.finetune.base_model if self.finetune else None
         if base is not None and base != self.model:

@@ -22,6 +22,7 @@ PINNED = {
     "desk-box": ("cloud_api", "claude-sonnet", "cloud-api"),
     "eu-insurer-jurisdiction": ("cloud_api", "sonnet-eu-endpoint", "allowed-jurisdictions"),
     "finetuned-extraction": ("private_cloud", "tuned-8b", "fine-tuned"),
+    "long-prompt-disaggregated": ("cloud_api", "claude-haiku", "cloud-api"),
     "mooncake-conversation-trace": ("cloud_api", "sonnet", "cloud-api"),
     "narrow-extraction-volume": ("self_host", "h100-node", "batch-workload"),
     "nightly-batch": ("cloud_api", "gpt-mini-batch", "cloud-api"),

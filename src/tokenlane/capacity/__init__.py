@@ -10,7 +10,7 @@ from tokenlane.capacity.curve import (
     prefill_seconds,
     slo_load,
 )
-from tokenlane.capacity.deployment import Deployment, build_deployment, option_deployment
+from tokenlane.capacity.deployment import Deployment, Disaggregation, build_deployment, layout_words, option_deployment
 from tokenlane.capacity.memory import (
     KvCache,
     MemoryPlan,
@@ -36,12 +36,14 @@ from tokenlane.capacity.roofline import (
     step_seconds,
 )
 from tokenlane.capacity.steps import step_table, token_seconds
+from tokenlane.capacity.transfer import kv_transfer_bytes, kv_transfer_s
 
 __all__ = [
     "EMPTY_LOAD",
     "CapacityReport",
     "CurvePoint",
     "Deployment",
+    "Disaggregation",
     "KvCache",
     "MeasuredPoint",
     "MemoryPlan",
@@ -61,6 +63,9 @@ __all__ = [
     "kv_bytes_for_context",
     "kv_bytes_per_token",
     "kv_cache",
+    "kv_transfer_bytes",
+    "kv_transfer_s",
+    "layout_words",
     "max_concurrent_sequences",
     "option_deployment",
     "plan_memory",

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from tokenlane.catalog.load import Catalog
-from tokenlane.catalog.models import Engine, Hardware, KvDtype, Model, Quant
+from tokenlane.catalog.models import Engine, Hardware, KvDtype, Link, Model, Quant
 from tokenlane.catalog.support import choice_words, unsupported
 from tokenlane.errors import InputError
-from tokenlane.scenario import Option
+from tokenlane.scenario import Option, Parallel
 
-MAX_SERVERS = 8
-"""Most servers one replica may span."""
+MAX_SERVERS = 18
+"""Most servers one replica may span (DeepSeek's decode unit: 18 servers of 8, EP144).
+# Source: DeepSeek-V3/R1 Inference System Overview (github.com/deepseek-ai/open-infra-index, 2025-03-01)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,20 @@ class Speculation:
 
 
 @dataclass(frozen=True)
+class Disaggregation:
+    """Prefill and decode on separate pools ("xPyD"): each prompt is prefilled on one of `prefill_count` replicas of
+    `prefill`, its KV cache moves over `link`, and one of `decode_count` replicas of the deployment this is attached
+    to generates the answer. The simulator runs both pools (`simulate.run`); the transfer time is `kv_transfer_s`.
+    # Source: Zhong et al., "DistServe" (OSDI 2024); Patel et al., "Splitwise" (ISCA 2024); NVIDIA Dynamo and
+    # llm-d disaggregated serving (prefill workers hand the KV cache to decode workers over NIXL)."""
+
+    prefill: Deployment
+    prefill_count: int
+    decode_count: int
+    link: Link
+
+
+@dataclass(frozen=True)
 class Deployment:
     """Everything the capacity model needs about one replica.
 
@@ -64,6 +80,14 @@ class Deployment:
     """How a replica spanning servers splits the model between them: pipeline stages (each server holds a share of
     the layers, tensor parallel inside it; vLLM's and SGLang's multi-node layout) or one tensor-parallel group over
     the network."""
+    expert_parallel: int = 1
+    """Devices the routed experts are spread over, whole experts each (1: every expert split by tensor parallelism);
+    the tokens go to their experts' devices and back by all-to-all (`capacity.roofline`)."""
+    dp_attention: int = 1
+    """Attention data parallelism: the devices form this many attention groups of `tensor_parallel / dp_attention`,
+    each serving its own sequences (SGLang `--enable-dp-attention`, vLLM data parallel with expert parallelism)."""
+    disaggregation: Disaggregation | None = None
+    """Prefill on a separate pool (this deployment is then the decode replica); None: prefill and decode together."""
     speed_scale: float = 1.0
     """Every step runs this many times as fast as modelled: 1 as modelled; an end of the prediction interval when a
     plan checks whether its verdict survives it (`capacity.uncertainty`)."""
@@ -103,7 +127,7 @@ class Deployment:
                     f"({per_server * MAX_SERVERS} devices), not {self.num_devices}",
                     field="gpus",
                 )
-        if self.tensor_parallel > 1 and self.model.num_attention_heads % self.tensor_parallel:
+        if self.dp_attention == 1 and self.tensor_parallel > 1 and self.model.num_attention_heads % self.tensor_parallel:
             raise InputError(
                 f"tensor parallelism needs attention heads ({self.model.num_attention_heads}) divisible by {self.tensor_parallel}",
                 field="gpus",
@@ -114,6 +138,7 @@ class Deployment:
             raise InputError(problem.reason, field=problem.field)
         if not 0.0 <= self.routing_skew < 4.0:
             raise InputError("must be in [0, 4)", field="routing_skew")
+        self._check_parallel()
         if self.max_running_seqs is not None and self.max_running_seqs < 1:
             raise InputError("must be >= 1", field="max_running_seqs")
         if self.context_tokens is not None and self.context_tokens < 1:
@@ -130,8 +155,64 @@ class Deployment:
             self.context_tokens,
             self.speculation,
             self.cross_server,
+            self.expert_parallel,
+            self.dp_attention,
+            self.disaggregation,
         )
         object.__setattr__(self, "_hash", hash(key))
+
+    def _check_parallel(self) -> None:
+        """Expert parallelism needs a MoE model and divides the replica's devices (experts that do not split evenly leave
+        room for redundant copies of hot ones, as DeepSeek's EPLB places them); attention
+        groups split the tensor-parallel devices evenly; a prefill pool serves the same model and KV layout."""
+        ep, dp = self.expert_parallel, self.dp_attention
+        moe = self.model.moe
+        if ep > 1 and moe is None:
+            raise InputError(f"expert parallelism needs a mixture-of-experts model; {self.model.id} is dense", field="parallel.ep")
+        if ep < 1 or ep > self.num_devices or self.num_devices % ep:
+            raise InputError(f"must divide the replica's {self.num_devices} devices, not {ep}", field="parallel.ep")
+        if dp < 1 or self.tensor_parallel % dp:
+            raise InputError(f"must divide the {self.tensor_parallel} tensor-parallel devices, not {dp}", field="parallel.dp_attention")
+        if dp > 1 and self.model.num_attention_heads % (self.tensor_parallel // dp):
+            raise InputError(
+                f"attention groups of {self.tensor_parallel // dp} devices need attention heads ({self.model.num_attention_heads}) "
+                "divisible by that",
+                field="parallel.dp_attention",
+            )
+        pools = self.disaggregation
+        if pools is not None:
+            if pools.prefill.model != self.model or pools.prefill.kv_dtype != self.kv_dtype:
+                raise InputError("the prefill pool must serve the decode pool's model with its KV dtype", field="disaggregated.prefill")
+            if pools.prefill_count < 1 or pools.decode_count < 1:
+                raise InputError("each pool needs at least one replica", field="disaggregated")
+            span = pools.prefill.num_devices * pools.prefill_count + self.num_devices * pools.decode_count
+            if pools.link.id == "nvlink" and (pools.prefill.hardware != self.hardware or span > self.hardware.max_devices):
+                raise InputError(
+                    f"NVLink joins the devices of one {self.hardware.id} server ({self.hardware.max_devices}); this layout spans "
+                    f"{span} devices{'' if pools.prefill.hardware == self.hardware else ' of two kinds'}: use infiniband or ethernet",
+                    field="disaggregated.kv_link",
+                )
+
+    @functools.cached_property
+    def pools(self) -> tuple[tuple[Deployment, int], ...]:
+        """(replica deployment, replicas) of each pool in one unit: prefill then decode when disaggregated, else this
+        deployment once."""
+        pools = self.disaggregation
+        if pools is None:
+            return ((self, 1),)
+        return ((pools.prefill, pools.prefill_count), (dataclasses.replace(self, disaggregation=None), pools.decode_count))
+
+    def devices_by_hardware(self) -> dict[Hardware, int]:
+        """Devices of one unit by hardware (both pools' when disaggregated)."""
+        out: dict[Hardware, int] = {}
+        for dep, n in self.pools:
+            out[dep.hardware] = out.get(dep.hardware, 0) + dep.num_devices * n
+        return out
+
+    @property
+    def unit_devices(self) -> int:
+        """Devices of one unit: the replica's, or both pools' when disaggregated."""
+        return sum(dep.num_devices * n for dep, n in self.pools)
 
     def __hash__(self) -> int:
         """Hash computed once: the step-time cache looks deployments up on every simulated step."""
@@ -162,6 +243,28 @@ class Deployment:
         return "fp8" if self.quant.compute_dtype == "fp4" else self.quant.compute_dtype
 
 
+def layout_words(dep: Deployment, *, short: bool = False) -> str:
+    """How a replica is laid out, in words, when it is more than devices with tensor parallelism ('' otherwise):
+    '5 prefill replicas of 2x h200 + 3 decode replicas of 2x h200, KV cache over nvlink', '16x h200, experts over 16';
+    `short`: '5P3D of 2x h200, nvlink' (the decode replica's shape)."""
+
+    def parts(d: Deployment) -> str:
+        extra = [f"experts over {d.expert_parallel}"] if d.expert_parallel > 1 else []
+        extra += [f"{d.dp_attention} attention groups"] if d.dp_attention > 1 else []
+        return ", ".join([f"{d.num_devices}x {d.hardware.id}", *extra])
+
+    pools = dep.disaggregation
+    if pools is not None and short:
+        return f"{pools.prefill_count}P{pools.decode_count}D of {parts(dep.pools[1][0])}, {pools.link.id}"
+    if pools is not None:
+        return (
+            f"{pools.prefill_count} prefill replica{'s' if pools.prefill_count != 1 else ''} of {parts(pools.prefill)} + "
+            f"{pools.decode_count} decode replica{'s' if pools.decode_count != 1 else ''} of {parts(dep.pools[1][0])}, "
+            f"KV cache over {pools.link.id}"
+        )
+    return parts(dep) if dep.expert_parallel > 1 or dep.dp_attention > 1 else ""
+
+
 def build_deployment(
     catalog: Catalog,
     *,
@@ -176,6 +279,8 @@ def build_deployment(
     context_tokens: int | None = None,
     speculation: Speculation | None = None,
     cross_server: Literal["pipeline", "tensor"] = "pipeline",
+    expert_parallel: int = 1,
+    dp_attention: int = 1,
     label: str = "",
 ) -> Deployment:
     """Look the ids up in `catalog` and build a Deployment; `gpus` defaults to the unit's device count and
@@ -200,22 +305,59 @@ def build_deployment(
         context_tokens=context_tokens,
         speculation=speculation,
         cross_server=cross_server,
+        expert_parallel=expert_parallel,
+        dp_attention=dp_attention,
         label=label,
     )
 
 
 def option_deployment(catalog: Catalog, option: Option) -> Deployment:
-    """The Deployment of a self_host / cloud_gpu scenario option (one replica)."""
+    """The Deployment of a self_host / cloud_gpu scenario option (one replica; disaggregated: a decode replica carrying
+    the layout, `Disaggregation`)."""
     assert option.hardware and option.model, "api options have no deployment"
-    gpus = option.gpus
+    layout = option.disaggregated
+    if layout is None:
+        return _replica(
+            catalog, option, option.hardware, option.gpus, option.parallel, option.max_running_seqs, field=f"options[{option.name}]"
+        )
+    field = f"options[{option.name}].disaggregated"
+    pools = [
+        _replica(
+            catalog, option, pool.hardware or option.hardware, pool.gpus, pool.parallel, pool.max_running_seqs, field=f"{field}.{name}"
+        )
+        for name, pool in (("prefill", layout.prefill), ("decode", layout.decode))
+    ]
+    link = catalog.link_by_id(layout.kv_link, field=f"{field}.kv_link")
+    try:
+        return dataclasses.replace(pools[1], disaggregation=Disaggregation(pools[0], layout.prefill.count, layout.decode.count, link))
+    except InputError as err:
+        raise InputError(err.message, field=f"options[{option.name}].{err.field}") from None
+
+
+def _replica(
+    catalog: Catalog,
+    option: Option,
+    hardware: str,
+    gpus: int | None,
+    parallel: Parallel | None,
+    max_running_seqs: int | None,
+    *,
+    field: str,
+) -> Deployment:
+    """One replica of `option` on `gpus` devices of `hardware` split as `parallel` says; InputError naming `field`."""
     if option.nodes is not None:
-        per_server = catalog.hardware_by_id(option.hardware, field=f"options[{option.name}].hardware").max_devices
+        per_server = catalog.hardware_by_id(hardware, field=f"options[{option.name}].hardware").max_devices
         if gpus is not None and gpus != option.nodes * per_server:
             raise InputError(
-                f"{option.nodes} nodes of {option.hardware} hold {option.nodes * per_server} devices, not gpus: {gpus}",
+                f"{option.nodes} nodes of {hardware} hold {option.nodes * per_server} devices, not gpus: {gpus}",
                 field=f"options[{option.name}].nodes",
             )
         gpus = option.nodes * per_server
+    cross_server = option.cross_server
+    ep = dp = 1
+    if parallel is not None:
+        gpus, cross_server = _parallel_devices(catalog, hardware, gpus, parallel, field=f"{field}.parallel")
+        ep, dp = parallel.ep, parallel.dp_attention
     spec = option.speculative
     speculation = None
     if spec is not None:
@@ -225,13 +367,13 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
             catalog.model_by_id(spec.draft_model, field=f"options[{option.name}].speculative.draft_model")
             draft = build_deployment(
                 catalog,
-                hardware=option.hardware,
+                hardware=hardware,
                 model=spec.draft_model,
                 quant=spec.draft_quant or option.quant,
                 engine=option.engine,
                 kv_dtype=option.kv_dtype,
                 gpus=gpus,
-                cross_server=option.cross_server,
+                cross_server=cross_server,
             )
         draft_tokens, acceptance = spec.draft_tokens, spec.acceptance_rate
         if draft_tokens is None or acceptance is None:  # method mtp: the catalog's published head fills the gaps
@@ -244,19 +386,47 @@ def option_deployment(catalog: Catalog, option: Option) -> Deployment:
             draft_tokens = head.draft_tokens if draft_tokens is None else draft_tokens
             acceptance = head.acceptance_rate if acceptance is None else acceptance
         speculation = Speculation(draft_tokens, acceptance, draft)
-    dep = build_deployment(
-        catalog,
-        hardware=option.hardware,
-        model=option.model,
-        quant=option.quant,
-        engine=option.engine,
-        kv_dtype=option.kv_dtype,
-        gpus=gpus,
-        routing_skew=option.routing_skew,
-        max_running_seqs=option.max_running_seqs,
-        context_tokens=option.context_tokens,
-        speculation=speculation,
-        cross_server=option.cross_server,
-        label=option.name,
-    )
+    assert option.model
+    try:
+        dep = build_deployment(
+            catalog,
+            hardware=hardware,
+            model=option.model,
+            quant=option.quant,
+            engine=option.engine,
+            kv_dtype=option.kv_dtype,
+            gpus=gpus,
+            routing_skew=option.routing_skew,
+            max_running_seqs=max_running_seqs,
+            context_tokens=option.context_tokens,
+            speculation=speculation,
+            cross_server=cross_server,
+            expert_parallel=ep,
+            dp_attention=dp,
+            label=option.name,
+        )
+    except InputError as err:
+        if err.field is None or not err.field.startswith("parallel."):
+            raise
+        raise InputError(err.message, field=f"{field}.{err.field}") from None
     return dataclasses.replace(dep, speed_scale=option.speed_scale) if option.speed_scale != 1.0 else dep
+
+
+def _parallel_devices(
+    catalog: Catalog, hardware: str, gpus: int | None, parallel: Parallel, *, field: str
+) -> tuple[int, Literal["pipeline", "tensor"]]:
+    """(devices, how a replica spanning servers splits) that `parallel` gives: tp x pp devices, pipeline stages one per
+    server (pp > 1) or one tensor-parallel group over them (pp 1); InputError naming `field` when `gpus` disagrees or the
+    stages do not match the servers."""
+    pp = parallel.pp
+    tp = parallel.tp or (gpus // pp if gpus is not None else None)
+    if tp is None:
+        tp = catalog.hardware_by_id(hardware, field="hardware").num_devices // pp or 1
+    devices = tp * pp
+    if gpus is not None and gpus != devices:
+        raise InputError(f"tp {tp} x pp {pp} is {devices} devices, not gpus: {gpus}", field=field)
+    per_server = catalog.hardware_by_id(hardware, field="hardware").max_devices
+    servers = max(1, -(-devices // per_server))
+    if pp > 1 and pp != servers:
+        raise InputError(f"pipeline stages run one per server: {devices} devices of {hardware} span {servers}, not pp {pp}", field=field)
+    return devices, "pipeline" if pp > 1 else "tensor"

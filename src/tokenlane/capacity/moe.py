@@ -32,3 +32,31 @@ def expected_distinct_experts(num_experts: int, experts_per_token: int, num_toke
         return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** num_tokens)
     q = _selection_probabilities(num_experts, experts_per_token, routing_skew)
     return float(np.sum(1.0 - (1.0 - q) ** num_tokens))
+
+
+PLACEMENT_DRAWS = 256
+"""Random placements of experts on devices averaged by `expert_imbalance` (fixed seed: the same answer every run)."""
+
+
+@functools.cache
+def expert_imbalance(num_experts: int, devices: int, routing_skew: float) -> float:
+    """The busiest device's expected share of the routed tokens over the mean share, when `num_experts` experts are
+    placed whole and at random on `devices` devices (num_experts / devices each) and routed to with Zipf-shaped
+    popularity of exponent `routing_skew` (1 when uniform: every device takes the same share on average).
+
+    Expert-parallel serving waits on the busiest device each MoE layer. Hot experts that land on one device make it
+    the straggler; a redundant-expert balancer (DeepSeek's EPLB) would even this out and is not modelled.
+    # Source: DeepSeek-V3 technical report (arXiv:2412.19437) section 3.4 (redundant experts against load imbalance
+    # under expert parallelism); popularity as in `expected_distinct_experts`.
+    """
+    if devices <= 1 or routing_skew == 0.0:
+        return 1.0
+    ranks = np.arange(1, num_experts + 1, dtype=float)
+    popularity = ranks**-routing_skew
+    popularity /= popularity.sum()
+    rng = np.random.default_rng(0)
+    per_device = -(-num_experts // devices)  # slots left over when they do not split evenly hold no expert here
+    slots = np.concatenate([popularity, np.zeros(per_device * devices - num_experts)])
+    draws = np.stack([rng.permutation(len(slots)) for _ in range(PLACEMENT_DRAWS)])
+    loads = slots[draws].reshape(PLACEMENT_DRAWS, devices, per_device).sum(axis=2)
+    return float(np.mean(loads.max(axis=1)) * devices)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 
 from tokenlane.capacity.deployment import Deployment
@@ -22,7 +23,7 @@ from tokenlane.capacity.memory import (
     state_bytes_per_sequence,
     weight_bytes,
 )
-from tokenlane.capacity.moe import expected_distinct_experts
+from tokenlane.capacity.moe import expected_distinct_experts, expert_imbalance
 from tokenlane.units import GB, TFLOPS, ms_to_s, us_to_s
 
 ACTIVATION_BYTES = 2.0
@@ -104,7 +105,9 @@ class StepTime:
     attention_s: float
     """Attention over the KV cache (reading K/V, scoring pairs)."""
     allreduce_s: float
-    """Tensor-parallel all-reduces (two per layer)."""
+    """Tensor-parallel all-reduces (two per layer; one per MoE layer under expert parallelism)."""
+    all_to_all_s: float
+    """Expert parallelism: each MoE layer's dispatch of tokens to their experts' devices and combine back."""
     overhead_s: float
     """Fixed per-step and per-layer engine overhead."""
     distinct_experts: float
@@ -113,7 +116,16 @@ class StepTime:
     @property
     def total_s(self) -> float:
         """Step time, seconds."""
-        return self.attention_proj_s + self.ffn_s + self.experts_s + self.lm_head_s + self.attention_s + self.allreduce_s + self.overhead_s
+        return (
+            self.attention_proj_s
+            + self.ffn_s
+            + self.experts_s
+            + self.lm_head_s
+            + self.attention_s
+            + self.allreduce_s
+            + self.all_to_all_s
+            + self.overhead_s
+        )
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,13 @@ class _Coefficients:
     allreduce_bytes_per_token: float
     allreduce_s_per_byte: float
     allreduce_latency_s: float
+    expert_parallel: int
+    """Devices the experts are spread over (1: split by tensor parallelism, perfectly balanced)."""
+    expert_load_max: float
+    """Expert parallelism: the busiest device's expected share of the routed tokens (1 / ep when balanced)."""
+    all_to_all_s_per_token: float
+    """Expert parallelism: dispatch and combine of one token's copies (`_copies_sent`), every MoE layer, at even load (s)."""
+    all_to_all_latency_s: float
     overhead_s: float
     eager_overhead_s: float
     graph_max_tokens: float
@@ -169,6 +188,19 @@ CROSS_SERVER_ALLREDUCE_US = 54.0
 # cost model printed 25.2 us (github.com/NVIDIA/nccl issue 1453, 2024); 61.6 less the in-server 8 us."""
 
 
+DISPATCH_BYTES_PER_ELEMENT = 1.0
+"""Expert-parallel dispatch sends each token's hidden state to its experts in FP8, combine returns it in BF16.
+# Source: DeepEP README (github.com/deepseek-ai/DeepEP): "FP8 dispatching and BF16 combining"."""
+ALL_TO_ALL_EFFICIENCY_NVLINK = 0.77
+"""Share of the in-server link's one-way bandwidth an expert-parallel all-to-all reaches.
+# Source: DeepEP README, normal kernels on H800 (NVLink 400 GB/s both ways, 200 one way): intranode EP8 dispatch
+# 153 GB/s and combine 158 GB/s; 155 / 200."""
+ALL_TO_ALL_EFFICIENCY_NETWORK = 0.9
+"""Share of each device's network bandwidth an all-to-all across servers reaches.
+# Source: DeepEP README, normal kernels over CX7 InfiniBand 400 Gb/s (50 GB/s): internode EP16 to EP64 dispatch and
+# combine 43 to 58 GB/s of RDMA bandwidth; ~45 / 50."""
+
+
 def _tensor_group_spans_servers(dep: Deployment) -> bool:
     return dep.servers > 1 and dep.pipeline_stages == 1
 
@@ -180,6 +212,38 @@ def _link_gbps(dep: Deployment) -> float:
     if _tensor_group_spans_servers(dep) and hw.network_gbps is not None:
         return min(hw.interconnect_gbps, hw.network_gbps)
     return hw.interconnect_gbps
+
+
+def _expert_servers(dep: Deployment) -> int:
+    """Servers the experts are spread over."""
+    return max(1, -(-dep.expert_parallel // dep.hardware.max_devices))
+
+
+def _copies_sent(dep: Deployment) -> float:
+    """Copies of a token's hidden state a device sends per MoE layer: one per routed expert on another device within
+    a server; across servers one per server holding any of its experts (at most top-k of them, those not its own), the
+    receiving server forwarding over its NVLink.
+    # Source: DeepEP README (normal kernels: "forwarding data from NVLink domain to RDMA domain"; each token sent once
+    # per node) and DeepSeek-V3 technical report (arXiv:2412.19437) section 3.2.2 (node-limited routing)."""
+    ep, k = dep.expert_parallel, dep.model.moe.experts_per_token if dep.model.moe else 0
+    servers = _expert_servers(dep)
+    if servers > 1:
+        return min(k, servers) * (servers - 1) / servers
+    return k * (ep - 1) / ep
+
+
+def _all_to_all_latency_us(dep: Deployment) -> float:
+    """Fixed time of one dispatch or combine: the in-server link's latency, plus a network hop across servers."""
+    return dep.hardware.interconnect_latency_us + (NETWORK_LATENCY_US if _expert_servers(dep) > 1 else 0.0)
+
+
+def _all_to_all_gbps(dep: Deployment) -> float:
+    """One-way bandwidth per device an expert-parallel all-to-all reaches: the in-server link's, or the network's when
+    the experts span servers (its slowest hop), GB/s."""
+    hw = dep.hardware
+    if _expert_servers(dep) > 1 and hw.network_gbps is not None:
+        return min(hw.interconnect_gbps * ALL_TO_ALL_EFFICIENCY_NVLINK, hw.network_gbps * ALL_TO_ALL_EFFICIENCY_NETWORK)
+    return hw.interconnect_gbps * ALL_TO_ALL_EFFICIENCY_NVLINK
 
 
 @functools.lru_cache(maxsize=256)
@@ -200,9 +264,14 @@ def _coefficients(dep: Deployment) -> _Coefficients:
         attn_flops_pair = model.num_attention_heads * 2.0 * (latent + m.kv_lora_rank)
     else:
         attn_flops_pair = 2.0 * 2.0 * model.num_attention_heads * model.head_dim
+    ep, groups = dep.expert_parallel, dep.dp_attention
+    attn_n = n // groups  # devices sharing one attention group's weights (all of them without attention data parallelism)
+    moe_layers = count_params(model).num_moe_layers
+    # two all-reduces a layer; a MoE layer's second is the all-to-all's combine under expert parallelism
+    allreduce_layers = 2.0 * layers - (moe_layers if ep > 1 else 0)
+    attn_ring = 2.0 * (attn_n - 1) / attn_n if attn_n > 1 else 0.0
     bandwidth = hw.memory_bandwidth_gbps * GB * hw.memory_efficiency * engine.bandwidth_utilization
     compute = hw.tflops_for(dep.compute_dtype) * TFLOPS * engine.compute_utilization
-    ring = 2.0 * (n - 1) / n if n > 1 else 0.0
     return _scaled(
         _Coefficients(
             bytes_per_s=bandwidth,
@@ -211,14 +280,14 @@ def _coefficients(dep: Deployment) -> _Coefficients:
             num_layers=layers,
             full_layers=softmax_layers - window_layers,
             window_layers=window_layers,
-            attn_proj_bytes=(wbytes.attention_per_layer * softmax_layers + wbytes.linear_attention_per_layer * linear_layers) / n,
+            attn_proj_bytes=(wbytes.attention_per_layer * softmax_layers + wbytes.linear_attention_per_layer * linear_layers) / attn_n,
             attn_proj_flops_per_token=2.0 * params.mixing / n,
             ffn_bytes=(params.num_dense_layers * wbytes.dense_ffn_per_layer + params.num_moe_layers * wbytes.shared_per_layer) / n,
             ffn_flops_per_token=2.0
             * (params.num_dense_layers * params.dense_ffn_per_layer + params.num_moe_layers * params.shared_per_layer)
             / n,
-            expert_bytes=wbytes.expert_per_layer * params.num_moe_layers / n,
-            expert_flops_per_token=2.0 * params.expert_per_layer * params.experts_per_token * params.num_moe_layers / n,
+            expert_bytes=wbytes.expert_per_layer * params.num_moe_layers / (ep if ep > 1 else n),
+            expert_flops_per_token=2.0 * params.expert_per_layer * params.experts_per_token * params.num_moe_layers / (ep if ep > 1 else n),
             num_moe_layers=params.num_moe_layers,
             num_experts=params.num_experts,
             experts_per_token=params.experts_per_token,
@@ -236,13 +305,22 @@ def _coefficients(dep: Deployment) -> _Coefficients:
             / n
             if lin
             else 0.0,
-            allreduce_bytes_per_token=2.0 * layers * model.hidden_size * ACTIVATION_BYTES,
-            allreduce_s_per_byte=ring / (_link_gbps(dep) * GB) if n > 1 else 0.0,
-            allreduce_latency_s=2.0
-            * layers
+            allreduce_bytes_per_token=allreduce_layers * model.hidden_size * ACTIVATION_BYTES / groups,
+            allreduce_s_per_byte=attn_ring / (_link_gbps(dep) * GB) if attn_n > 1 else 0.0,
+            allreduce_latency_s=allreduce_layers
             * us_to_s(hw.interconnect_latency_us + (CROSS_SERVER_ALLREDUCE_US if _tensor_group_spans_servers(dep) else 0.0))
-            if n > 1
+            if attn_n > 1
             else 0.0,
+            expert_parallel=ep,
+            expert_load_max=expert_imbalance(params.num_experts, ep, dep.routing_skew) / ep if ep > 1 else 0.0,
+            all_to_all_s_per_token=moe_layers
+            * model.hidden_size
+            * (DISPATCH_BYTES_PER_ELEMENT + ACTIVATION_BYTES)
+            * _copies_sent(dep)
+            / (_all_to_all_gbps(dep) * GB)
+            if ep > 1
+            else 0.0,
+            all_to_all_latency_s=2.0 * moe_layers * us_to_s(_all_to_all_latency_us(dep)) if ep > 1 else 0.0,
             overhead_s=ms_to_s(engine.step_overhead_ms)
             + layers * us_to_s(engine.layer_overhead_us)
             + params.num_moe_layers * us_to_s(engine.moe_layer_overhead_us),
@@ -267,6 +345,8 @@ def _scaled(c: _Coefficients, speed: float) -> _Coefficients:
         attn_flops_per_s=c.attn_flops_per_s * speed,
         allreduce_s_per_byte=c.allreduce_s_per_byte / speed,
         allreduce_latency_s=c.allreduce_latency_s / speed,
+        all_to_all_s_per_token=c.all_to_all_s_per_token / speed,
+        all_to_all_latency_s=c.all_to_all_latency_s / speed,
         overhead_s=c.overhead_s / speed,
         eager_overhead_s=c.eager_overhead_s / speed,
     )
@@ -280,21 +360,38 @@ def _rate_share(c: _Coefficients, rows: float) -> float:
     return rows / (rows + c.dequant_rows)
 
 
-def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float, float]:
-    """(attention projections, FFN, routed experts, all-reduce, distinct experts) of a step with `t` query tokens."""
+def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float, float, float]:
+    """(attention projections, FFN, routed experts, all-reduce, all-to-all, distinct experts) of a step with `t` query
+    tokens."""
     bw, fl = c.bytes_per_s, c.flops_per_s
     dense_fl = fl * _rate_share(c, t)
     attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / dense_fl)
     ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / dense_fl) if c.ffn_bytes else 0.0
     distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0
+    experts = all_to_all = 0.0
     if c.num_experts:
         rows_per_expert = t * c.experts_per_token / distinct  # the tokens each touched expert multiplies
         expert_fl = fl * _rate_share(c, rows_per_expert)
         experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / expert_fl)
-    else:
-        experts = 0.0
+        if c.expert_parallel > 1:  # the busiest device's experts and tokens set the pace
+            busiest = busiest_device_load(t * c.experts_per_token, c.expert_load_max, c.expert_parallel)
+            experts *= busiest
+            all_to_all = c.all_to_all_s_per_token * t / c.expert_parallel * busiest + c.all_to_all_latency_s
     allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
-    return attn_proj, ffn, experts, allreduce, distinct
+    return attn_proj, ffn, experts, allreduce, all_to_all, distinct
+
+
+def busiest_device_load(routed: float, load_max: float, devices: int) -> float:
+    """The busiest of `devices` expert-parallel devices' routed tokens over the mean, for `routed` token-expert pairs
+    a step: its expected share `load_max` of the pairs plus the binomial spread of a finite batch (the expected maximum
+    of `devices` counts, about sqrt(2 ln devices) standard deviations above the mean), at most every pair.
+    # Source: the maximum of n Gaussians, E[max] ~ sigma sqrt(2 ln n) (e.g. Kamath, "Bounds on the expectation of the
+    # maximum of samples from a Gaussian", 2015); binomial counts with p = load_max."""
+    if routed <= 0:
+        return 1.0
+    mean = routed / devices
+    busiest = routed * load_max + math.sqrt(2.0 * math.log(devices) * routed * load_max * (1.0 - load_max))
+    return min(max(busiest, mean), routed) / mean
 
 
 def _overhead_s(c: _Coefficients, num_tokens: float) -> float:
@@ -338,13 +435,13 @@ def compute_step_time(dep: Deployment, load: StepLoad) -> StepTime:
     """
     c = _coefficients(dep)
     if load.num_tokens <= 0:
-        return StepTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    attn_proj, ffn, experts, allreduce, distinct = _token_terms(c, load.num_tokens)
+        return StepTime(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    attn_proj, ffn, experts, allreduce, all_to_all, distinct = _token_terms(c, load.num_tokens)
     lm_head = _lm_head_s(c, load.num_logits)
     attention = _attention_s(c, load.kv_tokens_full, load.kv_tokens_window, load.pairs_full, load.pairs_window) + _linear_s(
         c, load.num_tokens, load.num_logits
     )
-    return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, _overhead_s(c, load.num_tokens), distinct)
+    return StepTime(attn_proj, ffn, experts, lm_head, attention, allreduce, all_to_all, _overhead_s(c, load.num_tokens), distinct)
 
 
 def step_seconds(dep: Deployment, load: StepLoad) -> float:
@@ -363,7 +460,7 @@ class StepTable:
     def __init__(self, dep: Deployment, max_tokens: int) -> None:
         self._c = c = _coefficients(dep)
         self.max_tokens = max_tokens
-        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:4]) + _overhead_s(c, t) for t in range(1, max_tokens + 1)]
+        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:5]) + _overhead_s(c, t) for t in range(1, max_tokens + 1)]
         self._decode = [0.0] + [
             self._per_tokens[n] + _lm_head_s(c, float(n)) + _linear_s(c, float(n), float(n)) for n in range(1, max_tokens + 1)
         ]
@@ -383,7 +480,7 @@ class StepTable:
         base = (
             self._per_tokens[t]
             if t == num_tokens and t <= self.max_tokens
-            else sum(_token_terms(c, num_tokens)[:4]) + _overhead_s(c, num_tokens)
+            else sum(_token_terms(c, num_tokens)[:5]) + _overhead_s(c, num_tokens)
         )
         return (
             base

@@ -23,6 +23,7 @@ from tokenlane.catalog.models import (
     GridIntensity,
     Hardware,
     KvDtype,
+    Link,
     Model,
     PowerProfile,
     Quant,
@@ -42,6 +43,7 @@ Kind = Literal[
     "prediction_errors",
     "grids",
     "power_profiles",
+    "links",
 ]
 _SECTIONS: dict[str, type[Entry]] = {
     "benchmarks": Benchmark,
@@ -55,6 +57,7 @@ _SECTIONS: dict[str, type[Entry]] = {
     "prediction_errors": ErrorFamily,
     "grids": GridIntensity,
     "power_profiles": PowerProfile,
+    "links": Link,
 }
 _BUILTIN_FILES = (
     "benchmarks.yaml",
@@ -66,6 +69,7 @@ _BUILTIN_FILES = (
     "api_providers.yaml",
     "prediction_errors.yaml",
     "energy.yaml",
+    "links.yaml",
 )
 E = TypeVar("E", bound=Entry)
 _LABELS = {
@@ -77,6 +81,7 @@ _LABELS = {
     "prediction_errors": "error family",
     "grids": "grid",
     "power_profiles": "power profile",
+    "links": "link",
 }
 """How an unknown id of each section is named in errors."""
 
@@ -97,6 +102,7 @@ class Catalog(BaseModel):
     prediction_errors: dict[str, ErrorFamily] = {}
     grids: dict[str, GridIntensity] = {}
     power_profiles: dict[str, PowerProfile] = {}
+    links: dict[str, Link] = {}
 
     def section(self, kind: Kind) -> Mapping[str, Entry]:
         """All entries of one kind, by id."""
@@ -134,6 +140,10 @@ class Catalog(BaseModel):
     def kv_dtype_by_id(self, entry_id: str, *, field: str | None = None) -> KvDtype:
         """KV-cache dtype by id."""
         return _typed(self.get("kv_dtypes", entry_id, field=field), KvDtype)
+
+    def link_by_id(self, entry_id: str, *, field: str | None = None) -> Link:
+        """GPU-to-GPU link entry by id."""
+        return _typed(self.get("links", entry_id, field=field), Link)
 
     def engine_by_id(self, entry_id: str, *, field: str | None = None) -> Engine:
         """Serving engine by id."""

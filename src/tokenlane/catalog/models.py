@@ -604,6 +604,17 @@ class GridIntensity(Entry):
     """Cloud regions (`<jurisdiction>-<region>`, as `processes_in` writes them) that draw from this grid."""
 
 
+class Link(Entry):
+    """A link a disaggregated deployment moves KV caches over, from a prefill replica to a decode replica. Figures per
+    GPU pair, one direction, as measured (not the line rate): each of a replica's GPUs sends its shard of the cache at
+    once over its own link."""
+
+    gb_per_s: Positive
+    """Bandwidth one GPU's transfer reaches, GB/s."""
+    latency_us: NonNegative
+    """Fixed time of one transfer (registration, the first bytes' trip, the completion notice), microseconds."""
+
+
 class PowerProfile(Entry):
     """How much of its rated power a class of device draws in each state, and its assumed manufacturing footprint
     where the hardware entry publishes none. `id` is the memory kind. `Hardware.power_w` is the accelerator's rating

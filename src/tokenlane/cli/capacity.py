@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from tokenlane import InputError, build_deployment, concurrency_curve, load_catalog, model_from_hf_config
+from tokenlane.capacity import Deployment, Disaggregation
 from tokenlane.capacity.speculative import Speculation
+from tokenlane.catalog import Catalog
 from tokenlane.cli._options import folding_table, parse_int_list
+from tokenlane.simulate.modes import AtSlo, at_slo, steady_workload
 
 DEFAULT_BATCHES = "1,2,4,8,16,32,64,128,256"
 
@@ -60,6 +64,18 @@ def command(
     acceptance: Annotated[float, typer.Option(min=0.0, max=0.99, help="Speculative decoding: per-token acceptance rate.")] = 0.7,
     draft_model: Annotated[str | None, typer.Option(help="Draft model id (default: the target's own MTP/EAGLE head).")] = None,
     draft_quant: Annotated[str | None, typer.Option(help="Draft model quant (default: the target's).")] = None,
+    ep: Annotated[int, typer.Option(min=1, max=64, help="Expert parallelism: devices the routed experts are spread over.")] = 1,
+    dp_attention: Annotated[int, typer.Option(min=1, max=64, help="Attention groups the tensor-parallel devices form.")] = 1,
+    disaggregated: Annotated[
+        str | None,
+        typer.Option(
+            help="A prefill/decode layout of this replica, xPyD (3P1D): its per-GPU throughput at the targets beside the aggregated one."
+        ),
+    ] = None,
+    kv_link: Annotated[str, typer.Option(help="Disaggregated: the link KV caches move over (catalog links).")] = "infiniband",
+    output_tokens: Annotated[int, typer.Option(min=1, help="Disaggregated: answer length of the requests compared.")] = 256,
+    ttft_target: Annotated[float, typer.Option(min=0.001, help="Disaggregated: TTFT target, s (95% of requests).")] = 2.0,
+    tpot_target: Annotated[float, typer.Option(min=0.1, help="Disaggregated: time per output token target, ms (95% of requests).")] = 25.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Per-user and aggregate decode tok/s, step time and TTFT vs concurrent users on one deployment."""
@@ -93,7 +109,10 @@ def command(
         cross_server=cross_server,
         routing_skew=routing_skew,
         max_running_seqs=max_running,
+        expert_parallel=ep,
+        dp_attention=dp_attention,
     )
+    modes = _serving_modes(dep, disaggregated, kv_link, catalog, prompt_tokens, output_tokens, ttft_target, tpot_target)
     points = []
     if measured is not None:
         from tokenlane.bench import load_measured_curve  # aiohttp is heavy: only when asked
@@ -133,6 +152,8 @@ def command(
             }
         if points:
             doc["measured"] = [p.model_dump(mode="json") for p in points]
+        if modes:
+            doc["serving_modes"] = [dataclasses.asdict(m) for m in modes]
         typer.echo(json.dumps(doc, indent=2))
         return
     console = Console()
@@ -189,3 +210,56 @@ def command(
                 f"the draft model's weights and KV leave room for {spec_cap} sequences at {report.context_tokens:,} context "
                 f"(without it {report.max_concurrent_sequences}); users beyond that queue"
             )
+    if modes:
+        _print_modes(console, modes, prompt_tokens, output_tokens, ttft_target, tpot_target)
+
+
+def _serving_modes(
+    dep: Deployment,
+    layout: str | None,
+    link: str,
+    catalog: Catalog,
+    prompt_tokens: int,
+    output_tokens: int,
+    ttft_s: float,
+    tpot_ms: float,
+) -> list[AtSlo]:
+    """The replica aggregated and in the `layout` (xPyD) at the targets (`simulate.modes`); [] without a layout."""
+    if layout is None:
+        return []
+    found = re.fullmatch(r"\s*(\d+)\s*[Pp]\s*(\d+)\s*[Dd]\s*", layout)
+    if not found or not int(found[1]) or not int(found[2]):
+        raise InputError(
+            f"'{layout}' is not xPyD with x and y at least 1 (3P1D: three prefill replicas, one decode)", field="--disaggregated"
+        )
+    pools = Disaggregation(dep, int(found[1]), int(found[2]), catalog.link_by_id(link, field="--kv-link"))
+    workload = steady_workload(prompt_tokens, output_tokens, ttft_s=ttft_s, tpot_ms=tpot_ms)
+    return [at_slo(dep, workload), at_slo(dataclasses.replace(dep, disaggregation=pools), workload)]
+
+
+def _print_modes(console: Console, modes: list[AtSlo], prompt_tokens: int, output_tokens: int, ttft_s: float, tpot_ms: float) -> None:
+    table = folding_table(
+        "layout",
+        "GPUs",
+        "req/s",
+        "out tok/s /GPU",
+        "in tok/s /GPU",
+        "TTFT p95 s",
+        "TPOT p95 ms",
+        "vs agg.",
+        title=f"At the targets ({prompt_tokens:,} + {output_tokens:,} tokens, TTFT {ttft_s:g} s, TPOT {tpot_ms:g} ms for 95%)",
+    )
+    base = modes[0].output_tok_s_per_gpu
+    for m in modes:
+        table.add_row(
+            m.layout,
+            str(m.devices),
+            f"{m.rate_rps:.2f}",
+            f"{m.output_tok_s_per_gpu:,.0f}",
+            f"{m.input_tok_s_per_gpu:,.0f}",
+            f"{m.ttft_p95_s:.2f}" if m.ttft_p95_s is not None else "—",
+            f"{m.tpot_p95_ms:.1f}" if m.tpot_p95_ms is not None else "—",
+            f"{m.output_tok_s_per_gpu / base:.2f}x" if base else "—",
+        )
+    console.print(table)
+    console.print("[dim]by simulated steady days (docs/disaggregated.md); requests per second within 3% of the most the unit carries[/]")

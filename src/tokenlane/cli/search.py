@@ -17,7 +17,7 @@ from tokenlane.cli._options import fitted_table
 from tokenlane.plan import PlanReport, measured_pairs
 from tokenlane.report import write_report
 from tokenlane.scenario import Option, Scenario
-from tokenlane.search import KINDS, Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
+from tokenlane.search import KINDS, MODES, Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
@@ -41,6 +41,7 @@ def bounds_for(
     kinds: str,
     quants: str | None = None,
     engines: str | None = None,
+    modes: str = "aggregated",
 ) -> Bounds:
     """The search bounds the options give (models default: the scenario's self-hosted ones; `all`: every catalog
     model)."""
@@ -53,6 +54,10 @@ def bounds_for(
     bad = [k for k in kind_list if k not in KINDS]
     if bad or not kind_list:
         raise InputError(f"must be among {', '.join(KINDS)}, got {', '.join(bad) or 'nothing'}", field="--kinds")
+    mode_list = _names(modes) or ()
+    wrong = [m for m in mode_list if m not in MODES]
+    if wrong or not mode_list:
+        raise InputError(f"must be among {', '.join(MODES)}, got {', '.join(wrong) or 'nothing'}", field="--modes")
     return Bounds(
         models=chosen,
         hardware=_names(hardware),
@@ -61,6 +66,7 @@ def bounds_for(
         quants=_names(quants),
         engines=_names(engines),
         measured=measured_pairs(scenario),
+        modes=mode_list,
     )
 
 
@@ -132,6 +138,13 @@ def command(
     kinds: Annotated[
         str, typer.Option(help="self_host (bought), cloud_gpu (rented all day), cloud_gpu_scaled (rented, scaled to the day).")
     ] = "self_host,cloud_gpu",
+    modes: Annotated[
+        str,
+        typer.Option(
+            help="aggregated (prefill and decode on each replica), disaggregated (separate prefill and decode pools over 8 or 16 "
+            "devices, expert parallelism for MoE models): docs/disaggregated.md."
+        ),
+    ] = "aggregated",
     workers: Annotated[int | None, typer.Option(min=1, help="Local processes (default: the cores available).")] = None,
     ray: Annotated[str | None, typer.Option(help="Run as Ray tasks on this cluster (ray://host:10001, auto, or local).")] = None,
     results: Annotated[Path | None, typer.Option(help="Append every result here as JSONL; an existing file resumes the search.")] = None,
@@ -145,7 +158,7 @@ def command(
     """Search the catalog for the cheapest deployment that meets the SLO: Pareto front, the recipe, the best API beside it."""
     spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     bounds = bounds_for(
-        spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines
+        spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines, modes=modes
     )
     searched = [Option(name=m, kind="self_host", hardware="h100-sxm", model=m) for m in bounds.models if m in catalog.models]
     check_scenario(spec, catalog, base_dir=scenario.parent, candidates=[*searched, *(o for o in spec.options if o.kind == "api")])

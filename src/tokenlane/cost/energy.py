@@ -74,13 +74,14 @@ def self_host_energy(
     """kWh, Wh per 1,000 output tokens and emissions of `replicas` replicas serving `day` on each workday."""
     finance = scenario.finance
     profile = power_profile(dep, catalog)
-    watts = dep.hardware.power_w
+    devices = dep.unit_devices
+    watts = sum(n * pool.num_devices * pool.hardware.power_w for pool, n in dep.pools) / devices  # the pools' mean rating
     powered_day_s = _powered_day_s(option, day, replicas)
     busy_s, prefill_s = day.busy_replica_s, day.prefill_replica_s
-    workday_j = dep.num_devices * device_joules(
+    workday_j = devices * device_joules(
         profile, watts, prefill_s=prefill_s, decode_s=busy_s - prefill_s, idle_s=max(0.0, powered_day_s - busy_s)
     )
-    idle_day_j = dep.num_devices * device_joules(profile, watts, prefill_s=0.0, decode_s=0.0, idle_s=_held_off_day_s(option, day, replicas))
+    idle_day_j = devices * device_joules(profile, watts, prefill_s=0.0, decode_s=0.0, idle_s=_held_off_day_s(option, day, replicas))
     idle_days = max(0.0, DAYS_PER_MONTH - finance.workdays_per_month)
     flat = flat_kwh_per_month(dep, option, finance, replicas=replicas, scaling=day.scaling)
     kwh = (
@@ -94,7 +95,7 @@ def self_host_energy(
     embodied = dep.hardware.embodied
     kg_device = embodied.kgco2e_per_device if embodied else profile.embodied_kgco2e_per_device
     held = held_fraction(option, finance, day.scaling, billed=False) if option.kind == "cloud_gpu" else 1.0
-    embodied_kg = replicas * dep.num_devices * kg_device / (finance.amortization_years * 12.0) * held
+    embodied_kg = replicas * devices * kg_device / (finance.amortization_years * 12.0) * held
     where = (
         f"grid {grid.id}: {grid.gco2_per_kwh:g} gCO2/kWh in {grid.year} ({grid.source})"
         if grid

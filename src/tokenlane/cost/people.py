@@ -21,8 +21,9 @@ MachineClass = Literal["desk", "server"]
 
 def machines(dep: Deployment, replicas: int) -> int:
     """Physical machines `replicas` replicas occupy, packed as a server holds devices: ceil(replicas x devices per
-    replica / devices per server). Two 2-GPU replicas of a workstation card fit one 4-GPU machine."""
-    return max(1, math.ceil(replicas * dep.num_devices / dep.hardware.max_devices))
+    replica / devices per server), a disaggregated deployment's pools packed together by hardware. Two 2-GPU replicas of a workstation card
+    fit one 4-GPU machine."""
+    return max(1, sum(math.ceil(replicas * devices / hw.max_devices) for hw, devices in dep.devices_by_hardware().items()))
 
 
 def machine_class(dep: Deployment) -> MachineClass:

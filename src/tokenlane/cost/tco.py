@@ -39,8 +39,9 @@ class MonthlyCost(BaseModel):
 
 
 def hardware_units(dep: Deployment, replicas: int) -> int:
-    """Purchasable units (boxes, servers) for `replicas` replicas: ceil(devices / devices per unit)."""
-    return math.ceil(replicas * dep.num_devices / dep.hardware.num_devices)
+    """Purchasable units (boxes, servers) for `replicas` replicas: ceil(devices / devices per unit), a disaggregated
+    deployment's pools packed together by hardware."""
+    return sum(math.ceil(replicas * devices / hw.num_devices) for hw, devices in dep.devices_by_hardware().items())
 
 
 def device_price(dep: Deployment, option: Option) -> float:
@@ -79,7 +80,8 @@ def flat_kwh_per_month(dep: Deployment, option: Option, finance: Finance, *, rep
     if finance.utilization is None:
         return None
     hours = held_fraction(option, finance, scaling, billed=False) * HOURS_PER_MONTH
-    return replicas * dep.num_devices * dep.hardware.power_w * finance.utilization * finance.pue * hours / W_PER_KW
+    rated_w = sum(n * pool.num_devices * pool.hardware.power_w for pool, n in dep.pools)
+    return replicas * rated_w * finance.utilization * finance.pue * hours / W_PER_KW
 
 
 def hardware_cost(
@@ -95,21 +97,24 @@ def hardware_cost(
     autoscaled fleet, which holds them part of the time, `held_fraction`; `kwh_per_replica_month`: a replica's
     electricity from its simulated day, `cost.energy`).
 
+    A disaggregated deployment's replica is a unit of its two pools, each device at its own hardware's price.
+
     self_host: amortisation = devices x price x (1 - residual) / (12 x years); power = replicas x kWh per replica x
     $/kWh (with a flat `finance.utilization`: devices x W x utilisation x PUE x 730 h x held fraction / 1000; with
     neither, no power: a lower bound); hosting per unit; people (`cost.people`). cloud_gpu: devices x $/GPU-h x 730 h
     x held fraction; people (the electricity is in the rate).
     # Source: straight-line depreciation (IRS Publication 946, ch. 4); PUE definition, The Green Grid WP#49.
     """
-    devices = replicas * dep.num_devices
     people = people_usd(engineer_fte(option.kind, finance, dep, replicas), finance)
     price = device_price(dep, option)
+    devices_usd = replicas * sum(n * pool.num_devices * device_price(pool, option) for pool, n in dep.pools)
+    """Every device's price (a disaggregated deployment's pools may run on different hardware)."""
     if option.kind == "cloud_gpu":
         hours = held_fraction(option, finance, scaling, billed=True) * HOURS_PER_MONTH
         finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=price)
-        return MonthlyCost(rental_usd=devices * price * hours, people_usd=people, finetune_usd=finetune)
+        return MonthlyCost(rental_usd=devices_usd * hours, people_usd=people, finetune_usd=finetune)
     months = finance.amortization_years * 12.0
-    hardware = devices * price * (1.0 - finance.residual_fraction) / months
+    hardware = devices_usd * (1.0 - finance.residual_fraction) / months
     flat = flat_kwh_per_month(dep, option, finance, replicas=replicas, scaling=scaling)
     kwh = flat if flat is not None else replicas * (kwh_per_replica_month or 0.0)
     finetune = finetune_usd_per_month(dep, option, finance, usd_per_gpu_hour=owned_usd_per_gpu_hour(dep, finance))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tokenlane.capacity import option_deployment
+from tokenlane.capacity import option_deployment, plan_memory
 from tokenlane.catalog import Catalog
 from tokenlane.cost.api_bill import check_api_option
 from tokenlane.cost.finetune import check_trainable
@@ -29,6 +29,8 @@ _ID_FIELDS = {
     "routing_skew",
     "max_running_seqs",
     "context_tokens",
+    "parallel",
+    "disaggregated",
 }
 
 
@@ -55,6 +57,14 @@ def check_scenario(scenario: Scenario, catalog: Catalog, *, base_dir: Path | Non
                 path = (exc.field or "hardware").split("].", 1)[-1].split(".")  # `options[x].speculative.draft_model`
                 add(("options", i, *path) if path[0] in _ID_FIELDS else ("options", i, "hardware"), exc.message)
             else:
+                for name, (pool, _) in zip(("prefill", "decode"), dep.pools if dep.disaggregation else (), strict=False):
+                    memory = plan_memory(pool)
+                    if not memory.fits:
+                        add(
+                            ("options", i, "disaggregated", name, "gpus"),
+                            f"{pool.model.id} in {pool.quant.id} does not fit a {name} replica of {pool.num_devices}x "
+                            f"{pool.hardware.id}: short by {memory.shortfall_gb:.1f} GB",
+                        )
                 try:
                     device_price(dep, option)
                 except InputError as exc:

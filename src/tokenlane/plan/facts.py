@@ -6,6 +6,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
+from tokenlane.capacity import layout_words, option_deployment
 from tokenlane.catalog import Catalog
 from tokenlane.cost import OptionCost
 from tokenlane.cost.energy import OptionEnergy
@@ -99,6 +100,8 @@ class OptionAssessment(BaseModel):
     """Meets the SLO with the scenario's own `count` of replicas (self-host only)."""
     units: int
     replicas: int
+    layout: str = ""
+    """How each replica is laid out when it is more than tensor parallelism (`capacity.layout_words`)."""
     monthly_usd: float | None
     usd_per_mtok_input: float | None
     usd_per_mtok_output: float | None
@@ -213,6 +216,7 @@ def assess_option(
     return OptionAssessment(
         name=option.name,
         kind=option.kind,
+        layout=layout_words(option_deployment(catalog, option)) if option.kind != "api" else "",
         location=option.location,
         processes_in=processing_place(option, catalog)[0],
         fits=cost.fits,

@@ -174,6 +174,7 @@ def decide(
         runner_up = None
         if chosen is not None:
             size = "served from the provider's fleet" if chosen.kind == "api" else plural(chosen.units, "unit")
+            size += f": {chosen.layout}" if chosen.layout else ""
             meets = "is assumed to meet" if chosen.kind == "api" else ("meets" if chosen.meets_slo else "misses")
             success = (
                 f" ({_usd(chosen.effective_monthly_usd)} with failed attempts redone, at its {chosen.pass_rate:.0%} pass rate)"

@@ -4,11 +4,12 @@ from tokenlane.search.backends import BACKENDS
 from tokenlane.search.evaluate import ConfigResult, evaluate
 from tokenlane.search.recipe import Recipe, recipe
 from tokenlane.search.run import SearchReport, load_results, pareto_front, run_search
-from tokenlane.search.space import KINDS, Bounds, Config, enumerate_configs, paper_check
+from tokenlane.search.space import KINDS, MODES, Bounds, Config, enumerate_configs, paper_check
 
 __all__ = [
     "BACKENDS",
     "KINDS",
+    "MODES",
     "Bounds",
     "Config",
     "ConfigResult",

@@ -4,6 +4,7 @@ in a process pool or as a Ray task."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
@@ -72,7 +73,7 @@ def _sized(job: EvalJob, option: Option, alone: Scenario) -> OptionDays | None:
     if not job.search:
         return size_option(SizingJob(alone, job.catalog, CANDIDATE, job.seed, False))[1]
     c = job.config
-    key = (job.search, job.seed, c.hardware, c.model, c.quant, c.engine, c.gpus, c.kv_dtype, c.scaled, option.count)
+    key = (job.search, job.seed, dataclasses.replace(c, kind=""), option.count)  # every field but the kind
     if key not in _SIZED:
         _SIZED[key] = size_option(SizingJob(alone, job.catalog, CANDIDATE, job.seed, False))[1]
         while len(_SIZED) > SIZED_KEPT:

@@ -69,6 +69,29 @@ def _repo(catalog: Catalog, model: str) -> str:
     return found[1] if found else model
 
 
+def _datacenter_settings(dep: Deployment) -> list[Setting]:
+    """Expert parallelism, attention groups and the KV hand-off of a disaggregated layout, as vLLM and SGLang spell
+    them (vLLM docs: expert parallel deployment, NixlConnector usage; SGLang docs: server arguments, PD
+    disaggregation); other engines: none (the note says how the layout runs)."""
+    engine, ep, groups = dep.engine.id, dep.expert_parallel, dep.dp_attention
+    why_ep = f"the routed experts spread whole over {ep} devices (capacity.roofline: all-to-all dispatch and combine)"
+    why_dp = f"{groups} attention groups of {dep.tensor_parallel // groups} devices, each with its own sequences"
+    out: list[Setting] = []
+    if engine == "vllm":
+        out += [Setting(flag="--enable-expert-parallel", value="", why=why_ep)] if ep > 1 else []
+        out += [Setting(flag="--data-parallel-size", value=str(groups), why=why_dp)] if groups > 1 else []
+        if dep.disaggregation is not None:
+            connector = '\'{"kv_connector":"NixlConnector","kv_role":"kv_both"}\''
+            out.append(Setting(flag="--kv-transfer-config", value=connector, why="prefill and decode replicas hand KV caches over NIXL"))
+    elif engine == "sglang":
+        out += [Setting(flag="--ep-size", value=str(ep), why=why_ep)] if ep > 1 else []
+        out += [Setting(flag="--enable-dp-attention --dp-size", value=str(groups), why=why_dp)] if groups > 1 else []
+        if dep.disaggregation is not None:
+            why = "prefill and decode replicas hand KV caches over NIXL"
+            out.append(Setting(flag="--disaggregation-transfer-backend", value="nixl", why=why))
+    return out
+
+
 def _context(scenario: Scenario, dep: Deployment) -> tuple[int, int, int]:
     """(context tokens per sequence, p99 prompt, p99 output): enough for CONTEXT_QUANTILE of requests."""
     rng = np.random.default_rng(0)
@@ -120,7 +143,7 @@ def option_recipe(option: Option, scenario: Scenario, catalog: Catalog, *, repli
     env = ""
     if config.engine == "vllm":
         settings = [
-            Setting(flag="--tensor-parallel-size", value=str(dep.tensor_parallel), why=why_tp),
+            Setting(flag="--tensor-parallel-size", value=str(dep.tensor_parallel // dep.dp_attention), why=why_tp),
             *([Setting(flag="--pipeline-parallel-size", value=str(stages), why=why_pp)] if stages > 1 else []),
             Setting(flag="--max-num-seqs", value=str(seqs), why=why_seqs),
             Setting(flag="--max-model-len", value=str(context), why=why_context),
@@ -199,6 +222,7 @@ def option_recipe(option: Option, scenario: Scenario, catalog: Catalog, *, repli
     else:
         settings = [Setting(flag="--model", value=weights, why="MLX serves one request at a time: no batching settings")]
         command = f"mlx_lm.server --port {port}"
+    settings += _datacenter_settings(dep)
     if not env:
         command += "".join(f" {s.flag}" + (f" {s.value}" if s.value else "") for s in settings)
     mean_prompt = round(scenario.workload.prompt_tokens.expected)
@@ -214,4 +238,11 @@ def option_recipe(option: Option, scenario: Scenario, catalog: Catalog, *, repli
     )
     if config.engine == "llama.cpp":
         weights = f"<{config.model} {config.quant.upper()} .gguf of {repo}>"
+    if (pools := dep.disaggregation) is not None:
+        role = "`--disaggregation-mode prefill` / `decode`" if config.engine == "sglang" else "the KV connector above"
+        note = (
+            f"Run {replicas} layout(s) of {pools.prefill_count} prefill and {pools.decode_count} decode replicas of this command "
+            f"({role}), KV caches over {pools.link.id}, behind a prefill/decode router (NVIDIA Dynamo, llm-d, or "
+            f"sglang-router --pd-disaggregation). " + note.split(". ", 1)[1]
+        )
     return Recipe(engine=config.engine, command=command, weights=weights, settings=settings, replicas=replicas, bench=bench, note=note)

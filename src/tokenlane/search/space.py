@@ -8,6 +8,7 @@ bisection), which is what enumerating replicas would find, with far fewer days s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -21,12 +22,15 @@ from tokenlane.errors import InputError
 from tokenlane.plan import option_curve
 from tokenlane.plan.facts import quality_issues, residency_issue, sensitive_issue
 from tokenlane.plan.quality import low_bit_gate
-from tokenlane.scenario import Autoscale, Option, Scenario
+from tokenlane.scenario import Autoscale, Disaggregated, Option, Parallel, Pool, Scenario
 from tokenlane.simulate.workload import busiest_hour_requests
 from tokenlane.units import S_PER_HOUR
 
 DEVICE_COUNTS = (1, 2, 4, 8)
 """Devices per replica tried (tensor parallel), up to what one server of the hardware holds."""
+MODES = ("aggregated", "disaggregated")
+"""Serving modes search may propose: prefill and decode together on each replica, or on separate pools (with expert
+parallelism for MoE models) (docs/disaggregated.md)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -43,15 +47,33 @@ class Config:
     kv_dtype: str = "bf16"
     scaled: bool = False
     """Rented and scaled to the day (an `autoscale` section with its defaults: reactive, scale to zero)."""
+    prefill: int = 0
+    """Disaggregated: prefill replicas of `gpus` devices (0: prefill and decode together)."""
+    decode: int = 0
+    """Disaggregated: decode replicas of `gpus` devices."""
+    expert_parallel: int = 1
+    """Devices each replica spreads the routed experts over (MoE models)."""
 
     @property
     def key(self) -> str:
         """A stable id: the same configuration has the same key in every run (results files, resume)."""
         kv = f" kv {self.kv_dtype}" if self.kv_dtype != "bf16" else ""
-        return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{' scaled' if self.scaled else ''}{kv}"
+        mode = f" {self.prefill}P{self.decode}D" if self.prefill else ""
+        ep = f" ep{self.expert_parallel}" if self.expert_parallel > 1 else ""
+        scaled = " scaled" if self.scaled else ""
+        return f"{self.model} {self.quant} {self.engine} {self.gpus}x {self.hardware} {self.kind}{scaled}{kv}{mode}{ep}"
 
     def option(self, name: str | None = None) -> Option:
         """The scenario option this configuration is (one replica; the fleet is sized later)."""
+        parallel = Parallel(ep=self.expert_parallel) if self.expert_parallel > 1 else None
+        layout = None
+        if self.prefill:
+            link = "nvlink" if (self.prefill + self.decode) * self.gpus <= DISAGGREGATED_DEVICES[0] else "infiniband"
+            layout = Disaggregated(
+                prefill=Pool(gpus=self.gpus, count=self.prefill, parallel=parallel),
+                decode=Pool(gpus=self.gpus, count=self.decode, parallel=parallel),
+                kv_link=link,
+            )
         return Option(
             name=name or self.key,
             kind=self.kind,  # type: ignore[arg-type]
@@ -59,9 +81,9 @@ class Config:
             model=self.model,
             quant=self.quant,
             engine=self.engine,
-            gpus=self.gpus,
             kv_dtype=self.kv_dtype,
             autoscale=Autoscale() if self.scaled else None,
+            **({"disaggregated": layout} if layout else {"gpus": self.gpus, "parallel": parallel}),
         )
 
 
@@ -82,6 +104,8 @@ class Bounds:
     measured: tuple[tuple[str, str], ...] = ()
     """(model, quant) pairs the scenario gives a measured score for (`workload.quality.measured`): the only 2-bit
     quants search may propose."""
+    modes: tuple[str, ...] = ("aggregated",)
+    """Of `MODES`."""
 
 
 KINDS = ("self_host", "cloud_gpu", "cloud_gpu_scaled")
@@ -121,14 +145,38 @@ def enumerate_configs(catalog: Catalog, bounds: Bounds, skipped: Counter[str] | 
                     if gate := low_bit_gate(model, quant, bounds.measured):
                         tally[gate] += 1
                         continue
+                    moe = catalog.models[model].moe is not None
                     for gpus in DEVICE_COUNTS:
                         if gpus > min(hw.max_devices, bounds.max_gpus):
                             continue
                         for kind in bounds.kinds:
                             price = hw.purchase_usd if kind == "self_host" else hw.rental_usd_per_gpu_hour()
-                            if price is not None:
-                                scaled = kind == "cloud_gpu_scaled"
-                                yield Config(hw_id, model, quant.id, engine.id, gpus, "cloud_gpu" if scaled else kind, scaled=scaled)
+                            if price is None:
+                                continue
+                            scaled = kind == "cloud_gpu_scaled"
+                            base = Config(hw_id, model, quant.id, engine.id, gpus, "cloud_gpu" if scaled else kind, scaled=scaled)
+                            if "aggregated" in bounds.modes:
+                                yield base
+                            if "disaggregated" in bounds.modes and not scaled and engine.batching == "continuous":
+                                yield from _datacenter_variants(base, hw.max_devices, moe=moe)
+
+
+DISAGGREGATED_DEVICES = (8, 16)
+"""Devices of a disaggregated layout search proposes: one 8-device server (KV over NVLink) or two (over the network)."""
+
+
+def _datacenter_variants(base: Config, per_server: int, *, moe: bool) -> Iterator[Config]:
+    """Layouts of deployments of 8 devices or more from one replica shape: expert parallelism over a MoE model's
+    replica of 8 or more devices, and every xPyD split of 8 or 16 devices into replicas of `base.gpus` (on servers of 8)."""
+    ep = base.gpus if moe and base.gpus >= 8 else 1
+    if ep > 1:
+        yield dataclasses.replace(base, expert_parallel=ep)
+    if per_server != DISAGGREGATED_DEVICES[0]:
+        return
+    for devices in DISAGGREGATED_DEVICES:
+        replicas = devices // base.gpus
+        for prefill in range(1, replicas):
+            yield dataclasses.replace(base, prefill=prefill, decode=replicas - prefill, expert_parallel=ep)
 
 
 @dataclass(frozen=True)
@@ -172,6 +220,7 @@ def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCh
     if interactive and one.ttft_ms / 1000.0 > slo.max_ttft_s:
         return PaperCheck(f"one mean prompt's first token takes over the SLO's {slo.max_ttft_s:g} s")
     peak_tok_s = busiest_hour_requests(workload) * workload.output_tokens.expected / S_PER_HOUR
+    best_tok_s *= config.decode or 1  # a disaggregated unit decodes on its decode replicas (the curve is one's)
     replicas = max(1, math.ceil(peak_tok_s / best_tok_s)) if best_tok_s > 0 else option.max_units + 1
     if replicas > option.max_units:
         return PaperCheck(f"the busiest hour needs over {option.max_units} replicas")

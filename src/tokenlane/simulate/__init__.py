@@ -11,6 +11,7 @@ from tokenlane.simulate.runs import (
     map_shared,
     option_server,
     parallel_map,
+    rate_at_slo,
     workers_available,
 )
 from tokenlane.simulate.schedulers import SCHEDULERS
@@ -39,6 +40,7 @@ __all__ = [
     "option_server",
     "parallel_map",
     "percentiles",
+    "rate_at_slo",
     "saturated_rate_rps",
     "simulate_day",
     "simulate_scenario",

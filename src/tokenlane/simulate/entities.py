@@ -25,6 +25,7 @@ class Seq:
         "job",
         "join_v",
         "output",
+        "output_fits",
         "prefilled",
         "prompt",
         "rid",
@@ -45,6 +46,8 @@ class Seq:
         """Prompt tokens sent."""
         self.output = output
         """Tokens to generate, the first included (cut when a slot's context cannot hold them)."""
+        self.output_fits = output
+        """The answer's tokens (a disaggregated prefill replica generates only the first of them: `output` 1)."""
         self.cached = cached
         self.arrival_s = arrival_s
         self.job = job

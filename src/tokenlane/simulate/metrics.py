@@ -226,8 +226,10 @@ def summarise(
     end_s: float,
     stopped: str | None,
     scaling: ScalingResult | None = None,
+    units: int | None = None,
 ) -> SimulationResult:
-    """Summarise a simulated day from its request log and the replicas' counters."""
+    """Summarise a simulated day from its request log and the replicas' counters (`units`: how many units the counters
+    are shares of, when a unit is several replicas weighted by its devices; default one replica each)."""
     served = log.served
     inter = log.interactive
     ok = served & inter
@@ -290,7 +292,7 @@ def summarise(
         peak_interactive_streams=_peak_overlap(log, inter, end_s),
         peak_batch_streams=_peak_overlap(log, ~inter, end_s),
         mean_concurrency=sum(r.concurrency_area for r in replicas) / busy if busy else 0.0,
-        busy_fraction=busy / (span_s * len(replicas)) if span_s and replicas else 0.0,
+        busy_fraction=busy / (span_s * (units or len(replicas))) if span_s and replicas else 0.0,
         busy_replica_s=busy,
         prefill_replica_s=sum(r.prefill_busy_s for r in replicas),
         batch_jobs=jobs,

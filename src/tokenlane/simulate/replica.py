@@ -383,7 +383,7 @@ class Replica:
             self._replay(now_s, steps)
             return []
         self.busy_s += duration
-        if chunks:
+        if any(chunk for _, chunk in chunks):  # (a cache handed over whole samples its first token with no prompt work)
             self.prefill_busy_s += duration
         self.concurrency_area += duration * len(self.running)
         self.num_steps += steps

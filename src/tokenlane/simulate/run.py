@@ -2,11 +2,17 @@
 after thinking, multi-turn sessions, batch jobs — routed to replicas (least outstanding requests) or to an API,
 and logged with its outcome.
 
+A disaggregated deployment (`Deployment.disaggregation`) runs two pools of replicas: a request is routed to a prefill
+replica (least outstanding requests), which computes its prompt's KV cache and first token; the cache then moves to
+a decode replica (least outstanding requests) over the layout's link (`capacity.kv_transfer_s`), which generates the
+answer from its first token on. Each pool has its own batches, token budgets, KV caches and queues.
+
 Events at the same time run in a fixed, documented order: step ends first (by replica), then replicas of an autoscaled
-fleet that finish warming up, then arrivals (open-loop by arrival time then user; closed-loop in the order they were
-scheduled), then the autoscaler's reading (simulate/scaling), then batch-job submissions (by job).
-Replicas are planned only after every event at that time has been applied. Open-loop arrivals and batch jobs are
-read from sorted arrays; only step ends and closed-loop returns go through the heap.
+fleet that finish warming up, then KV caches arriving at the decode pool (by request), then arrivals (open-loop by
+arrival time then user; closed-loop in the order they were scheduled), then the autoscaler's reading
+(simulate/scaling), then batch-job submissions (by job). Replicas are planned only after every event at that time has
+been applied. Open-loop arrivals and batch jobs are read from sorted arrays; only step ends and closed-loop returns go
+through the heap.
 # Source: event-queue design after SimPy's core (simpy/core.py, Environment.schedule/step).
 """
 
@@ -19,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tokenlane.capacity import Deployment
+from tokenlane.capacity import Deployment, kv_transfer_s
 from tokenlane.scenario import Workload
 from tokenlane.simulate.entities import ApiServing, Run, Seq
-from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder
+from tokenlane.simulate.log import REJECTED, REJECTED_QUEUE, SERVED, TRUNCATED, LogBuilder
 from tokenlane.simulate.metrics import SimulationResult, summarise
 from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.scaling import DRAINING, OFF, POLICIES, WARM, WARMING, Fleet, FleetSignal, ScalingPlan
@@ -32,7 +38,7 @@ from tokenlane.units import S_PER_HOUR
 
 DRAIN_LIMIT_HOURS = 24.0
 """After the last submission, the run stops this many simulated hours later with whatever is unfinished."""
-_STEP, _WARM, _ARRIVAL, _TICK = 0, 1, 2, 3
+_STEP, _WARM, _HANDOFF, _ARRIVAL, _TICK = 0, 1, 2, 3, 4
 TWINS = True
 """Let one of several idle replicas given the same share of the day's last batch job serve it for all of them
 (`_Day._submit_block`); off, each steps its own (a test checks both give the same day)."""
@@ -52,6 +58,18 @@ class _Twin:
 
 
 Server = Deployment | ApiServing
+
+
+class _Share:
+    """A replica's counters as `weight` of its unit's (a disaggregated pool's replica: its devices over the unit's)."""
+
+    def __init__(self, replica: Replica, weight: float) -> None:
+        self.busy_s = replica.busy_s * weight
+        self.prefill_busy_s = replica.prefill_busy_s * weight
+        self.concurrency_area = replica.concurrency_area * weight
+        self.peak_running = replica.peak_running
+        self.num_steps = replica.num_steps
+        self.num_preemptions = replica.num_preemptions
 
 
 def water_fill(outstanding: list[int], n: int) -> list[int]:
@@ -117,6 +135,7 @@ def simulate_day(
     ]
     if scaling is not None:
         replicas = scaling.max_replicas
+    assert scaling is None or is_api or server.disaggregation is None, "the scenario refuses autoscale on a disaggregated option"
     day = _Day(server, workload, log, sessions, rng, replicas=replicas, scheduler=scheduler, exact=exact or closed, scaling=scaling)
     if closed:
         think = workload.think_time_s or 0.0
@@ -135,7 +154,8 @@ def simulate_day(
         option=option,
         users=num_users,
         seed=seed,
-        replicas=day.engines,
+        replicas=day.unit_shares(),
+        units=replicas if day.prefill_pool else None,
         end_s=day.now,
         stopped=stopped,
         scaling=held,
@@ -172,8 +192,15 @@ class _Day:
         self.rng = rng
         self.api = server if isinstance(server, ApiServing) else None
         self.engines: list[Replica] = []
-        if isinstance(server, Deployment):
-            self.engines = [Replica(server, scheduler_for(server, scheduler), log, exact=exact) for _ in range(replicas)]
+        self.prefill_pool = 0
+        """Disaggregated: the first this many engines prefill, the rest decode; 0: every engine does both."""
+        self.dep = server if isinstance(server, Deployment) else None
+        if self.dep is not None:
+            for pool_dep, count in self.dep.pools:  # a prefill pool's replicas step exactly: a replayed window hands off nothing
+                prefill_only = len(self.dep.pools) > 1 and not self.engines
+                policy = scheduler_for(pool_dep, scheduler)
+                self.engines += [Replica(pool_dep, policy, log, exact=exact or prefill_only) for _ in range(replicas * count)]
+            self.prefill_pool = replicas * self.dep.pools[0][1] if len(self.dep.pools) > 1 else 0
         self.version = [0] * len(self.engines)
         self.heap: list[tuple[float, int, int, int]] = []
         self.counter = itertools.count()
@@ -183,10 +210,74 @@ class _Day:
         self.now = 0.0
         self.twins: list[_Twin] = []
         self.fleet = Fleet(scaling, len(self.engines)) if scaling is not None and self.engines else None
+        self.handoffs: dict[int, Seq] = {}
+        """Disaggregated: requests whose cache is on its way to the decode pool, by id."""
+        self.job_fits: dict[int, int] = {}
+        """Disaggregated: the answer tokens each batch job's requests get from the decode pool."""
         self.interactive_in_flight = 0
         """Interactive requests in the replicas (the rest of their outstanding requests are batch work)."""
         if self.fleet is not None:
             self._hold_first_replicas()
+
+    def unit_shares(self) -> list[Replica | _Share]:
+        """Each engine's counters as a share of its unit: every replica whole, or (disaggregated) weighted by its
+        devices over the unit's, so busy seconds sum to unit-seconds (what the energy and utilisation read)."""
+        if not self.prefill_pool or self.dep is None:
+            return list(self.engines)
+        return [_Share(e, e.dep.num_devices / self.dep.unit_devices) for e in self.engines]
+
+    # -- a disaggregated deployment ------------------------------------------------------------------------------
+
+    def _least_loaded(self, prefill: bool) -> int:
+        """The engine of the prefill (or decode) pool with the fewest outstanding requests (ties: the lowest); every
+        engine is in both when prefill and decode run together."""
+        lo, hi = (0, self.prefill_pool or len(self.engines)) if prefill else (self.prefill_pool, len(self.engines))
+        loads = [e.outstanding for e in self.engines[lo:hi]]
+        return lo + loads.index(min(loads))
+
+    def _check(self, i: int, prompt: int, output: int) -> tuple[int, int]:
+        """Engine `i`'s verdict on a request arriving now, and (disaggregated) the decode pool's on its cache and answer:
+        a request either pool rejects is rejected, and the answer is cut to what a decode replica's context holds."""
+        code, fits = self.engines[i].check(prompt, output)
+        if not self.prefill_pool or code in REJECTED:
+            return code, fits
+        decode_code, decode_fits = self.engines[self.prefill_pool].check(prompt, output)
+        if decode_code in REJECTED and decode_code != REJECTED_QUEUE:
+            return decode_code, 0
+        return decode_code if decode_code == TRUNCATED else code, decode_fits
+
+    def _hand_off(self, seq: Seq) -> None:
+        """A prefill replica finished `seq`'s prompt: its cache arrives at the decode pool after the transfer."""
+        assert self.dep is not None
+        heapq.heappush(self.heap, (self.now + kv_transfer_s(self.dep, seq.prompt), _HANDOFF, next(self.counter), seq.rid))
+        self.handoffs[seq.rid] = seq
+        cols = self.log.cols
+        cols["finished_s"][seq.rid] = cols["first_token_s"][seq.rid] = -1.0  # the decode pool writes them
+        cols["generated_tokens"][seq.rid] = 0
+
+    def _decode(self, rid: int, dirty: set[int]) -> None:
+        """The cache of request `rid` arrived: a decode replica takes it with its whole prompt cached (no prefill), and
+        its first step samples the first token the user sees."""
+        done = self.handoffs.pop(rid)
+        i = self._least_loaded(prefill=False)
+        seq = Seq(
+            rid,
+            prompt=done.prompt,
+            output=self.job_fits[done.job] if done.job >= 0 else done.output_fits,
+            cached=done.prompt,
+            arrival_s=done.arrival_s,
+            job=done.job,
+            user=done.user,
+            truncated=done.truncated,
+        )
+        seq.admitted_s = done.admitted_s
+        eng = self.engines[i]
+        eng.submit(seq)
+        dirty.add(i)
+        if eng.busy and eng.head_admissible():
+            end = eng.cut(self.now)
+            if end is not None:
+                self._push_step(i, end)
 
     # -- an autoscaled fleet -----------------------------------------------------------------------------------
 
@@ -303,16 +394,18 @@ class _Day:
         elif len(engines) == 1:
             i = 0
         else:
-            loads = [e.outstanding for e in engines]
-            i = loads.index(min(loads))
+            i = self._least_loaded(prefill=True)
         eng = engines[i]
-        code, fits = eng.check(prompt, output)
+        code, fits = self._check(i, prompt, output)
         if code in REJECTED:
             cols["outcome"][rid] = code
             self.sessions.reset(user)
             self._user_returns(user, now)
             return
-        eng.submit(Seq(rid, prompt=prompt, output=fits, cached=cached, arrival_s=now, job=-1, user=user, truncated=code == TRUNCATED))
+        seq = Seq(rid, prompt=prompt, output=fits, cached=cached, arrival_s=now, job=-1, user=user, truncated=code == TRUNCATED)
+        if self.prefill_pool:  # the prefill replica stops at the first token; the decode pool generates the answer
+            seq.output_fits, seq.output = fits, 1
+        eng.submit(seq)
         self.interactive_in_flight += 1
         if self.fleet is not None:
             self.fleet.add_load(now, 1)
@@ -377,11 +470,14 @@ class _Day:
             first = now + self.api.ttft_s
             self._served(rids, now, first, first + (b.output_tokens - 1) / self.api.tok_s, b.output_tokens)
             return
-        code, fits = self.engines[0].check(b.prompt_tokens, b.output_tokens)
+        code, fits = self._check(0, b.prompt_tokens, b.output_tokens)
         if code in REJECTED:
             self.log.cols["outcome"][first_rid : first_rid + b.requests] = code
             return
-        targets = list(range(len(self.engines)))
+        targets = list(range(self.prefill_pool or len(self.engines)))
+        if self.prefill_pool:  # each request's answer is generated by the decode pool after its hand-off
+            self.job_fits[b.job] = fits
+            fits, last = 1, False
         if self.fleet is not None:  # batch work takes every replica the fleet may hold; each starts on its share when warm
             while self._start_one() is not None:
                 pass
@@ -428,6 +524,9 @@ class _Day:
         outcome = self.log.cols["outcome"]
         before = self.engines[i].outstanding
         for seq in self.engines[i].finish_step(self.now):
+            if i < self.prefill_pool:
+                self._hand_off(seq)
+                continue
             outcome[seq.rid] = TRUNCATED if seq.truncated else SERVED
             if seq.job < 0:
                 self.interactive_in_flight -= 1
@@ -479,6 +578,8 @@ class _Day:
                         self._finish(-1 - payload, dirty)
                 elif kind == _WARM:
                     self._warm(payload, dirty)
+                elif kind == _HANDOFF:
+                    self._decode(payload, dirty)
                 elif kind == _TICK:
                     self._tick(t_open < inf or t_block < inf)
                 else:

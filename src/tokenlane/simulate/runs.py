@@ -119,21 +119,30 @@ PROFILE_REQUESTS = 1500
 PROFILE_PRECISION = 1.15
 """The measured load at the SLO is within this factor of the true one (the search stops when its bracket is this
 narrow)."""
-_AT_SLO: dict[tuple[Deployment, str, str | None], float] = {}
+_AT_SLO: dict[tuple[Deployment, str, str | None, float], tuple[float, SimulationResult | None]] = {}
 
 
 def requests_at_slo(dep: Deployment, workload: Workload, scheduler: str | None) -> float:
-    """Requests one replica holds at once (running and waiting) at the most steady load it carries within the SLO, by
-    simulation: the workload's interactive requests arriving at a constant rate, `PROFILE_REQUESTS` of them, the
-    highest rate whose day meets the SLO bracketed from the capacity model's estimate (`capacity.slo_load`) and
-    narrowed to `PROFILE_PRECISION`; its in-flight requests by Little's law (rate x mean time in the system). What
-    NVIDIA Dynamo's SLA planner profiles before it scales (a replica's throughput within the TTFT and ITL targets); 0
-    when even a light load misses the SLO. Memoised per process.
+    """Requests one replica holds at once (running and waiting) at the most steady load it carries within the SLO
+    (`rate_at_slo`), by Little's law: rate x mean time in the system. What NVIDIA Dynamo's SLA planner profiles before
+    it scales (a replica's throughput within the TTFT and ITL targets); 0 when even a light load misses the SLO.
     # Source: docs.nvidia.com/dynamo (SLA-based planner: pre-deployment profiling, then replicas = load / profiled capacity)."""
+    rate, result = rate_at_slo(dep, workload, scheduler)
+    return rate * (result.e2e_s.mean or 0.0) if result is not None else 0.0
+
+
+def rate_at_slo(
+    dep: Deployment, workload: Workload, scheduler: str | None = None, *, precision: float = PROFILE_PRECISION
+) -> tuple[float, SimulationResult | None]:
+    """The most requests per second one replica (a disaggregated layout: one unit) carries within the workload's SLO,
+    by simulation, and that day: the workload's interactive requests arriving at a constant rate, `PROFILE_REQUESTS`
+    of them, the highest rate whose day meets the SLO bracketed from the capacity model's estimate
+    (`capacity.slo_load`) and narrowed to within `precision` (a factor); (0, None) when even a light load misses the
+    SLO. Memoised per process."""
     steady = workload.model_copy(
         update={"arrival": "poisson", "hourly_weights": None, "think_time_s": None, "batch_jobs": [], "trace": None}
     )
-    key = (dep, steady.model_dump_json(), scheduler)
+    key = (dep, steady.model_dump_json(), scheduler, precision)
     if key in _AT_SLO:
         return _AT_SLO[key]
     users = workload.users
@@ -155,7 +164,7 @@ def requests_at_slo(dep: Deployment, workload: Workload, scheduler: str | None) 
             passing = (rate, result)
         else:
             failing = rate
-        if passing is not None and failing is not None and failing / passing[0] <= PROFILE_PRECISION:
+        if passing is not None and failing is not None and failing / passing[0] <= precision:
             break
         if failing is None:
             rate *= 2.0
@@ -165,11 +174,7 @@ def requests_at_slo(dep: Deployment, workload: Workload, scheduler: str | None) 
             rate = (passing[0] * failing) ** 0.5
         if passing is None and rate < 1.0 / S_PER_HOUR:
             break  # under one request an hour still misses it: the SLO is out of reach per request
-    if passing is None:
-        _AT_SLO[key] = 0.0
-    else:
-        rate, result = passing
-        _AT_SLO[key] = rate * (result.e2e_s.mean or 0.0)
+    _AT_SLO[key] = passing if passing is not None else (0.0, None)
     return _AT_SLO[key]
 
 
