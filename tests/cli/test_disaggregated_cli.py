@@ -89,3 +89,8 @@ def test_capacity_refuses_a_layout_it_cannot_read(layout: str) -> None:
 
 def test_search_refuses_an_unknown_mode(tmp_path: Path) -> None:
     assert_user_error(invoke("search", str(_write(tmp_path)), "--modes", "aggregated,sharded", "--no-report"), "--modes", "sharded")
+
+
+def test_deploy_refuses_a_layout_it_cannot_write(tmp_path: Path) -> None:
+    result = invoke("deploy", str(_write(tmp_path)), "--option", "pools", "--out", str(tmp_path / "out"))
+    assert_user_error(result, "options[pools].disaggregated", "Dynamo or llm-d")

@@ -51,6 +51,12 @@ def deploy_files(scenario: Scenario, catalog: Catalog, option_name: str, target:
     if option.model is None:
         why = "a deployment needs the option's catalog `model` (not only a `gguf` header)"
         raise InputError(why, field=f"options[{option.name}].model")
+    if option.disaggregated is not None:
+        why = (
+            "tokenlane deploy writes one kind of replica; a disaggregated layout needs prefill and decode workers behind a prefill/decode "
+            "router: run it with NVIDIA Dynamo or llm-d, using the recipe's flags for each pool (docs/disaggregated.md)"
+        )
+        raise InputError(why, field=f"options[{option.name}].disaggregated")
     dep = option_deployment(catalog, option)
     if not plan_memory(dep).fits:
         why = f"{dep.model.id} in {dep.quant.id} does not fit {dep.num_devices}x {dep.hardware.id}"

@@ -128,13 +128,15 @@ class Replica:
     def busy(self) -> bool:
         return self._plan is not None
 
-    def check(self, prompt: int, output: int) -> tuple[int, int]:
-        """(outcome code, output tokens that fit) of a request arriving now: SERVED, TRUNCATED or a rejection."""
+    def check(self, prompt: int, output: int, *, queue: bool = True) -> tuple[int, int]:
+        """(outcome code, output tokens that fit) of a request arriving now: SERVED, TRUNCATED or a rejection (`queue`:
+        a full queue rejects it; off for a cache handed over by a prefill replica, which the decode replica admits when
+        it can)."""
         if prompt + 1 > self.context_limit:
             return REJECTED_CONTEXT, 0
         if self.kv.tokens_held(prompt + 1) > self.kv.capacity_tokens:
             return REJECTED_KV, 0
-        if self.max_queue is not None and self.queued >= self.max_queue:
+        if queue and self.max_queue is not None and self.queued >= self.max_queue:
             return REJECTED_QUEUE, 0
         if prompt + output > self.context_limit:
             return TRUNCATED, self.context_limit - prompt

@@ -28,7 +28,7 @@ import numpy as np
 from tokenlane.capacity import Deployment, kv_transfer_s
 from tokenlane.scenario import Workload
 from tokenlane.simulate.entities import ApiServing, Run, Seq
-from tokenlane.simulate.log import REJECTED, REJECTED_QUEUE, SERVED, TRUNCATED, LogBuilder
+from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder
 from tokenlane.simulate.metrics import SimulationResult, summarise
 from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.scaling import DRAINING, OFF, POLICIES, WARM, WARMING, Fleet, FleetSignal, ScalingPlan
@@ -236,15 +236,15 @@ class _Day:
         return lo + loads.index(min(loads))
 
     def _check(self, i: int, prompt: int, output: int) -> tuple[int, int]:
-        """Engine `i`'s verdict on a request arriving now, and (disaggregated) the decode pool's on its cache and answer:
-        a request either pool rejects is rejected, and the answer is cut to what a decode replica's context holds."""
-        code, fits = self.engines[i].check(prompt, output)
-        if not self.prefill_pool or code in REJECTED:
-            return code, fits
-        decode_code, decode_fits = self.engines[self.prefill_pool].check(prompt, output)
-        if decode_code in REJECTED and decode_code != REJECTED_QUEUE:
-            return decode_code, 0
-        return decode_code if decode_code == TRUNCATED else code, decode_fits
+        """Engine `i`'s verdict on a request arriving now: SERVED, TRUNCATED or a rejection, and the answer's tokens that
+        fit. Disaggregated: the prefill replica takes the prompt and its first token (its queue may be full), a decode
+        replica the cache and the whole answer (cut to its context)."""
+        if not self.prefill_pool:
+            return self.engines[i].check(prompt, output)
+        code, _ = self.engines[i].check(prompt, 1)
+        if code in REJECTED:
+            return code, 0
+        return self.engines[self.prefill_pool].check(prompt, output, queue=False)
 
     def _hand_off(self, seq: Seq) -> None:
         """A prefill replica finished `seq`'s prompt: its cache arrives at the decode pool after the transfer."""
