@@ -16,8 +16,11 @@ def _selection_probabilities(num_experts: int, experts_per_token: int, routing_s
     return np.minimum(1.0, experts_per_token * popularity)
 
 
-def expected_distinct_experts(num_experts: int, experts_per_token: int, num_tokens: float, *, routing_skew: float = 0.0) -> float:
-    """Expected number of distinct experts (per layer) that `num_tokens` tokens activate.
+def expected_distinct_experts(
+    num_experts: int, experts_per_token: int, num_tokens: float | np.ndarray, *, routing_skew: float = 0.0
+) -> float | np.ndarray:
+    """Expected number of distinct experts (per layer) that `num_tokens` tokens activate (an array of token counts
+    gives an array).
 
     Uniform routing (skew 0): E * (1 - (1 - k/E)^T) — each expert is missed by one token with
     probability 1 - k/E, independently across tokens.
@@ -26,6 +29,12 @@ def expected_distinct_experts(num_experts: int, experts_per_token: int, num_toke
     # Source: balls-into-bins occupancy (Feller, An Introduction to Probability Theory, vol. 1, II.11);
     # applied to MoE decode in e.g. "MoE-Lightning" (arXiv:2411.11217) section 3.
     """
+    if isinstance(num_tokens, np.ndarray):
+        t = np.maximum(num_tokens, 0.0)
+        if routing_skew == 0.0:
+            return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** t)
+        log_miss = np.log1p(-np.minimum(_selection_probabilities(num_experts, experts_per_token, routing_skew), 1.0 - 1e-16))
+        return np.sum(-np.expm1(t[:, None] * log_miss[None, :]), axis=1)
     if num_tokens <= 0:
         return 0.0
     if routing_skew == 0.0:

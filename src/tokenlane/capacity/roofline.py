@@ -14,6 +14,8 @@ import functools
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from tokenlane.capacity.deployment import Deployment
 from tokenlane.capacity.memory import (
     STATE_BYTES_PER_ELEMENT,
@@ -352,65 +354,79 @@ def _scaled(c: _Coefficients, speed: float) -> _Coefficients:
     )
 
 
-def _rate_share(c: _Coefficients, rows: float) -> float:
+Scalar = float | np.ndarray
+"""A step's token count and what follows from it: one number, or an array of them (a whole `StepTable` at once)."""
+
+
+def _larger(a: Scalar, b: Scalar) -> Scalar:
+    """max(a, b), element by element for arrays (plain `max` for numbers: the simulator's hot loop)."""
+    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
+
+
+def _rate_share(c: _Coefficients, rows: Scalar) -> Scalar:
     """Share of the large-matmul rate a matmul of `rows` rows reaches: rows / (rows + dequant_rows), or 1 for formats
     with no unpacking cost and for the few rows the engine multiplies with matrix-vector kernels."""
-    if not c.dequant_rows or rows <= c.matvec_max_rows:
+    if not c.dequant_rows:
         return 1.0
-    return rows / (rows + c.dequant_rows)
+    if isinstance(rows, np.ndarray):
+        return np.where(rows <= c.matvec_max_rows, 1.0, rows / (rows + c.dequant_rows))
+    return 1.0 if rows <= c.matvec_max_rows else rows / (rows + c.dequant_rows)
 
 
-def _token_terms(c: _Coefficients, t: float) -> tuple[float, float, float, float, float, float]:
+def _token_terms(c: _Coefficients, t: Scalar) -> tuple[Scalar, Scalar, Scalar, Scalar, Scalar, Scalar]:
     """(attention projections, FFN, routed experts, all-reduce, all-to-all, distinct experts) of a step with `t` query
-    tokens."""
+    tokens (t >= 1; an array gives an array of each)."""
     bw, fl = c.bytes_per_s, c.flops_per_s
     dense_fl = fl * _rate_share(c, t)
-    attn_proj = max(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / dense_fl)
-    ffn = max(c.ffn_bytes / bw, c.ffn_flops_per_token * t / dense_fl) if c.ffn_bytes else 0.0
-    distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0
-    experts = all_to_all = 0.0
+    attn_proj = _larger(c.attn_proj_bytes / bw, c.attn_proj_flops_per_token * t / dense_fl)
+    ffn = _larger(c.ffn_bytes / bw, c.ffn_flops_per_token * t / dense_fl) if c.ffn_bytes else 0.0 * t
+    distinct = expected_distinct_experts(c.num_experts, c.experts_per_token, t, routing_skew=c.routing_skew) if c.num_experts else 0.0 * t
+    experts = all_to_all = 0.0 * t
     if c.num_experts:
         rows_per_expert = t * c.experts_per_token / distinct  # the tokens each touched expert multiplies
         expert_fl = fl * _rate_share(c, rows_per_expert)
-        experts = max(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / expert_fl)
+        experts = _larger(distinct * c.expert_bytes / bw, c.expert_flops_per_token * t / expert_fl)
         if c.expert_parallel > 1:  # the busiest device's experts and tokens set the pace
             busiest = busiest_device_load(t * c.experts_per_token, c.expert_load_max, c.expert_parallel)
-            experts *= busiest
+            experts = experts * busiest
             all_to_all = c.all_to_all_s_per_token * t / c.expert_parallel * busiest + c.all_to_all_latency_s
-    allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0
+    allreduce = (c.allreduce_bytes_per_token * t * c.allreduce_s_per_byte + c.allreduce_latency_s) if c.allreduce_latency_s else 0.0 * t
     return attn_proj, ffn, experts, allreduce, all_to_all, distinct
 
 
-def busiest_device_load(routed: float, load_max: float, devices: int) -> float:
-    """The busiest of `devices` expert-parallel devices' routed tokens over the mean, for `routed` token-expert pairs
-    a step: its expected share `load_max` of the pairs plus the binomial spread of a finite batch (the expected maximum
-    of `devices` counts, about sqrt(2 ln devices) standard deviations above the mean), at most every pair.
+def busiest_device_load(routed: Scalar, load_max: float, devices: int) -> Scalar:
+    """The busiest of `devices` expert-parallel devices' routed tokens over the mean, for `routed` (> 0) token-expert
+    pairs a step: its expected share `load_max` of the pairs plus the binomial spread of a finite batch (the expected
+    maximum of `devices` counts, about sqrt(2 ln devices) standard deviations above the mean), at most every pair.
     # Source: the maximum of n Gaussians, E[max] ~ sigma sqrt(2 ln n) (e.g. Kamath, "Bounds on the expectation of the
     # maximum of samples from a Gaussian", 2015); binomial counts with p = load_max."""
-    if routed <= 0:
-        return 1.0
     mean = routed / devices
-    busiest = routed * load_max + math.sqrt(2.0 * math.log(devices) * routed * load_max * (1.0 - load_max))
-    return min(max(busiest, mean), routed) / mean
+    busiest = routed * load_max + np.sqrt(2.0 * math.log(devices) * routed * load_max * (1.0 - load_max))
+    return np.minimum(np.maximum(busiest, mean), routed) / mean
 
 
-def _overhead_s(c: _Coefficients, num_tokens: float) -> float:
+def _overhead_s(c: _Coefficients, num_tokens: Scalar) -> Scalar:
     """Fixed costs of a step of `num_tokens` tokens: per step, per layer and per MoE layer, plus the launches a captured
     graph would have saved when the step carries more tokens than the engine captures."""
+    if isinstance(num_tokens, np.ndarray):
+        return c.overhead_s + np.where(num_tokens > c.graph_max_tokens, c.eager_overhead_s, 0.0)
     return c.overhead_s + (c.eager_overhead_s if num_tokens > c.graph_max_tokens else 0.0)
 
 
-def _lm_head_s(c: _Coefficients, num_logits: float) -> float:
-    return max(c.lm_head_bytes / c.bytes_per_s, c.lm_head_flops_per_logit * num_logits / c.flops_per_s) if num_logits else 0.0
+def _lm_head_s(c: _Coefficients, num_logits: Scalar) -> Scalar:
+    """The output projection for `num_logits` (>= 1 in an array) sampled rows."""
+    if not isinstance(num_logits, np.ndarray) and not num_logits:
+        return 0.0
+    return _larger(c.lm_head_bytes / c.bytes_per_s, c.lm_head_flops_per_logit * num_logits / c.flops_per_s)
 
 
-def _linear_s(c: _Coefficients, num_tokens: float, num_logits: float) -> float:
+def _linear_s(c: _Coefficients, num_tokens: Scalar, num_logits: Scalar) -> Scalar:
     """Linear-attention layers: max(state read and written back by each sampling sequence / B_eff, recurrence FLOPs
     of every token / F_eff). Sampling sequences stand for the sequences in the step (a mid-prompt chunk's one state
     read is left out: its tokens' FLOPs dominate)."""
     if not c.linear_flops_per_token:
         return 0.0
-    return max(num_logits * c.linear_state_bytes / c.bytes_per_s, num_tokens * c.linear_flops_per_token / c.attn_flops_per_s)
+    return _larger(num_logits * c.linear_state_bytes / c.bytes_per_s, num_tokens * c.linear_flops_per_token / c.attn_flops_per_s)
 
 
 def _attention_s(c: _Coefficients, kv_full: float, kv_window: float, pairs_full: float, pairs_window: float) -> float:
@@ -460,10 +476,10 @@ class StepTable:
     def __init__(self, dep: Deployment, max_tokens: int) -> None:
         self._c = c = _coefficients(dep)
         self.max_tokens = max_tokens
-        self._per_tokens = [0.0] + [sum(_token_terms(c, float(t))[:5]) + _overhead_s(c, t) for t in range(1, max_tokens + 1)]
-        self._decode = [0.0] + [
-            self._per_tokens[n] + _lm_head_s(c, float(n)) + _linear_s(c, float(n), float(n)) for n in range(1, max_tokens + 1)
-        ]
+        t = np.arange(1, max_tokens + 1, dtype=float)  # every token count at once
+        per_tokens = sum(_token_terms(c, t)[:5]) + _overhead_s(c, t)
+        self._per_tokens: list[float] = [0.0, *np.broadcast_to(per_tokens, t.shape).tolist()]
+        self._decode: list[float] = [0.0, *np.broadcast_to(per_tokens + _lm_head_s(c, t) + _linear_s(c, t, t), t.shape).tolist()]
         # A decode step reads and scores the same keys (kv == pairs), so its attention term is linear in them.
         self._s_per_kv_token = max(c.kv_bytes_per_token_layer / c.bytes_per_s, c.attn_flops_per_pair_layer / c.attn_flops_per_s)
         self._s_per_index_token = max(c.index_bytes_per_token / c.bytes_per_s, c.index_flops_per_pair / c.attn_flops_per_s)
@@ -480,7 +496,7 @@ class StepTable:
         base = (
             self._per_tokens[t]
             if t == num_tokens and t <= self.max_tokens
-            else sum(_token_terms(c, num_tokens)[:5]) + _overhead_s(c, num_tokens)
+            else float(sum(_token_terms(c, num_tokens)[:5]) + _overhead_s(c, num_tokens))
         )
         return (
             base

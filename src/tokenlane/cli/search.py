@@ -80,6 +80,7 @@ def search_with_progress(
     ray: str | None,
     results: Path | None,
     limit: int | None,
+    exhaustive: bool = False,
 ) -> SearchReport:
     """`run_search` with a progress bar on stderr: configurations done, pruned on paper, failing the SLO."""
     total = len(list(enumerate_configs(catalog, bounds))[:limit])
@@ -110,6 +111,7 @@ def search_with_progress(
             address=ray,
             results_path=results,
             limit=limit,
+            exhaustive=exhaustive,
             on_result=on_result,
         )
 
@@ -149,6 +151,13 @@ def command(
     ray: Annotated[str | None, typer.Option(help="Run as Ray tasks on this cluster (ray://host:10001, auto, or local).")] = None,
     results: Annotated[Path | None, typer.Option(help="Append every result here as JSONL; an existing file resumes the search.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Judge only the first N configurations.")] = None,
+    exhaustive: Annotated[
+        bool,
+        typer.Option(
+            "--exhaustive",
+            help="Simulate every configuration the paper checks pass (default: skip what cannot reach the front or the pick).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed of the simulated days.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder for report.html, report.md and report.json.")] = Path("tokenlane-search"),
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report files.")] = False,
@@ -163,7 +172,15 @@ def command(
     searched = [Option(name=m, kind="self_host", hardware="h100-sxm", model=m) for m in bounds.models if m in catalog.models]
     check_scenario(spec, catalog, base_dir=scenario.parent, candidates=[*searched, *(o for o in spec.options if o.kind == "api")])
     found = search_with_progress(
-        spec, catalog, bounds, seed=seed, workers=workers or workers_available(), ray=ray, results=results, limit=limit
+        spec,
+        catalog,
+        bounds,
+        seed=seed,
+        workers=workers or workers_available(),
+        ray=ray,
+        results=results,
+        limit=limit,
+        exhaustive=exhaustive,
     )
     if json_out:
         typer.echo(found.model_dump_json(indent=2))

@@ -118,14 +118,18 @@ def _lever_sentence(lever: LeverResult, eligible: set[str]) -> str | None:
     return lever.summary_by_option[max(saving, key=lambda n: saving[n])] if saving else None
 
 
-def option_curve(catalog: Catalog, option: Option, workload: Workload, users: Iterable[int] = CURVE_USERS) -> CapacityReport | None:
+def option_curve(
+    catalog: Catalog, option: Option, workload: Workload, users: Iterable[int] = CURVE_USERS, *, intervals: bool = True
+) -> CapacityReport | None:
     """A self-hosted option's concurrency curve (one replica) for the workload's mean request at `users` concurrent
-    users, on paper; None when the model does not fit the hardware."""
+    users, on paper (`intervals`: with the 80% prediction intervals from the catalog's errors); None when the model
+    does not fit the hardware."""
     dep = option_deployment(catalog, option)
     if not plan_memory(dep).fits:
         return None
     context, prompt = curve_lengths(dep, workload)
-    return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt, errors=list(catalog.prediction_errors.values()))
+    errors = list(catalog.prediction_errors.values()) if intervals else []
+    return concurrency_curve(dep, users, context_tokens=context, prompt_tokens=prompt, errors=errors)
 
 
 def _quoted(scenario: Scenario, catalog: Catalog) -> list[tuple[SpeedClaim, CurvePoint | None]]:

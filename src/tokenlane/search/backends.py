@@ -1,46 +1,52 @@
 """Where a search's configurations are judged: here one by one, in a pool of local processes, or as Ray tasks on a
-cluster. Each backend is one function and one entry of BACKENDS; every backend yields the same results (each is
-`evaluate`, seeded by the scenario's seed, not by where it runs), in the order of the configurations given."""
+cluster. Each backend is one context manager and one entry of BACKENDS: it holds its workers for the whole search and
+yields a `Judge`, called once per wave of configurations; every backend gives the same results (each is `evaluate` or
+`paper_bounds`, seeded by the scenario's seed, not by where it runs), in the order of the configurations given."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from tokenlane.catalog import Catalog
 from tokenlane.errors import InputError
 from tokenlane.scenario import Scenario
-from tokenlane.search.evaluate import ConfigResult, EvalJob, evaluate
+from tokenlane.search.evaluate import EvalJob
 from tokenlane.search.space import Config
-from tokenlane.simulate import map_shared
+from tokenlane.simulate.runs import shared_pool
 
 CHUNK = 4
 """Configurations a pool worker takes at a time (most are pruned on paper in about a millisecond)."""
+R = TypeVar("R")
+Judge = Callable[[Callable[[EvalJob], R], list[Config]], Iterator[R]]
+"""`judge(fn, configs)`: `fn(EvalJob(...))` for each configuration, in their order (`evaluate`, or `paper_bounds`)."""
 
 
-def _evaluate_with(config: Config, shared: tuple[Scenario, Catalog, int, str]) -> ConfigResult:
+def _judge_with(item: tuple[Callable[[EvalJob], R], Config], shared: tuple[Scenario, Catalog, int, str]) -> R:
+    fn, config = item
     scenario, catalog, seed, search = shared
-    return evaluate(EvalJob(scenario, catalog, config, seed, search))
+    return fn(EvalJob(scenario, catalog, config, seed, search))
 
 
-def serial(
-    scenario: Scenario, catalog: Catalog, configs: list[Config], *, seed: int, search: str, workers: int, address: str | None
-) -> Iterator[ConfigResult]:
+@contextlib.contextmanager
+def serial(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, workers: int, address: str | None) -> Iterator[Judge]:
     """One after another in this process."""
-    for config in configs:
-        yield evaluate(EvalJob(scenario, catalog, config, seed, search))
+    yield lambda fn, configs: (fn(EvalJob(scenario, catalog, c, seed, search)) for c in configs)
 
 
-def pool(
-    scenario: Scenario, catalog: Catalog, configs: list[Config], *, seed: int, search: str, workers: int, address: str | None
-) -> Iterator[ConfigResult]:
-    """A pool of `workers` local processes (the scenario and catalog reach each once: `simulate.map_shared`)."""
-    yield from map_shared(_evaluate_with, configs, (scenario, catalog, seed, search), workers=workers, chunksize=CHUNK)
+@contextlib.contextmanager
+def pool(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, workers: int, address: str | None) -> Iterator[Judge]:
+    """A pool of `workers` local processes, kept for the whole search (the scenario and catalog reach each once:
+    `simulate.shared_pool`)."""
+    with shared_pool((scenario, catalog, seed, search), workers=workers) as run:
+        # a wave of a few simulations goes one to a worker; thousands of paper checks in chunks
+        yield lambda fn, configs: run(_judge_with, [(fn, c) for c in configs], chunksize=CHUNK if len(configs) > CHUNK * workers else 1)
 
 
-def ray_tasks(
-    scenario: Scenario, catalog: Catalog, configs: list[Config], *, seed: int, search: str, workers: int, address: str | None
-) -> Iterator[ConfigResult]:
+@contextlib.contextmanager
+def ray_tasks(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, workers: int, address: str | None) -> Iterator[Judge]:
     """Ray tasks on the cluster at `address` (`local`: a Ray instance started here with `workers` CPUs); the scenario
     and catalog go to the object store once."""
     try:
@@ -62,9 +68,12 @@ def ray_tasks(
     try:
         remote = ray.remote(_evaluate_parts)
         scenario_ref, catalog_ref = ray.put(scenario), ray.put(catalog)
-        refs = [remote.remote(scenario_ref, catalog_ref, c, seed, search) for c in configs]
-        for ref in refs:
-            yield ray.get(ref)
+
+        def judge(fn: Callable[[EvalJob], R], configs: list[Config]) -> Iterator[R]:
+            refs = [remote.remote(fn, scenario_ref, catalog_ref, c, seed, search) for c in configs]
+            return (ray.get(ref) for ref in refs)
+
+        yield judge
     finally:
         if started:
             ray.shutdown()
@@ -85,9 +94,9 @@ def _check_reachable(address: str) -> None:
         raise InputError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})", field="--ray") from exc
 
 
-def _evaluate_parts(scenario: Scenario, catalog: Catalog, config: Config, seed: int, search: str) -> ConfigResult:
-    return evaluate(EvalJob(scenario, catalog, config, seed, search))
+def _evaluate_parts(fn: Callable[[EvalJob], R], scenario: Scenario, catalog: Catalog, config: Config, seed: int, search: str) -> R:
+    return fn(EvalJob(scenario, catalog, config, seed, search))
 
 
-Backend = Callable[..., Iterator[ConfigResult]]
+Backend = Callable[..., contextlib.AbstractContextManager[Judge]]
 BACKENDS: dict[str, Backend] = {"serial": serial, "pool": pool, "ray": ray_tasks}

@@ -18,7 +18,7 @@ from tokenlane.plan.days import SizingJob, size_option
 from tokenlane.plan.facts import assess_option
 from tokenlane.plan.quality import option_quality, report_benchmark
 from tokenlane.scenario import Option, Scenario
-from tokenlane.search.space import Config, paper_check
+from tokenlane.search.space import Config, PaperCheck, paper_check
 
 CANDIDATE = "candidate"
 """The option name a configuration is simulated under."""
@@ -81,20 +81,44 @@ def _sized(job: EvalJob, option: Option, alone: Scenario) -> OptionDays | None:
     return _SIZED[key]
 
 
-def evaluate(job: EvalJob) -> ConfigResult:
-    """Judge one configuration (see the module docstring)."""
+@dataclass(frozen=True)
+class Bounded:
+    """A configuration that passed its paper checks, with what its simulated day can at best reach on each Pareto
+    axis (`PaperCheck`): what `search.bounds` walks."""
+
+    config: Config
+    paper: PaperCheck
+    quality_score: float | None
+
+
+def judge_on_paper(job: EvalJob) -> ConfigResult | Bounded:
+    """The paper checks of one configuration: its result when they rule it out, else its bounds."""
     config, scenario, catalog = job.config, job.scenario, job.catalog
     benchmark = report_benchmark(scenario)
-    base = {
+    quality = option_quality(config.option(), scenario, catalog, benchmark).effective
+    paper = paper_check(config, scenario, catalog, seed=job.seed)
+    if paper.reason is not None:
+        return ConfigResult(**_base(config, benchmark, quality), status="pruned", reason=paper.reason)
+    return Bounded(config, paper, quality)
+
+
+def _base(config: Config, benchmark: str, quality: float | None) -> dict[str, object]:
+    return {
         "key": config.key,
         "config": {k: getattr(config, k) for k in Config.__dataclass_fields__},
         "quality_benchmark": benchmark,
-        "quality_score": option_quality(config.option(), scenario, catalog, benchmark).effective,
+        "quality_score": quality,
     }
-    paper = paper_check(config, scenario, catalog)
-    if paper.reason is not None:
-        return ConfigResult(**base, status="pruned", reason=paper.reason)
-    option = config.option(name=CANDIDATE).model_copy(update={"count": paper.min_replicas})
+
+
+def evaluate(job: EvalJob) -> ConfigResult:
+    """Judge one configuration (see the module docstring)."""
+    paper = judge_on_paper(job)
+    if isinstance(paper, ConfigResult):
+        return paper
+    config, scenario, catalog = job.config, job.scenario, job.catalog
+    base = _base(config, report_benchmark(scenario), paper.quality_score)
+    option = config.option(name=CANDIDATE).model_copy(update={"count": paper.paper.min_replicas})
     alone = scenario.model_copy(update={"options": [option]})
     days = _sized(job, option, alone)
     cost, _, _ = self_host_cost(option, option_deployment(catalog, option), alone, catalog, days)

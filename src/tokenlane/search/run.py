@@ -1,6 +1,7 @@
-"""A search: configurations enumerated, judged by a backend, appended to a JSONL results file as they come (a
-resumed search skips what the file holds), and summed up: the cheapest eligible configuration, the best API beside
-it, the Pareto front of cost against per-user speed and first-token time, and why the rest fell out."""
+"""A search: configurations enumerated, judged by a backend (by bounds, `search.bounds`, unless exhaustive), appended
+to a JSONL results file as they come (a resumed search skips what the file holds), and summed up: the cheapest eligible
+configuration, the best API beside it, the Pareto front of cost against per-user speed and first-token time, and why
+the rest fell out."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import residency_issue
 from tokenlane.scenario import Scenario
 from tokenlane.search.backends import BACKENDS
-from tokenlane.search.evaluate import ConfigResult
+from tokenlane.search.bounds import DOMINATED, axes, walk
+from tokenlane.search.evaluate import ConfigResult, evaluate
 from tokenlane.search.recipe import Recipe, recipe
 from tokenlane.search.space import Bounds, Config, enumerate_configs
 
@@ -77,18 +79,12 @@ def _cheapest_first(r: ConfigResult) -> tuple[float, float, float, str]:
     return (r.monthly_usd or 0.0, -(r.tok_s_p95 or 0.0), r.ttft_p95_s or 0.0, r.key)
 
 
-def _axes(r: ConfigResult) -> tuple[float, float, float, float]:
-    """A result's Pareto axes, each smaller-is-better: cost, -p95 tok/s, p95 TTFT, -quality (no score: worst)."""
-    quality = r.quality_score if r.quality_score is not None else -1.0
-    return (r.monthly_usd or 0.0, -(r.tok_s_p95 or 0.0), r.ttft_p95_s or 0.0, -quality)
-
-
 def pareto_front(results: list[ConfigResult]) -> list[ConfigResult]:
     """The configurations no other beats on cost (lower), p95 tok/s (higher), p95 TTFT (lower) and quality score
     (higher) at once."""
 
     def beats(a: ConfigResult, b: ConfigResult) -> bool:
-        ka, kb = _axes(a), _axes(b)
+        ka, kb = axes(a), axes(b)
         return all(x <= y for x, y in zip(ka, kb, strict=True)) and ka != kb
 
     front = [r for r in results if not any(beats(o, r) for o in results)]
@@ -147,26 +143,31 @@ def run_search(
     address: str | None = None,
     results_path: Path | None = None,
     limit: int | None = None,
+    exhaustive: bool = False,
     on_result: Callable[[ConfigResult], None] = lambda r: None,
 ) -> SearchReport:
-    """Search (see the module docstring); `limit` keeps the first configurations in enumeration order."""
+    """Search (see the module docstring); `limit` keeps the first configurations in enumeration order; `exhaustive`
+    simulates every configuration its paper checks pass instead of walking by bounds (`search.bounds`: the same front
+    and pick)."""
     start = time.perf_counter()
     skipped: Counter[str] = Counter()
     configs: list[Config] = list(enumerate_configs(catalog, bounds, skipped))[:limit]
     done = load_results(results_path) if results_path is not None else {}
-    todo = [c for c in configs if c.key not in done]
+    todo = [c for c in configs if c.key not in done or (exhaustive and (done[c.key].reason or "").startswith(DOMINATED))]
     results = dict(done)
     if results_path is not None:
         _drop_cut_line(results_path)
     sink = results_path.open("a", encoding="utf-8") if results_path is not None else None
     try:
         search = uuid.uuid4().hex
-        for result in BACKENDS[backend](scenario, catalog, todo, seed=seed, search=search, workers=workers, address=address):
-            results[result.key] = result
-            if sink is not None:
-                sink.write(result.model_dump_json() + "\n")
-                sink.flush()
-            on_result(result)
+        with BACKENDS[backend](scenario, catalog, seed=seed, search=search, workers=workers, address=address) as judge:
+            found = judge(evaluate, todo) if exhaustive else walk(judge, todo, list(done.values()))
+            for result in found:
+                results[result.key] = result
+                if sink is not None:
+                    sink.write(result.model_dump_json() + "\n")
+                    sink.flush()
+                on_result(result)
     finally:
         if sink is not None:
             sink.close()

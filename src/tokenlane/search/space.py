@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tokenlane.capacity import option_deployment, plan_memory
+import numpy as np
+
+from tokenlane.capacity import option_deployment, plan_memory, prefill_seconds, token_seconds
 from tokenlane.catalog import Catalog
 from tokenlane.catalog.support import unsupported
 from tokenlane.cost import hardware_cost
@@ -23,6 +25,7 @@ from tokenlane.plan import option_curve
 from tokenlane.plan.facts import quality_issues, residency_issue, sensitive_issue
 from tokenlane.plan.quality import low_bit_gate
 from tokenlane.scenario import Autoscale, Disaggregated, Option, Parallel, Pool, Scenario
+from tokenlane.simulate.runs import DayRuns
 from tokenlane.simulate.workload import busiest_hour_requests
 from tokenlane.units import S_PER_HOUR
 
@@ -181,14 +184,23 @@ def _datacenter_variants(base: Config, per_server: int, *, moe: bool) -> Iterato
 
 @dataclass(frozen=True)
 class PaperCheck:
-    """A configuration on paper: why it cannot serve the scenario (None: worth simulating), and the fewest replicas
-    that could carry the busiest hour's output at the replica's best throughput (where the fleet search starts)."""
+    """A configuration on paper: why it cannot serve the scenario (None: worth simulating), the fewest replicas that
+    could carry the busiest hour's output at the replica's best throughput (where the fleet search starts), and what
+    its simulated day can at best reach on each Pareto axis (`search.bounds`)."""
 
     reason: str | None
     min_replicas: int = 1
+    min_usd: float = 0.0
+    """Monthly cost is at least this: the hardware, power at a flat utilisation only, and people of `min_replicas`
+    (the fleet search starts there); 0 for a fleet scaled to the day (held part of the month)."""
+    max_tok_s: float = math.inf
+    """The p95 per-stream speed is at most this: one stream alone at the `BOUND_QUANTILE` prompt of the day (a
+    stream never decodes faster than alone at its own prompt's context, and that many requests are longer)."""
+    min_ttft_s: float = 0.0
+    """The p95 TTFT is at least this: the `BOUND_QUANTILE` uncached prompt prefilled alone."""
 
 
-def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCheck:
+def paper_check(config: Config, scenario: Scenario, catalog: Catalog, *, seed: int = 0) -> PaperCheck:
     """Checked in order of cost: residency, the quality bars (published score x the quant's recovery), memory fit, one
     stream's decode speed and one prompt's first token against the SLO, the busiest hour's output against the most
     replicas allowed, and the budget at that many replicas."""
@@ -208,10 +220,10 @@ def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCh
         return PaperCheck("does not fit in memory")
     workload = scenario.workload
     slo = workload.slo
-    curve = option_curve(catalog, option, workload, (1,))
+    curve = option_curve(catalog, option, workload, (1,), intervals=False)
     assert curve is not None
     one = curve.points[0]
-    full = option_curve(catalog, option, workload, (max(1, curve.max_concurrent_sequences),))
+    full = option_curve(catalog, option, workload, (max(1, curve.max_concurrent_sequences),), intervals=False)
     assert full is not None
     best_tok_s = full.points[0].aggregate_tok_s
     interactive = workload.expected_interactive_requests_per_day > 0
@@ -225,6 +237,48 @@ def paper_check(config: Config, scenario: Scenario, catalog: Catalog) -> PaperCh
     if replicas > option.max_units:
         return PaperCheck(f"the busiest hour needs over {option.max_units} replicas")
     budget = scenario.constraints.max_budget_usd_per_month
-    if budget is not None and not config.scaled and hardware_cost(dep, option, scenario.finance, replicas=replicas).total_usd > budget:
+    min_usd = 0.0 if config.scaled else hardware_cost(dep, option, scenario.finance, replicas=replicas).total_usd
+    if budget is not None and min_usd > budget:
         return PaperCheck("over the budget at the fewest replicas that carry the busiest hour")
-    return PaperCheck(None, replicas)
+    lengths = day_lengths(scenario, catalog, seed)
+    if lengths is None:  # closed-loop users: no bound on speed or TTFT
+        return PaperCheck(None, replicas, min_usd)
+    if lengths == NO_INTERACTIVE:  # no interactive request: a day's speed and TTFT are none (0 on the Pareto axes)
+        return PaperCheck(None, replicas, min_usd, 0.0, 0.0)
+    prompt, uncached = lengths
+    return PaperCheck(None, replicas, min_usd, 1.0 / token_seconds(dep, 1, prompt), prefill_seconds(dep, uncached))
+
+
+BOUND_QUANTILE = 0.9
+"""The prompt length (and uncached length) the speed and TTFT bounds are taken at: a tenth of the day's interactive
+requests are at least this long. A day that meets the SLO serves all but 5% at most, so at least 5% of what it serves
+is, and its p95 speed (the slowest 5%) and p95 TTFT (the slowest 5%) are bounded by theirs; the quantile is taken two
+requests lower, for the interpolation of a percentile between two requests."""
+NO_INTERACTIVE = (0, 0)
+_LENGTHS: list[tuple[Scenario, int, tuple[int, int] | None]] = []
+"""`day_lengths` memo: one scenario per search and process."""
+
+
+def day_lengths(scenario: Scenario, catalog: Catalog, seed: int = 0) -> tuple[int, int] | None:
+    """(prompt tokens, uncached prompt tokens) at `BOUND_QUANTILE` of the day's interactive requests, as the workload
+    makes them (its requests are drawn before any engine sees them: every configuration's day holds the same ones, an
+    engine without a prefix cache leaving more uncached, for the same `seed`); `NO_INTERACTIVE` without interactive
+    requests; None for closed-loop users, whose later requests are drawn as the day unfolds."""
+    for known, known_seed, lengths in _LENGTHS:
+        if known is scenario and known_seed == seed:
+            return lengths
+    found: tuple[int, int] | None = None
+    if scenario.workload.arrival_pattern != "closed_loop":
+        log = DayRuns(scenario, catalog, seed=seed).demand_day().log
+        assert log is not None
+        inter = log.interactive
+        found = NO_INTERACTIVE
+        if inter.any():
+            prompt = log.prompt_tokens[inter]
+            at = max(0.0, BOUND_QUANTILE - 2.0 / len(prompt))
+            found = (
+                int(np.quantile(prompt, at, method="lower")),
+                int(np.quantile(prompt - log.cached_tokens[inter], at, method="lower")),
+            )
+    _LENGTHS[:] = [(scenario, seed, found)]
+    return found

@@ -6,6 +6,7 @@ and reporting on it all read the same `SimulationResult`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -269,12 +270,28 @@ def map_shared(fn: Callable[[T, S], R], items: Iterable[T], shared: S, *, worker
     (inherited, not copied, where the platform forks) instead of pickled with every item: for what is large or common
     to every item, such as days with request logs of millions of requests, or a search's scenario and catalog."""
     todo = list(items)
-    if workers <= 1 or len(todo) <= 1:
-        for x in todo:
-            yield fn(x, shared)
+    with shared_pool(shared, workers=min(workers, len(todo))) as run:
+        yield from run(fn, todo, chunksize=chunksize)
+
+
+@contextlib.contextmanager
+def shared_pool(shared: S, *, workers: int) -> Iterator[Callable[..., Iterator[R]]]:
+    """A pool of `workers` processes holding `shared` (see `map_shared`), kept across calls: yields
+    `run(fn, items, chunksize=1)`, which gives `fn(x, shared)` for each item in order (here, one by one, with one
+    worker)."""
+    if workers <= 1:
+
+        def here(fn: Callable[[T, S], R], items: Iterable[T], chunksize: int = 1) -> Iterator[R]:
+            return (fn(x, shared) for x in items)
+
+        yield here
         return
-    with worker_pool(min(workers, len(todo)), initializer=_keep_shared, initargs=(shared,)) as pool:
-        yield from pool.map(_call_with_shared, [(fn, x) for x in todo], chunksize=chunksize)
+    with worker_pool(workers, initializer=_keep_shared, initargs=(shared,)) as pool:
+
+        def there(fn: Callable[[T, S], R], items: Iterable[T], chunksize: int = 1) -> Iterator[R]:
+            return pool.map(_call_with_shared, [(fn, x) for x in items], chunksize=chunksize)
+
+        yield there
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> list[R]:
