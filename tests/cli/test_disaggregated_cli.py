@@ -94,3 +94,8 @@ def test_search_refuses_an_unknown_mode(tmp_path: Path) -> None:
 def test_deploy_refuses_a_layout_it_cannot_write(tmp_path: Path) -> None:
     result = invoke("deploy", str(_write(tmp_path)), "--option", "pools", "--out", str(tmp_path / "out"))
     assert_user_error(result, "options[pools].disaggregated", "Dynamo or llm-d")
+
+
+def test_capacity_refuses_nvlink_across_servers() -> None:
+    args = ["capacity", "--model", "llama-3.3-70b", "--hardware", "h200", "--gpus", "4", "--quant", "fp8", "--engine", "vllm"]
+    assert_user_error(invoke(*args, "--disaggregated", "2P2D", "--kv-link", "nvlink"), "--kv-link", "NVLink")

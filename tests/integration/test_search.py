@@ -28,8 +28,14 @@ def _same(a: SearchReport, b: SearchReport) -> None:
 
 
 @pytest.fixture(scope="module")
-def serial() -> SearchReport:
-    return run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="serial")
+def serial_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the serial search wrote its results."""
+    return tmp_path_factory.mktemp("serial") / "results.jsonl"
+
+
+@pytest.fixture(scope="module")
+def serial(serial_results: Path) -> SearchReport:
+    return run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="serial", results_path=serial_results)
 
 
 def test_pooled_and_serial_searches_agree(serial: SearchReport) -> None:
@@ -67,10 +73,8 @@ def test_an_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert len(load_results(results)) == 40  # the cut line is gone, every result reads back
 
 
-def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport, tmp_path: Path) -> None:
-    results = tmp_path / "r.jsonl"
-    run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="serial", results_path=results)
-    rows = [json.loads(line) for line in results.read_text().splitlines()]
+def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport, serial_results: Path) -> None:
+    rows = [json.loads(line) for line in serial_results.read_text().splitlines()]
     for row in rows:
         c = Config(**row["config"])
         dep = build_deployment(CATALOG, hardware=c.hardware, model=c.model, quant=c.quant, engine=c.engine, gpus=c.gpus)

@@ -233,8 +233,12 @@ def _serving_modes(
             f"'{layout}' is not xPyD with x and y at least 1 (3P1D: three prefill replicas, one decode)", field="--disaggregated"
         )
     pools = Disaggregation(dep, int(found[1]), int(found[2]), catalog.link_by_id(link, field="--kv-link"))
+    try:
+        layout_dep = dataclasses.replace(dep, disaggregation=pools)
+    except InputError as exc:
+        raise InputError(exc.message, field="--kv-link" if (exc.field or "").endswith("kv_link") else "--disaggregated") from None
     workload = steady_workload(prompt_tokens, output_tokens, ttft_s=ttft_s, tpot_ms=tpot_ms)
-    return [at_slo(dep, workload), at_slo(dataclasses.replace(dep, disaggregation=pools), workload)]
+    return [at_slo(dep, workload), at_slo(layout_dep, workload)]
 
 
 def _print_modes(console: Console, modes: list[AtSlo], prompt_tokens: int, output_tokens: int, ttft_s: float, tpot_ms: float) -> None:
