@@ -212,7 +212,12 @@ class Deployment:
     @property
     def unit_devices(self) -> int:
         """Devices of one unit: the replica's, or both pools' when disaggregated."""
-        return sum(dep.num_devices * n for dep, n in self.pools)
+        return sum(self.devices_by_hardware().values())
+
+    @property
+    def unit_power_w(self) -> float:
+        """Rated power of one unit's devices, each with its host share (`Hardware.power_w`), W."""
+        return sum(hw.power_w * devices for hw, devices in self.devices_by_hardware().items())
 
     def __hash__(self) -> int:
         """Hash computed once: the step-time cache looks deployments up on every simulated step."""

@@ -29,18 +29,13 @@ def expected_distinct_experts(
     # Source: balls-into-bins occupancy (Feller, An Introduction to Probability Theory, vol. 1, II.11);
     # applied to MoE decode in e.g. "MoE-Lightning" (arXiv:2411.11217) section 3.
     """
-    if isinstance(num_tokens, np.ndarray):
-        t = np.maximum(num_tokens, 0.0)
-        if routing_skew == 0.0:
-            return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** t)
-        log_miss = np.log1p(-np.minimum(_selection_probabilities(num_experts, experts_per_token, routing_skew), 1.0 - 1e-16))
-        return np.sum(-np.expm1(t[:, None] * log_miss[None, :]), axis=1)
-    if num_tokens <= 0:
-        return 0.0
+    t = np.maximum(np.asarray(num_tokens, dtype=float), 0.0)
     if routing_skew == 0.0:
-        return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** num_tokens)
-    q = _selection_probabilities(num_experts, experts_per_token, routing_skew)
-    return float(np.sum(1.0 - (1.0 - q) ** num_tokens))
+        found = num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** t)
+    else:  # 1 - (1 - q)^T as -expm1(T log1p(-q)), every token count at once (q = 1 held just under 1)
+        log_miss = np.log1p(-np.minimum(_selection_probabilities(num_experts, experts_per_token, routing_skew), 1.0 - 1e-16))
+        found = np.sum(-np.expm1(t[..., None] * log_miss), axis=-1)
+    return found if isinstance(num_tokens, np.ndarray) else float(found)
 
 
 PLACEMENT_DRAWS = 256

@@ -75,7 +75,7 @@ def self_host_energy(
     finance = scenario.finance
     profile = power_profile(dep, catalog)
     devices = dep.unit_devices
-    watts = sum(n * pool.num_devices * pool.hardware.power_w for pool, n in dep.pools) / devices  # the pools' mean rating
+    watts = dep.unit_power_w / devices  # the pools' mean rating
     powered_day_s = _powered_day_s(option, day, replicas)
     busy_s, prefill_s = day.busy_replica_s, day.prefill_replica_s
     workday_j = devices * device_joules(

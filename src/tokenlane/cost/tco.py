@@ -80,8 +80,7 @@ def flat_kwh_per_month(dep: Deployment, option: Option, finance: Finance, *, rep
     if finance.utilization is None:
         return None
     hours = held_fraction(option, finance, scaling, billed=False) * HOURS_PER_MONTH
-    rated_w = sum(n * pool.num_devices * pool.hardware.power_w for pool, n in dep.pools)
-    return replicas * rated_w * finance.utilization * finance.pue * hours / W_PER_KW
+    return replicas * dep.unit_power_w * finance.utilization * finance.pue * hours / W_PER_KW
 
 
 def hardware_cost(

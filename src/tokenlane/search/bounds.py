@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator
 
 from tokenlane.search.backends import Judge
-from tokenlane.search.evaluate import Bounded, ConfigResult, evaluate, judge_on_paper
+from tokenlane.search.evaluate import Bounded, ConfigResult, evaluate, judge_on_paper, result_fields
 from tokenlane.search.space import Config
 
 WAVE = 4
@@ -91,11 +91,4 @@ def _skipped(bounded: Bounded, by: ConfigResult) -> ConfigResult:
     words = f"{DOMINATED} {by.key}: at least ${paper.min_usd:,.0f}/month"
     if math.isfinite(paper.max_tok_s) and paper.max_tok_s:
         words += f", at most {paper.max_tok_s:.1f} tok/s p95, TTFT p95 at least {paper.min_ttft_s:.2f} s"
-    config = bounded.config
-    return ConfigResult(
-        key=config.key,
-        config={k: getattr(config, k) for k in Config.__dataclass_fields__},
-        status="pruned",
-        reason=words,
-        quality_score=bounded.quality_score,
-    )
+    return ConfigResult(**result_fields(bounded.config, bounded.benchmark, bounded.quality_score), status="pruned", reason=words)

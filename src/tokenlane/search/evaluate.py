@@ -88,6 +88,7 @@ class Bounded:
 
     config: Config
     paper: PaperCheck
+    benchmark: str
     quality_score: float | None
 
 
@@ -98,11 +99,12 @@ def judge_on_paper(job: EvalJob) -> ConfigResult | Bounded:
     quality = option_quality(config.option(), scenario, catalog, benchmark).effective
     paper = paper_check(config, scenario, catalog, seed=job.seed)
     if paper.reason is not None:
-        return ConfigResult(**_base(config, benchmark, quality), status="pruned", reason=paper.reason)
-    return Bounded(config, paper, quality)
+        return ConfigResult(**result_fields(config, benchmark, quality), status="pruned", reason=paper.reason)
+    return Bounded(config, paper, benchmark, quality)
 
 
-def _base(config: Config, benchmark: str, quality: float | None) -> dict[str, object]:
+def result_fields(config: Config, benchmark: str, quality: float | None) -> dict[str, object]:
+    """What every result of `config` carries, however it ends: its key, its fields, its quality score on `benchmark`."""
     return {
         "key": config.key,
         "config": {k: getattr(config, k) for k in Config.__dataclass_fields__},
@@ -117,7 +119,7 @@ def evaluate(job: EvalJob) -> ConfigResult:
     if isinstance(paper, ConfigResult):
         return paper
     config, scenario, catalog = job.config, job.scenario, job.catalog
-    base = _base(config, report_benchmark(scenario), paper.quality_score)
+    base = result_fields(config, paper.benchmark, paper.quality_score)
     option = config.option(name=CANDIDATE).model_copy(update={"count": paper.paper.min_replicas})
     alone = scenario.model_copy(update={"options": [option]})
     days = _sized(job, option, alone)
