@@ -5,7 +5,8 @@
     │   ├── ScenarioError          a scenario file is malformed
     │   ├── CatalogError           a catalog entry or model config is malformed
     │   └── UnknownIdError         an id names nothing in the catalog (carries close matches)
-    └── EndpointError              a server under test could not be reached or spoke nonsense
+    ├── EndpointError              a server under test could not be reached or spoke nonsense
+    └── Cancelled                  the user stopped the work (a search cancelled on the web page)
 
 "Does not fit" and "SLO unreachable" are results, never exceptions.
 """
@@ -80,3 +81,7 @@ class UnknownIdError(InputError):
 
 class EndpointError(TokenlaneError):
     """An endpoint under test could not be reached or answered something unusable."""
+
+
+class Cancelled(TokenlaneError):
+    """The user stopped the work before it finished (a search cancelled on the web page)."""

@@ -73,9 +73,20 @@ def _kill_workers(executor: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
+BROKEN_WAIT_S = 5.0
+"""How long a pool left by an exception waits for its manager thread to fail the pending tasks, s."""
+
+
 def _terminate(executor: ProcessPoolExecutor) -> None:
+    """Kill the workers, then wait for the pool's manager thread to mark every pending task failed: a task cancelled
+    while it does so (as `Executor.map` cancels what is left when its iterator is closed) makes that thread raise
+    InvalidStateError (CPython 3.11's `terminate_broken` sets the exception without checking), which a long-lived
+    process (`tokenlane serve`) would print."""
+    manager = getattr(executor, "_executor_manager_thread", None)  # no public handle on it either (shutdown drops it)
     _kill_workers(executor)
-    executor.shutdown(wait=False, cancel_futures=True)
+    executor.shutdown(wait=False)
+    if manager is not None:
+        manager.join(BROKEN_WAIT_S)
 
 
 def terminate_pools() -> None:

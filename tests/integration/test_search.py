@@ -4,7 +4,9 @@ hold their definitions; recipes carry the numbers that chose them; bad requests 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,9 @@ from tests.cli.helpers import assert_user_error, invoke
 from tokenlane import builtin_catalog, load_scenario
 from tokenlane.capacity import build_deployment, plan_memory
 from tokenlane.catalog.support import unsupported
+from tokenlane.errors import Cancelled
 from tokenlane.plan import option_curve
-from tokenlane.search import Bounds, Config, SearchReport, load_results, recipe, run_search
+from tokenlane.search import Bounds, Config, SearchProgress, SearchReport, load_results, recipe, run_search
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DESK = EXAMPLES / "desk-box.yaml"
@@ -57,20 +60,32 @@ def test_an_interrupted_search_resumes_where_it_stopped(tmp_path: Path) -> None:
     run_search(scenario, CATALOG, BOUNDS, backend="serial", results_path=results, limit=20, exhaustive=True)
     with results.open("a") as fh:
         fh.write('{"key": "half a line')  # the interruption cut the last line short
-    judged: list[str] = []
-    resumed = run_search(
-        scenario,
-        CATALOG,
-        BOUNDS,
-        backend="serial",
-        results_path=results,
-        limit=40,
-        exhaustive=True,
-        on_result=lambda r: judged.append(r.key),
-    )
-    assert len(judged) == 20
+    progress = SearchProgress()
+    resumed = run_search(scenario, CATALOG, BOUNDS, backend="serial", results_path=results, limit=40, exhaustive=True, progress=progress)
+    assert progress.total == progress.done == 20  # only what the file lacked
     _same(whole, resumed)
     assert len(load_results(results)) == 40  # the cut line is gone, every result reads back
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # the pool ends quietly
+def test_a_cancelled_search_stops_at_the_next_result_and_keeps_what_it_judged(tmp_path: Path) -> None:
+    """Cancel (the web page's button) from another thread: the next result raises Cancelled, the pool's workers end
+    with the search, and the results file holds every configuration judged so far (a resume continues from there)."""
+    results = tmp_path / "results.jsonl"
+
+    def stop_after_three(p: SearchProgress) -> None:
+        if p.done == 3:
+            p.cancel()
+
+    progress = SearchProgress(on_change=stop_after_three)
+    with pytest.raises(Cancelled):
+        run_search(load_scenario(DESK), CATALOG, BOUNDS, backend="pool", workers=2, results_path=results, progress=progress)
+    assert progress.cancelled and progress.done == 3 and progress.total > 3
+    assert len(load_results(results)) == 4  # the fourth was written before its count raised
+    deadline = time.monotonic() + 10  # SIGTERM was sent; each worker is reaped once it has exited
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
 
 
 def test_paper_pruning_and_the_front_hold_their_definitions(serial: SearchReport, serial_results: Path) -> None:

@@ -67,3 +67,24 @@ def test_skipped_configurations_are_dominated_by_what_was_simulated(tmp_path: Pa
             assert all(x <= y for x, y in zip(axes(by), axes(mine), strict=True)), r.key
     resumed = run_search(spec, catalog, bounds, backend="serial", exhaustive=True, results_path=walked)
     assert resumed.pareto == exhaustive.pareto and resumed.simulated == exhaustive.simulated  # judged again when asked
+
+
+def test_when_nothing_can_be_eligible_the_walk_still_skips_and_finds_the_same(tmp_path: Path) -> None:
+    """Hard, varied work with no quality bar: every self-hosted configuration carries a quality risk whatever its day,
+    so none is eligible and the pick is the cheapest meeting the SLO. The walk may skip what a simulated configuration
+    beats on every axis (it can be neither pick); it finds the same pick and front as the exhaustive search."""
+    spec = load_scenario(EXAMPLES[0].parents[1] / "src" / "tokenlane" / "scenarios" / "team-assistant.yaml")
+    assert spec.workload.difficulty == "hard" and not spec.workload.has_quality_bar
+    bounds = Bounds(
+        models=("qwen3-235b-a22b-instruct-2507",),
+        hardware=("a100-80gb", "mi325x"),
+        max_gpus=2,
+        kinds=("cloud_gpu",),
+        quants=("int4-awq", "int4-gptq"),
+        engines=("sglang", "vllm"),
+    )
+    exhaustive = run_search(spec, CATALOG, bounds, backend="serial", exhaustive=True)
+    bounded = run_search(spec, CATALOG, bounds, backend="serial")
+    assert exhaustive.cheapest is None and exhaustive.cheapest_meeting_slo is not None
+    assert (bounded.cheapest, bounded.cheapest_meeting_slo, bounded.pareto) == (None, exhaustive.cheapest_meeting_slo, exhaustive.pareto)
+    assert bounded.simulated < exhaustive.simulated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -183,3 +184,73 @@ def test_alias_bombs_are_refused_within_a_second_by_every_loader(tmp_path: Path,
     with pytest.raises(InputError, match="alias"):
         load_catalog([path])
     assert time.monotonic() - start < 10.0
+
+
+def _search(page_url: str, **fields: object) -> dict:
+    """Start a search on the built-in scenario; its first view."""
+    r = httpx.post(f"{page_url}/api/search", json={"scenario": _scenario(), **fields}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _until_settled(page_url: str, view: dict, timeout_s: float = 120) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while view["state"] in ("running", "cancelling"):
+        assert time.monotonic() < deadline, view
+        time.sleep(0.2)
+        view = httpx.get(f"{page_url}/api/search/{view['id']}").json()
+    return view
+
+
+def test_a_search_from_the_page_counts_its_progress_and_its_pick_is_an_option(page_url: str) -> None:
+    view = _until_settled(page_url, _search(page_url, hardware="mi325x", max_gpus=1))
+    assert view["state"] == "done" and view["done"] == view["total"] > 0
+    result = view["result"]
+    assert result["configurations"] == view["total"] and result["front"]
+    option = result["pick"]["option"]
+    assert option["name"] == "search-best" and option["hardware"] == "mi325x" and option.get("count", 1) == result["pick"]["replicas"]
+    assert result["recipe"]["command"] and result["best_api"]["name"]
+    raw = _scenario()
+    raw["options"].append(option)
+    assert httpx.post(f"{page_url}/api/check", json={"scenario": raw}).status_code == 200  # the pick plans as it is
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # the pool ends quietly
+def test_a_search_is_cancelled_from_the_page_and_a_bad_field_is_named(page_url: str) -> None:
+    started = _search(page_url)  # the whole catalog: minutes, unless cancelled
+    cancelled = httpx.post(f"{page_url}/api/search/{started['id']}/cancel").json()
+    assert cancelled["state"] in ("cancelling", "cancelled")
+    view = _until_settled(page_url, cancelled, timeout_s=30)
+    assert view["state"] == "cancelled" and view["done"] < view["total"] and "result" not in view
+    r = httpx.post(f"{page_url}/api/search", json={"scenario": _scenario(), "kinds": "owned"})
+    assert r.status_code == 422 and r.json()["problems"][0]["field"] == "--kinds"
+    assert httpx.get(f"{page_url}/api/search/nope").status_code == 404
+
+
+@pytest.mark.browser
+def test_the_page_searches_and_adds_the_pick_to_its_options(page_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(page_url)
+        page.wait_for_function("document.querySelector('#status').dataset.state === 'ready'", timeout=60000)
+        page.fill("#search-hardware", "mi325x")
+        page.fill("#search-max-gpus", "1")
+        page.click("#search-start")
+        page.wait_for_function("document.body.dataset.search === 'done'", timeout=120000)
+        assert "Pareto front" in page.locator("#search").inner_text()
+        page.click("#search-add")
+        page.wait_for_function(
+            "document.querySelector('#status').dataset.state === 'ready' && "
+            "document.querySelector('#result').innerText.includes('search-best')",
+            timeout=60000,
+        )
+        names = page.evaluate("[...document.querySelectorAll('#options-editor tbody tr td:first-child input')].map((i) => i.value)")
+        assert names.count("search-best") == 1
+        page.screenshot(path=str(tmp_path / "search.png"), full_page=False)
+        browser.close()
+    assert not errors

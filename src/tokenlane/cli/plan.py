@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated
@@ -12,30 +10,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tokenlane import check_scenario, load_scenario, plan_scenario, write_report
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
+from tokenlane.cli._progress import progress_bar
 from tokenlane.plan import OptionAssessment
 from tokenlane.report import report_json
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
 BUILTIN_SCENARIO = "team-assistant.yaml"
-
-
-@contextlib.contextmanager
-def _working(*, quiet: bool) -> Iterator[None]:
-    """A spinner with the elapsed time on a terminal's stderr while the plan runs (a large batch job takes a minute),
-    gone when it ends; nothing with --json or off a terminal."""
-    err = Console(stderr=True)
-    if quiet or not err.is_terminal:
-        yield
-        return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
-        bar.add_task("simulating each option's day and sizing its fleet, then again at the speed interval's ends", total=None)
-        yield
 
 
 def command(
@@ -65,14 +50,17 @@ def command(
         measured = {o.name: load_measured_curve(base / o.measured) for o in spec.options if o.measured}
     found = None
     if search:
-        from tokenlane.cli.search import bounds_for, plan_with_found, print_search, search_with_progress
+        from tokenlane.cli.search import plan_with_found, print_search, search_with_progress
+        from tokenlane.search import bounds_for
 
         bounds = bounds_for(spec, catalog.models, models=None, hardware=None, max_gpus=8, kinds="self_host,cloud_gpu")
-        found = search_with_progress(spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None)
+        found = search_with_progress(
+            spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None, quiet=json_out
+        )
         plan = plan_with_found(spec, catalog, found, seed=seed)
     else:
-        with _working(quiet=json_out):
-            plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True)
+        with progress_bar(quiet=json_out) as update:
+            plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True, stage=update)
     paths = {} if no_report else write_report(plan, out, search=found)
     if json_out:
         typer.echo(report_json(plan, found))

@@ -2,72 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tokenlane import InputError, check_scenario, load_scenario, plan_scenario
+from tokenlane import load_scenario, plan_scenario
 from tokenlane.catalog import Catalog
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
-from tokenlane.plan import PlanReport, measured_pairs
+from tokenlane.cli._progress import progress_bar
+from tokenlane.plan import PlanReport
 from tokenlane.report import write_report
-from tokenlane.scenario import Option, Scenario
-from tokenlane.search import KINDS, MODES, Bounds, Config, ConfigResult, SearchReport, enumerate_configs, run_search
+from tokenlane.scenario import Scenario
+from tokenlane.search import Bounds, SearchProgress, SearchReport, bounds_for, check_search, run_search
 from tokenlane.simulate import workers_available
 from tokenlane.units import format_number, format_usd
 
-FOUND = "search-best"
 PARETO_SHOWN = 12
 """Rows of the Pareto front printed (the report's JSON holds all)."""
-"""The option name the configuration a search found takes in the plan."""
-
-
-def _names(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
-
-
-def bounds_for(
-    scenario: Scenario,
-    catalog_models: Iterable[str],
-    *,
-    models: str | None,
-    hardware: str | None,
-    max_gpus: int,
-    kinds: str,
-    quants: str | None = None,
-    engines: str | None = None,
-    modes: str = "aggregated",
-) -> Bounds:
-    """The search bounds the options give (models default: the scenario's self-hosted ones; `all`: every catalog
-    model)."""
-    chosen = _names(models) or tuple(dict.fromkeys(o.model for o in scenario.options if o.kind != "api" and o.model))
-    if chosen == ("all",):
-        chosen = tuple(sorted(catalog_models))
-    if not chosen:
-        raise InputError("the scenario has no self-hosted option: name the models to search", field="--models")
-    kind_list = _names(kinds) or ()
-    bad = [k for k in kind_list if k not in KINDS]
-    if bad or not kind_list:
-        raise InputError(f"must be among {', '.join(KINDS)}, got {', '.join(bad) or 'nothing'}", field="--kinds")
-    mode_list = _names(modes) or ()
-    wrong = [m for m in mode_list if m not in MODES]
-    if wrong or not mode_list:
-        raise InputError(f"must be among {', '.join(MODES)}, got {', '.join(wrong) or 'nothing'}", field="--modes")
-    return Bounds(
-        models=chosen,
-        hardware=_names(hardware),
-        max_gpus=max_gpus,
-        kinds=kind_list,
-        quants=_names(quants),
-        engines=_names(engines),
-        measured=measured_pairs(scenario),
-        modes=mode_list,
-    )
 
 
 def search_with_progress(
@@ -81,26 +35,12 @@ def search_with_progress(
     results: Path | None,
     limit: int | None,
     exhaustive: bool = False,
+    quiet: bool = False,
 ) -> SearchReport:
-    """`run_search` with a progress bar on stderr: configurations done, pruned on paper, failing the SLO."""
-    total = len(list(enumerate_configs(catalog, bounds))[:limit])
-    counts = {"pruned": 0, "fails_slo": 0, "meets": 0}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("searching", total=total)
-
-        def on_result(r: ConfigResult) -> None:
-            counts["pruned" if r.status == "pruned" else "fails_slo" if r.status == "fails_slo" else "meets"] += 1
-            progress.update(
-                task, advance=1, description=f"pruned {counts['pruned']}, failing SLO {counts['fails_slo']}, meeting it {counts['meets']}"
-            )
-
+    """`run_search` with a progress bar on a terminal's stderr (configurations judged, pruned on paper, failing the
+    SLO, meeting it), gone when it ends; none when `quiet` (--json) or off a terminal."""
+    with progress_bar(quiet=quiet, description="judging configurations on paper") as update:
+        progress = SearchProgress(on_change=lambda p: update(p.done, p.total, p.words()))
         return run_search(
             scenario,
             catalog,
@@ -112,16 +52,15 @@ def search_with_progress(
             results_path=results,
             limit=limit,
             exhaustive=exhaustive,
-            on_result=on_result,
+            progress=progress,
         )
 
 
 def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *, seed: int) -> PlanReport:
     """The plan of the scenario with the configuration the search found added as option `search-best`."""
-    pick = found.cheapest or found.cheapest_meeting_slo
-    if pick is None:
+    option = found.pick_option()
+    if option is None:
         return plan_scenario(scenario, catalog, seed=seed)
-    option = Config(**pick.config).option(name=FOUND).model_copy(update={"count": pick.replicas or 1})  # type: ignore[arg-type]
     return plan_scenario(scenario.model_copy(update={"options": [*scenario.options, option]}), catalog, seed=seed)
 
 
@@ -169,8 +108,7 @@ def command(
     bounds = bounds_for(
         spec, catalog.models, models=models, hardware=hardware, max_gpus=max_gpus, kinds=kinds, quants=quants, engines=engines, modes=modes
     )
-    searched = [Option(name=m, kind="self_host", hardware="h100-sxm", model=m) for m in bounds.models if m in catalog.models]
-    check_scenario(spec, catalog, base_dir=scenario.parent, candidates=[*searched, *(o for o in spec.options if o.kind == "api")])
+    check_search(spec, catalog, bounds, base_dir=scenario.parent)
     found = search_with_progress(
         spec,
         catalog,
@@ -181,6 +119,7 @@ def command(
         results=results,
         limit=limit,
         exhaustive=exhaustive,
+        quiet=json_out,
     )
     if json_out:
         typer.echo(found.model_dump_json(indent=2))
@@ -229,7 +168,7 @@ def print_search(console: Console, found: SearchReport) -> None:
         console.print(fitted_table(console.width, columns, rows, title=title))
         if len(found.pareto) > PARETO_SHOWN:
             console.print(f"(the {PARETO_SHOWN} cheapest of {len(found.pareto)} on the front; all are in report.json)")
-    pick = found.cheapest or found.cheapest_meeting_slo
+    pick = found.pick
     cost = format_usd(pick.monthly_usd) if pick is not None else ""
     if found.cheapest is not None:
         console.print(f"[bold]Cheapest meeting the SLO and every constraint[/]: {pick.key}, {pick.replicas} replica(s), {cost}/month")

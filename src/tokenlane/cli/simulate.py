@@ -12,6 +12,7 @@ from rich.console import Console
 from tokenlane import check_scenario, load_scenario, simulate_scenario
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
+from tokenlane.cli._progress import progress_bar
 from tokenlane.plan.days import days_at_ends
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections
@@ -38,7 +39,13 @@ def command(
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
     spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
-    sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact)
+    chosen = [option] if option else [o.name for o in spec.options]
+    with progress_bar(quiet=json_out, description="simulating each option's day", total=len(chosen)) as update:
+
+        def hear(name: str, share: float) -> None:
+            update(chosen.index(name) + share, len(chosen), f"{name}: {share:.0%} of its day simulated")
+
+        sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact, progress=hear)
     if per_request is not None:
         write_outcomes(per_request, sim)
     if export_trace is not None and sim.results and (log := sim.results[0].log) is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -213,14 +213,18 @@ def plan_scenario(
     measured: dict[str, list[MeasuredPoint]] | None = None,
     workers: int | None = None,
     check_speed: bool = False,
+    stage: Callable[[int, int, str], None] = lambda done, total, words: None,
 ) -> PlanReport:
     """Simulate every option's day once, price it, assess and decide; `measured` curves are checked against the model;
     `check_speed` plans again at the ends of each self-hosted option's speed interval, the two ends in parallel
     (`plan.robust`; `tokenlane plan` always does).
 
     `workers` processes simulate options in parallel (default: the cores available; the result is the same).
+    `stage(done, total, words)` hears each stage as it starts (a terminal's progress bar).
     """
     measured = measured or {}
+    stages = 2 if check_speed else 1
+    stage(0, stages, "simulating each option's day and sizing its fleet")
     base = _plan_days(scenario, catalog, seed=seed, workers=workers)
     cost, assessments, curves, by_sim = base.cost, base.assessments, base.curves, base.by_sim
     workload = scenario.workload
@@ -260,6 +264,8 @@ def plan_scenario(
 
     varied = [o for o, a in zip(scenario.options, assessments, strict=True) if speed_matters(a)]
     ends = {o.name: iv for o in varied if (iv := speed_interval(catalog, o, workload)) is not None}
+    if check_speed:
+        stage(1, stages, "planning again at the ends of each box's speed interval")
     robustness = check_robustness(scenario, verdict, ends, replan) if check_speed else None
     if robustness is not None:
         verdict = verdict.model_copy(

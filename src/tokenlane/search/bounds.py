@@ -6,7 +6,9 @@ stream speed at most one stream's alone at a long prompt of the day, its p95 TTF
 alone, its quality score exactly known). The survivors are simulated in waves, cheapest bound first. Before each
 wave, a configuration is skipped when a configuration already simulated and meeting the SLO beats its bounds on every
 axis (at least as good on all, better on one): its own day could only be worse, so it is not on the front; and it is
-not the pick either, because that configuration is eligible too or costs less than the cheapest eligible one found.
+not the pick either, because that configuration is eligible too, or costs less than the cheapest eligible one found,
+or the skipped one breaks a constraint whatever its day (residency, sensitive data, quality, or a budget its lowest cost
+already breaks: `evaluate.eligible_on_paper`).
 
 A skipped configuration is recorded as pruned, "dominated on paper by" the one that beats it. The front and the pick
 are the same as an exhaustive search's (`--exhaustive`; a test checks it on every example): whatever a skipped
@@ -43,13 +45,16 @@ def bound_axes(bounded: Bounded) -> tuple[float, float, float, float]:
 
 
 def dominator(bounded: Bounded, meeting: list[ConfigResult], cheapest_eligible_usd: float) -> ConfigResult | None:
-    """A simulated configuration meeting the SLO that beats `bounded`'s bounds on every axis (and so its day), and
-    rules it out as the pick: eligible itself, or the bound costs more than the cheapest eligible one; else None."""
+    """A simulated configuration meeting the SLO that beats `bounded`'s bounds on every axis (and so its day, and
+    its claim to be the cheapest meeting the SLO), where `bounded` cannot be the cheapest eligible pick either: the
+    configuration is eligible itself, or the bound costs more than the cheapest eligible one, or `bounded` breaks a
+    constraint whatever its day; else None."""
     best = bound_axes(bounded)
+    out_of_the_pick = not bounded.can_be_eligible or best[0] > cheapest_eligible_usd
     for result in meeting:
         have = axes(result)
         beats = all(h <= b for h, b in zip(have, best, strict=True)) and have != best
-        if beats and (result.status == "eligible" or best[0] > cheapest_eligible_usd):
+        if beats and (out_of_the_pick or result.status == "eligible"):
             return result
     return None
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import option_deployment
 from tokenlane.catalog import Catalog
-from tokenlane.cost import OptionDays, self_host_cost
+from tokenlane.cost import OptionCost, OptionDays, self_host_cost
 from tokenlane.plan.days import SizingJob, size_option
 from tokenlane.plan.facts import assess_option
 from tokenlane.plan.quality import option_quality, report_benchmark
@@ -90,6 +90,8 @@ class Bounded:
     paper: PaperCheck
     benchmark: str
     quality_score: float | None
+    can_be_eligible: bool = True
+    """False when a constraint rules it out whatever its day (`eligible_on_paper`)."""
 
 
 def judge_on_paper(job: EvalJob) -> ConfigResult | Bounded:
@@ -100,7 +102,33 @@ def judge_on_paper(job: EvalJob) -> ConfigResult | Bounded:
     paper = paper_check(config, scenario, catalog, seed=job.seed)
     if paper.reason is not None:
         return ConfigResult(**result_fields(config, benchmark, quality), status="pruned", reason=paper.reason)
-    return Bounded(config, paper, benchmark, quality)
+    return Bounded(config, paper, benchmark, quality, eligible_on_paper(config, scenario, catalog, paper))
+
+
+def eligible_on_paper(config: Config, scenario: Scenario, catalog: Catalog, paper: PaperCheck) -> bool:
+    """Whether the configuration can be eligible at all: assessed as if its day carried the load at its lowest cost.
+    Residency, sensitive data and quality (pass rates, the bar, the risk on hard work) do not depend on the day, and a
+    budget the lowest cost breaks, the real cost breaks too; what does depend on it (the SLO, emissions) is not read."""
+    option = config.option(name=CANDIDATE).model_copy(update={"count": paper.min_replicas})
+    alone = scenario.model_copy(update={"options": [option]})
+    best = OptionCost(
+        name=CANDIDATE,
+        kind=option.kind,
+        location=option.location,
+        fits=True,
+        carries_load=True,
+        meets_slo=True,
+        replicas=paper.min_replicas,
+        units=paper.min_replicas,
+        monthly_usd=paper.min_usd,
+        breakdown=None,
+        usd_per_mtok_input=None,
+        usd_per_mtok_output=None,
+        capacity_tokens_per_day_per_replica=None,
+        simulation=None,
+    )
+    a = assess_option(option, alone, best, catalog, as_configured=None, single_stream_tok_s=None)
+    return a.data_residency_ok and a.sensitive_ok and a.quality_ok and a.within_budget
 
 
 def result_fields(config: Config, benchmark: str, quality: float | None) -> dict[str, object]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -18,12 +17,16 @@ from tokenlane.cost import cost_scenario
 from tokenlane.errors import InputError
 from tokenlane.plan.days import simulate_options
 from tokenlane.plan.facts import residency_issue
-from tokenlane.scenario import Scenario
+from tokenlane.scenario import Option, Scenario
 from tokenlane.search.backends import BACKENDS
 from tokenlane.search.bounds import DOMINATED, axes, walk
 from tokenlane.search.evaluate import ConfigResult, evaluate
+from tokenlane.search.progress import SearchProgress
 from tokenlane.search.recipe import Recipe, recipe
 from tokenlane.search.space import Bounds, Config, enumerate_configs
+
+FOUND = "search-best"
+"""The option name the configuration a search found takes in a plan."""
 
 
 class ApiPick(BaseModel):
@@ -61,6 +64,18 @@ class SearchReport(BaseModel):
     backend: str
     workers: int
     seconds: float
+
+    @property
+    def pick(self) -> ConfigResult | None:
+        """`cheapest`, else `cheapest_meeting_slo`: what the search proposes."""
+        return self.cheapest or self.cheapest_meeting_slo
+
+    def pick_option(self, name: str = FOUND) -> Option | None:
+        """The proposed configuration as a scenario option running the fleet the search sized; None without one."""
+        pick = self.pick
+        if pick is None:
+            return None
+        return Config(**pick.config).option(name=name).model_copy(update={"count": pick.replicas or 1})  # type: ignore[arg-type]
 
 
 def _reason(result: ConfigResult) -> str:
@@ -144,17 +159,19 @@ def run_search(
     results_path: Path | None = None,
     limit: int | None = None,
     exhaustive: bool = False,
-    on_result: Callable[[ConfigResult], None] = lambda r: None,
+    progress: SearchProgress | None = None,
 ) -> SearchReport:
     """Search (see the module docstring); `limit` keeps the first configurations in enumeration order; `exhaustive`
     simulates every configuration its paper checks pass instead of walking by bounds (`search.bounds`: the same front
-    and pick)."""
+    and pick); `progress` counts the results as they come (its `cancel` stops the search with `Cancelled`)."""
     start = time.perf_counter()
     skipped: Counter[str] = Counter()
     configs: list[Config] = list(enumerate_configs(catalog, bounds, skipped))[:limit]
     done = load_results(results_path) if results_path is not None else {}
     todo = [c for c in configs if c.key not in done or (exhaustive and (done[c.key].reason or "").startswith(DOMINATED))]
     results = dict(done)
+    progress = progress or SearchProgress()
+    progress.begin(len(todo))
     if results_path is not None:
         _drop_cut_line(results_path)
     sink = results_path.open("a", encoding="utf-8") if results_path is not None else None
@@ -167,7 +184,7 @@ def run_search(
                 if sink is not None:
                     sink.write(result.model_dump_json() + "\n")
                     sink.flush()
-                on_result(result)
+                progress.add(result)
     finally:
         if sink is not None:
             sink.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,9 +22,9 @@ from tokenlane.catalog import Catalog
 from tokenlane.catalog.support import unsupported
 from tokenlane.cost import hardware_cost
 from tokenlane.errors import InputError
-from tokenlane.plan import option_curve
+from tokenlane.plan import check_scenario, option_curve
 from tokenlane.plan.facts import quality_issues, residency_issue, sensitive_issue
-from tokenlane.plan.quality import low_bit_gate
+from tokenlane.plan.quality import low_bit_gate, measured_pairs
 from tokenlane.scenario import Autoscale, Disaggregated, Option, Parallel, Pool, Scenario
 from tokenlane.simulate.runs import DayRuns
 from tokenlane.simulate.workload import busiest_hour_requests
@@ -282,3 +283,53 @@ def day_lengths(scenario: Scenario, catalog: Catalog, seed: int = 0) -> tuple[in
             )
     _LENGTHS[:] = [(scenario, seed, found)]
     return found
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def bounds_for(
+    scenario: Scenario,
+    catalog_models: Iterable[str],
+    *,
+    models: str | None,
+    hardware: str | None,
+    max_gpus: int,
+    kinds: str,
+    quants: str | None = None,
+    engines: str | None = None,
+    modes: str = "aggregated",
+) -> Bounds:
+    """The search bounds the options give (models default: the scenario's self-hosted ones; `all`: every catalog
+    model)."""
+    chosen = _names(models) or tuple(dict.fromkeys(o.model for o in scenario.options if o.kind != "api" and o.model))
+    if chosen == ("all",):
+        chosen = tuple(sorted(catalog_models))
+    if not chosen:
+        raise InputError("the scenario has no self-hosted option: name the models to search", field="--models")
+    kind_list = _names(kinds) or ()
+    bad = [k for k in kind_list if k not in KINDS]
+    if bad or not kind_list:
+        raise InputError(f"must be among {', '.join(KINDS)}, got {', '.join(bad) or 'nothing'}", field="--kinds")
+    mode_list = _names(modes) or ()
+    wrong = [m for m in mode_list if m not in MODES]
+    if wrong or not mode_list:
+        raise InputError(f"must be among {', '.join(MODES)}, got {', '.join(wrong) or 'nothing'}", field="--modes")
+    return Bounds(
+        models=chosen,
+        hardware=_names(hardware),
+        max_gpus=max_gpus,
+        kinds=kind_list,
+        quants=_names(quants),
+        engines=_names(engines),
+        measured=measured_pairs(scenario),
+        modes=mode_list,
+    )
+
+
+def check_search(scenario: Scenario, catalog: Catalog, bounds: Bounds, *, base_dir: Path | None = None) -> None:
+    """The scenario checked as `tokenlane plan` checks it, each searched model standing in for an option beside the
+    API options (a quality bar must name a benchmark one of them has a score on); ScenarioError lists every problem."""
+    searched = [Option(name=m, kind="self_host", hardware="h100-sxm", model=m) for m in bounds.models if m in catalog.models]
+    check_scenario(scenario, catalog, base_dir=base_dir, candidates=[*searched, *(o for o in scenario.options if o.kind == "api")])

@@ -2,8 +2,10 @@
 
 Routes: GET / (the page; `?s=` opens a shared scenario), GET /plotly.js, and JSON endpoints the page calls with the
 scenario it holds: /api/check (validation and the paper capacity preview, no simulation), /api/plan (the simulated
-day and the verdict), /api/parse (YAML text to the scenario), /api/share, /api/download/{yaml,html,md,json} and
-/api/upload (a trace). Problems come back as 422 with one {field, message} per problem: the CLI's own lines.
+day and the verdict), /api/parse (YAML text to the scenario), /api/share, /api/download/{yaml,html,md,json},
+/api/upload (a trace), and a catalog search: POST /api/search starts one, GET /api/search/{id} reads its progress and
+result, POST /api/search/{id}/cancel stops it. Problems come back as 422 with one {field, message} per problem: the
+CLI's own lines.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from plotly.offline import get_plotlyjs
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tokenlane.asgi import BodyLimit
 from tokenlane.catalog import Catalog
 from tokenlane.cost import priced_models
 from tokenlane.errors import TokenlaneError
 from tokenlane.scenario import parse_scenario
+from tokenlane.search import bounds_for, check_search
+from tokenlane.serve.searches import Searches, search_view
 from tokenlane.serve.workspace import (
     MAX_UPLOAD_BYTES,
     Workspace,
@@ -46,6 +50,17 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("tokenlane.serve", "templa
 class ScenarioBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: dict[str, Any]
+
+
+class SearchBody(BaseModel):
+    """A search of the catalog for the page's scenario: `tokenlane search`'s options, the same defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: dict[str, Any]
+    models: str | None = None
+    hardware: str | None = None
+    max_gpus: int = Field(default=8, ge=1, le=8)
+    kinds: str = "self_host,cloud_gpu"
 
 
 class YamlBody(BaseModel):
@@ -109,6 +124,7 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path, *, hosts: tupl
     """The app for one workspace: `initial_yaml` is the scenario the page opens on, `folder` the folder its relative
     paths are read from, `hosts` the names it answers to (a `Host` or `Origin` naming another is refused)."""
     space = Workspace(catalog, initial_yaml, folder)
+    searches = Searches(catalog)
     app = FastAPI(title="tokenlane serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, max_bytes=MAX_UPLOAD_BYTES)
     app.add_middleware(HostGuard, hosts=hosts)
@@ -167,6 +183,36 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path, *, hosts: tupl
         except TokenlaneError as exc:
             return _problems(exc)
         return JSONResponse(json.loads(json.dumps(plan_view(report), default=str)))
+
+    @app.post("/api/search")
+    async def search(body: SearchBody) -> JSONResponse:
+        def checked() -> Any:
+            scenario = space.scenario(body.scenario)
+            bounds = bounds_for(
+                scenario, catalog.models, models=body.models, hardware=body.hardware, max_gpus=body.max_gpus, kinds=body.kinds
+            )
+            check_search(scenario, catalog, bounds, base_dir=space.folder)
+            return scenario, bounds
+
+        try:
+            scenario, bounds = await run_in_threadpool(checked)
+        except TokenlaneError as exc:
+            return _problems(exc)
+        return JSONResponse(search_view(searches.start(scenario, bounds)))
+
+    @app.get("/api/search/{job_id}")
+    async def search_state(job_id: str) -> JSONResponse:
+        job = searches.get(job_id)
+        if job is None:
+            return JSONResponse({"problems": [{"field": "", "message": "no such search (the page keeps the last few)"}]}, 404)
+        return JSONResponse(json.loads(json.dumps(search_view(job), default=str)))
+
+    @app.post("/api/search/{job_id}/cancel")
+    async def search_cancel(job_id: str) -> JSONResponse:
+        job = searches.cancel(job_id)
+        if job is None:
+            return JSONResponse({"problems": [{"field": "", "message": "no such search (the page keeps the last few)"}]}, 404)
+        return JSONResponse(search_view(job))
 
     @app.post("/api/parse")
     async def parse(body: YamlBody) -> JSONResponse:

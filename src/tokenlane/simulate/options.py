@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict
 
 from tokenlane.capacity import option_deployment, plan_memory
@@ -42,15 +44,17 @@ def simulate_scenario(
     seed: int = 0,
     find_max: bool = False,
     exact: bool = False,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ScenarioSimulation:
-    """Simulate the chosen option (or every option: boxes on their engine, APIs on the provider's fleet) for one day."""
+    """Simulate the chosen option (or every option: boxes on their engine, APIs on the provider's fleet) for one day;
+    `progress` hears (option, simulated share of the day) as each day runs (`DayRuns`)."""
     if find_max and scenario.workload.trace is not None:
         raise InputError(
             "does not apply to a trace: its requests are replayed as logged (replay it faster with trace.rate_multiplier)",
             field="--find-max-users",
         )
     chosen = [scenario.option(option)] if option else scenario.options
-    runs = DayRuns(scenario, catalog, seed=seed, exact=exact)
+    runs = DayRuns(scenario, catalog, seed=seed, exact=exact, progress=progress)
     results: list[SimulationResult] = []
     skipped: list[SkippedOption] = []
     max_users: dict[str, int] = {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,8 @@ from tokenlane.simulate.schedulers import scheduler_for
 from tokenlane.simulate.workload import BatchBlock, OpenLoopRequests, Sessions, batch_blocks, open_loop_requests
 from tokenlane.units import S_PER_HOUR
 
+PROGRESS_EVENTS = 1 << 14
+"""Events between two calls of a day's progress listener (a call every few tenths of a second of CPU)."""
 DRAIN_LIMIT_HOURS = 24.0
 """After the last submission, the run stops this many simulated hours later with whatever is unfinished."""
 _STEP, _WARM, _HANDOFF, _ARRIVAL, _TICK = 0, 1, 2, 3, 4
@@ -107,10 +110,12 @@ def simulate_day(
     scheduler: str | None = None,
     exact: bool = False,
     scaling: ScalingPlan | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SimulationResult:
     """Simulate one working day of `workload` on `replicas` copies of a deployment, or on an API; same seed, same
     result. `exact` steps saturated batch work step by step instead of replaying its steady windows. `scaling`: the
-    fleet follows the load between its minimum and maximum replicas instead (`replicas` is then ignored)."""
+    fleet follows the load between its minimum and maximum replicas instead (`replicas` is then ignored). `progress`
+    hears, now and then, the simulated share of the day so far (0 to 1: the clock against the last arrival)."""
     rng = np.random.default_rng(seed)
     num_users = users if users is not None else workload.users
     is_api = isinstance(server, ApiServing)
@@ -142,7 +147,9 @@ def simulate_day(
         starts = rng.uniform(0, think, size=num_users) if think > 0 else np.zeros(num_users)
         for u, t0 in enumerate(starts.tolist()):
             day.schedule_user(u, t0)
-    stopped = day.run(opened, blocks, block_rid)
+    stopped = day.run(opened, blocks, block_rid, progress or (lambda share: None))
+    if progress is not None:
+        progress(1.0)
     day.copy_twins()
     served = log.freeze()
     held = None
@@ -539,8 +546,11 @@ class _Day:
             if fleet.state[i] == DRAINING and not self.engines[i].outstanding:
                 fleet.release(i, self.now)
 
-    def run(self, opened: OpenLoopRequests, blocks: list[BatchBlock], block_rid: list[int]) -> str | None:
-        """Process every event; returns why the run stopped early, if it did."""
+    def run(
+        self, opened: OpenLoopRequests, blocks: list[BatchBlock], block_rid: list[int], progress: Callable[[float], None]
+    ) -> str | None:
+        """Process every event, telling `progress` the share of the day done every PROGRESS_EVENTS events; returns why
+        the run stopped early, if it did."""
         open_t: list[float] = opened.arrival_s.tolist()
         o_prompt, o_output = opened.prompt_tokens.tolist(), opened.output_tokens.tolist()
         o_cached, o_user = opened.cached_tokens.tolist(), opened.user.tolist()
@@ -554,7 +564,11 @@ class _Day:
         dirty: set[int] = set()
         t_open = open_t[0] if n_open else inf
         t_block = blocks[0].arrival_s if n_blocks else inf
+        events = 0
         while True:
+            events += 1
+            if not events % PROGRESS_EVENTS:
+                progress(min(1.0, self.now / last_submit) if last_submit > 0 else 0.0)
             t_heap = heap[0][0] if heap else inf
             if dirty and min(t_heap, t_open, t_block) > self.now:
                 horizon = min(t_open, t_block, stop_at)  # a replayed jump ends by the next arrival and by the stop

@@ -190,7 +190,16 @@ def configured_replicas(option: Option) -> int:
 class DayRuns:
     """The memo of a scenario's simulated days."""
 
-    def __init__(self, scenario: Scenario, catalog: Catalog, *, seed: int = 0, exact: bool = False, keep_logs: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        catalog: Catalog,
+        *,
+        seed: int = 0,
+        exact: bool = False,
+        keep_logs: bool = True,
+        progress: Callable[[str, float], None] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.catalog = catalog
         self.seed = seed
@@ -198,6 +207,8 @@ class DayRuns:
         self.keep_logs = keep_logs
         """Keep each day's request log (off: summaries only, so a search over large days holds one log at a time)."""
         self.days: dict[DayKey, SimulationResult] = {}
+        self.progress = progress
+        """Hears (option, simulated share of its day) while a day is simulated (`simulate_day`'s `progress`)."""
 
     def key(self, option: str, *, replicas: int | None = None, users: int | None = None) -> DayKey:
         opt = self.scenario.option(option)
@@ -220,6 +231,7 @@ class DayRuns:
                 scheduler=opt.scheduler,
                 exact=self.exact,
                 scaling=scaling,
+                progress=None if (listen := self.progress) is None else lambda share: listen(option, share),
             )
             self.days[key] = day if self.keep_logs else day.model_copy(update={"log": None})
         return self.days[key]
