@@ -56,12 +56,13 @@ def search_with_progress(
         )
 
 
-def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *, seed: int) -> PlanReport:
-    """The plan of the scenario with the configuration the search found added as option `search-best`."""
+def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *, seed: int, quiet: bool = False) -> PlanReport:
+    """The plan of the scenario with the configuration the search found added as option `search-best` (its stages on
+    a terminal's progress bar unless `quiet`)."""
     option = found.pick_option()
-    if option is None:
-        return plan_scenario(scenario, catalog, seed=seed)
-    return plan_scenario(scenario.model_copy(update={"options": [*scenario.options, option]}), catalog, seed=seed)
+    with_found = scenario.model_copy(update={"options": [*scenario.options, option]}) if option is not None else scenario
+    with progress_bar(quiet=quiet) as update:
+        return plan_scenario(with_found, catalog, seed=seed, stage=update)
 
 
 def command(
