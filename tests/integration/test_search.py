@@ -137,6 +137,7 @@ def test_search_cli_prints_the_pick_and_writes_the_report(tmp_path: Path, monkey
     assert "Cheapest meeting the SLO" in result.stdout and "Recipe" in result.stdout and "…" not in result.stdout
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["search"]["cheapest"]["key"] and any(o["name"] == "search-best" for o in doc["options"])
+    assert doc["robustness"] is not None  # the speed interval's ends checked, as `tokenlane plan` checks them
     assert 'id="search-pareto"' in (tmp_path / "report.html").read_text()
 
 

@@ -57,7 +57,7 @@ def command(
         found = search_with_progress(
             spec, catalog, bounds, seed=seed, workers=workers_available(), ray=None, results=None, limit=None, quiet=json_out
         )
-        plan = plan_with_found(spec, catalog, found, seed=seed, quiet=json_out)
+        plan = plan_with_found(spec, catalog, found, seed=seed, measured=measured, quiet=json_out)
     else:
         with progress_bar(quiet=json_out) as update:
             plan = plan_scenario(spec, catalog, seed=seed, measured=measured, check_speed=True, stage=update)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from tokenlane import load_scenario, plan_scenario
+from tokenlane.capacity import MeasuredPoint
 from tokenlane.catalog import Catalog
 from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
@@ -56,13 +57,22 @@ def search_with_progress(
         )
 
 
-def plan_with_found(scenario: Scenario, catalog: Catalog, found: SearchReport, *, seed: int, quiet: bool = False) -> PlanReport:
-    """The plan of the scenario with the configuration the search found added as option `search-best` (its stages on
-    a terminal's progress bar unless `quiet`)."""
+def plan_with_found(
+    scenario: Scenario,
+    catalog: Catalog,
+    found: SearchReport,
+    *,
+    seed: int,
+    measured: dict[str, list[MeasuredPoint]] | None = None,
+    quiet: bool = False,
+) -> PlanReport:
+    """The plan `tokenlane plan` makes (the speed interval's ends checked, `measured` curves compared) of the scenario
+    with the configuration the search found added as option `search-best`; its stages on a terminal's progress bar
+    unless `quiet`."""
     option = found.pick_option()
     with_found = scenario.model_copy(update={"options": [*scenario.options, option]}) if option is not None else scenario
     with progress_bar(quiet=quiet) as update:
-        return plan_scenario(with_found, catalog, seed=seed, stage=update)
+        return plan_scenario(with_found, catalog, seed=seed, measured=measured, check_speed=True, stage=update)
 
 
 def command(
