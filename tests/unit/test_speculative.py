@@ -125,11 +125,11 @@ def test_the_claims_check_sets_a_speculative_single_stream_figure_against_the_si
         "{name: spec70b, kind: cloud_gpu, hardware: h100-sxm, gpus: 2, model: llama-3.3-70b, quant: fp8, "
         "speculative: {method: eagle, draft_tokens: 3, acceptance_rate: 0.7}}"
     )
-    workload = "{users: 300, active_hours: 0.25, think_time_s: 1, prompt_tokens: {mean: 1500}, output_tokens: {mean: 300}}"
+    workload = "{users: 150, active_hours: 0.1, think_time_s: 1, prompt_tokens: {mean: 1500}, output_tokens: {mean: 300}}"
     scenario.write_text(f"name: t\nworkload: {workload}\noptions:\n  - {option}\n")
     doc = invoke("plan", str(scenario), "--json", "--no-report").json()
     claim = next(c for c in doc["claims"] if "single stream" in c["claim"])
     assert "speculative decoding (eagle) on" in claim["claim"]
     single = float(claim["claim"].split(" tok/s")[0].rsplit(" ", 1)[1])
     at_peak = float(claim["finding"].split(" tok/s median")[0].rsplit(" ", 1)[1])
-    assert at_peak < single / 3  # the vendor-style figure is what one stream gets, not what 300 users share
+    assert at_peak < single / 3  # the vendor-style figure is what one stream gets, not what 150 users share
