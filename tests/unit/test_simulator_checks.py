@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tokenlane import build_deployment, builtin_catalog, decode_load, step_seconds
-from tokenlane.scenario import TokenDistribution, Workload
+from tokenlane.capacity import kv_cache
+from tokenlane.scenario import BatchJob, TokenDistribution, Workload
 from tokenlane.simulate import simulate_day
 
 CATALOG = builtin_catalog()
@@ -93,3 +94,18 @@ def test_batch_job_reports_completion_against_its_window() -> None:
     )
     job = simulate_day(dep, workload, seed=2).batch_jobs[0]
     assert job.completed == 2000 and job.met_window and 0 < job.completion_hours < 1
+
+
+@pytest.mark.parametrize("engine", ["sglang", "vllm"])
+def test_a_hybrid_model_s_linear_attention_state_counts_against_the_kv_cache(engine: str) -> None:
+    """Qwen3.5-27B keeps a fixed linear-attention state per sequence (1,197 full-attention slots in FP8 on an H100)
+    besides its full-attention KV. A KV-bound batch of 4,000-token prompts runs no more sequences than the cache holds
+    with their states (126 on SGLang, 131 on vLLM), and fills it; with the states left out, 164 and 168 ran."""
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model="qwen3.5-27b", quant="fp8", engine=engine)
+    kv = kv_cache(dep)
+    assert kv.state_tokens > 1000
+    job = BatchJob(name="long", requests=3000, prompt_tokens=4000, output_tokens=200, window_hours=8)
+    day = simulate_day(dep, Workload(users=1, requests_per_user_hour=0, active_hours=1, batch_jobs=[job]))
+    held = kv.capacity_tokens // int(kv.tokens_held(4001))
+    assert held < kv.running_cap  # the cache, not the engine's cap, is what binds
+    assert 0.9 * held <= day.peak_concurrency <= held

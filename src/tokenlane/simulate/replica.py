@@ -101,9 +101,10 @@ class Replica:
         self._is_dec = np.zeros(max(1, self.cap), dtype=bool)
         self._free_slots = list(range(max(1, self.cap) - 1, -1, -1))
         self._window = self.kv.window_tokens
-        self._pad = self.kv.block_tokens - 1
-        self._plain_kv = self.kv.block_tokens == 1 and not self.kv.window_tokens
-        """A sequence holds exactly its context (no blocks, no windows): KvCache.tokens_held is the identity."""
+        self._pad = self.kv.block_tokens - 1 + self.kv.state_tokens
+        """Most slots a sequence holds beyond its context: a block's padding and its linear-attention state."""
+        self._plain_kv = self.kv.block_tokens == 1 and not self.kv.window_tokens and not self.kv.state_tokens
+        """A sequence holds exactly its context (no blocks, no windows, no state): KvCache.tokens_held is the identity."""
         self._running_by_job: dict[int, int] = {}
         self._plan: tuple[str, float, int, float, float, list[tuple[Seq, int]]] | None = None
         """(kind, start_s, steps, first step s, last step s, prefill chunks) of the step in flight."""
@@ -182,10 +183,10 @@ class Replica:
         """KV slots held with every decoder `ahead` steps further; an upper bound unless `exact`."""
         kv = self.kv
         contexts = self.s_base + self.n_dec * (self.v + ahead)
-        if kv.block_tokens == 1 and not kv.window_tokens:
+        if self._plain_kv:
             return self.held_prefill + contexts
         if not exact:
-            return self.held_prefill + contexts + self.n_dec * (kv.block_tokens - 1)
+            return self.held_prefill + contexts + self.n_dec * self._pad
         ctx = self._base[self._is_dec] + (self.v + ahead)
         return self.held_prefill + float(np.sum(kv.tokens_held(ctx)))
 
