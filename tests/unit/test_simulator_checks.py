@@ -9,6 +9,10 @@ from tokenlane import build_deployment, builtin_catalog, decode_load, step_secon
 from tokenlane.capacity import kv_cache
 from tokenlane.scenario import BatchJob, TokenDistribution, Workload
 from tokenlane.simulate import simulate_day
+from tokenlane.simulate.entities import Seq
+from tokenlane.simulate.log import DiscardLog
+from tokenlane.simulate.replica import Replica
+from tokenlane.simulate.schedulers import scheduler_for
 
 CATALOG = builtin_catalog()
 
@@ -109,3 +113,28 @@ def test_a_hybrid_model_s_linear_attention_state_counts_against_the_kv_cache(eng
     held = kv.capacity_tokens // int(kv.tokens_held(4001))
     assert held < kv.running_cap  # the cache, not the engine's cap, is what binds
     assert 0.9 * held <= day.peak_concurrency <= held
+
+
+@pytest.mark.parametrize(("engine", "model"), [("vllm", "llama-3.1-8b"), ("vllm", "qwen3.5-27b"), ("tensorrt-llm", "llama-3.1-8b")])
+def test_the_kv_a_replica_counts_is_what_each_decoder_holds(engine: str, model: str) -> None:
+    """The exact KV a replica's decoders hold, kept as running counts (blocks and residues) as decoders join and
+    leave, equals KvCache.tokens_held summed over them at any step ahead (16- and 32-token blocks, a model with a
+    linear-attention state)."""
+    dep = build_deployment(CATALOG, hardware="h100-sxm", model=model, quant="fp8", engine=engine)
+    replica = Replica(dep, scheduler_for(dep), DiscardLog())
+    kv = replica.kv
+    rng = np.random.default_rng(7)
+    joined: list[Seq] = []
+    for step in range(300):
+        if joined and (rng.random() < 0.4 or len(joined) >= replica.cap):
+            replica._remove_running(joined.pop(int(rng.integers(len(joined)))))
+        else:
+            seq = Seq(step, prompt=int(rng.integers(1, 5000)), output=100, cached=0, arrival_s=0.0, job=-1)
+            replica.running[seq] = None
+            replica._running_by_job[-1] = replica._running_by_job.get(-1, 0) + 1
+            replica._join_decoders(seq)
+            joined.append(seq)
+        replica.v += int(rng.integers(0, 40))
+        ahead = int(rng.integers(0, 20))
+        held = sum(int(kv.tokens_held(s.ctx_join + replica.v + ahead - s.join_v)) for s in joined)
+        assert replica._kv_used(exact=True, ahead=ahead) == held

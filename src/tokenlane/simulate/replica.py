@@ -101,6 +101,11 @@ class Replica:
         self._is_dec = np.zeros(max(1, self.cap), dtype=bool)
         self._free_slots = list(range(max(1, self.cap) - 1, -1, -1))
         self._window = self.kv.window_tokens
+        self._block = self.kv.block_tokens
+        self._blocks_base = 0
+        """Sum over decoders of floor(base / block): with `_residues`, the exact blocks they hold at any step."""
+        self._residues = [0] * self._block
+        """Decoders by base mod block."""
         self._pad = self.kv.block_tokens - 1 + self.kv.state_tokens
         """Most slots a sequence holds beyond its context: a block's padding and its linear-attention state."""
         self._plain_kv = self.kv.block_tokens == 1 and not self.kv.window_tokens and not self.kv.state_tokens
@@ -187,8 +192,17 @@ class Replica:
             return self.held_prefill + contexts
         if not exact:
             return self.held_prefill + contexts + self.n_dec * self._pad
+        if not self._window:
+            return self.held_prefill + self._blocks_held(self.v + ahead) * self._block + self.n_dec * kv.state_tokens
         ctx = self._base[self._is_dec] + (self.v + ahead)
         return self.held_prefill + float(np.sum(kv.tokens_held(ctx)))
+
+    def _blocks_held(self, v: int) -> int:
+        """Sum over decoders of ceil((base + v) / block), the blocks they hold at decode step `v`, from the running
+        counts: with base = q block + r and v + block - 1 = Q block + s, each holds q + Q + (1 if r >= block - s)."""
+        big, s = divmod(v + self._block - 1, self._block)
+        crossing = sum(self._residues[self._block - s :]) if s else 0
+        return self._blocks_base + self.n_dec * big + crossing
 
     def kv_share(self) -> float:
         """Share of the KV cache held now (an upper bound within a block per sequence): an autoscaler's signal."""
@@ -227,6 +241,7 @@ class Replica:
             self.n_dec -= 1
             self.s_base -= seq.ctx_join - seq.join_v
             self._is_dec[seq.slot] = False
+            self._count_base(seq.ctx_join - seq.join_v, -1)
             self._free_slots.append(seq.slot)
             seq.join_v = -1
             seq.finish_v = -1
@@ -255,9 +270,17 @@ class Replica:
         seq.finish_v = self.v + seq.output - seq.generated
         self._base[slot] = seq.ctx_join - self.v
         self._is_dec[slot] = True
+        self._count_base(seq.ctx_join - self.v, 1)
         self.n_dec += 1
         self.s_base += seq.ctx_join - self.v
         heapq.heappush(self._heap, (seq.finish_v, next(self._tie), seq))
+
+    def _count_base(self, base: int, sign: int) -> None:
+        """Add (sign 1) or drop (sign -1) a decoder of `base` (its context less the step counter) in `_blocks_held`'s
+        counts."""
+        q, r = divmod(base, self._block)
+        self._blocks_base += sign * q
+        self._residues[r] += sign
 
     def _nearest_finish(self) -> int:
         """Decode-step count at which the next decoder finishes (stale heap entries dropped)."""
