@@ -90,7 +90,7 @@ class Bounded:
     paper: PaperCheck
     benchmark: str
     quality_score: float | None
-    can_be_eligible: bool = True
+    can_be_eligible: bool
     """False when a constraint rules it out whatever its day (`eligible_on_paper`)."""
 
 

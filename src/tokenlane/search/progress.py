@@ -17,7 +17,8 @@ from tokenlane.search.evaluate import ConfigResult
 
 
 class SearchProgress:
-    """Counts of a search's results so far (thread-safe to read: each field is replaced whole)."""
+    """Counts of a search's results so far, written by the search's thread and read by others (the page's polls):
+    each update is a single assignment or counter increment, so a reader sees a count a result behind at worst."""
 
     def __init__(self, on_change: Callable[[SearchProgress], None] = lambda p: None) -> None:
         self.on_change = on_change

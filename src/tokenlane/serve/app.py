@@ -29,7 +29,7 @@ from tokenlane.cost import priced_models
 from tokenlane.errors import TokenlaneError
 from tokenlane.scenario import parse_scenario
 from tokenlane.search import bounds_for, check_search
-from tokenlane.serve.searches import Searches, search_view
+from tokenlane.serve.searches import Searches, SearchJob, search_view
 from tokenlane.serve.workspace import (
     MAX_UPLOAD_BYTES,
     Workspace,
@@ -200,19 +200,18 @@ def create_app(catalog: Catalog, initial_yaml: str, folder: Path, *, hosts: tupl
             return _problems(exc)
         return JSONResponse(search_view(searches.start(scenario, bounds)))
 
-    @app.get("/api/search/{job_id}")
-    async def search_state(job_id: str) -> JSONResponse:
-        job = searches.get(job_id)
-        if job is None:
-            return JSONResponse({"problems": [{"field": "", "message": "no such search (the page keeps the last few)"}]}, 404)
-        return JSONResponse(json.loads(json.dumps(search_view(job), default=str)))
-
-    @app.post("/api/search/{job_id}/cancel")
-    async def search_cancel(job_id: str) -> JSONResponse:
-        job = searches.cancel(job_id)
+    def _search_answer(job: SearchJob | None) -> JSONResponse:
         if job is None:
             return JSONResponse({"problems": [{"field": "", "message": "no such search (the page keeps the last few)"}]}, 404)
         return JSONResponse(search_view(job))
+
+    @app.get("/api/search/{job_id}")
+    async def search_state(job_id: str) -> JSONResponse:
+        return _search_answer(searches.get(job_id))
+
+    @app.post("/api/search/{job_id}/cancel")
+    async def search_cancel(job_id: str) -> JSONResponse:
+        return _search_answer(searches.cancel(job_id))
 
     @app.post("/api/parse")
     async def parse(body: YamlBody) -> JSONResponse:
