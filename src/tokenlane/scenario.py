@@ -15,7 +15,17 @@ from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tokenlane.errors import InputError, ScenarioError
 from tokenlane.files import regular_file
@@ -53,8 +63,9 @@ MAX_USERS = 1_000_000
 MAX_REQUESTS_PER_DAY = 20_000_000
 """Most requests one simulated day may make, batch jobs included (about 60 bytes of log each)."""
 MAX_INTERACTIVE_REQUESTS_PER_DAY = 2_000_000
-"""Most interactive requests one simulated day may make: each is stepped through the engine (~20 us of CPU), so this
-keeps one day under a minute on a 2-core machine (batch jobs replay their steady windows and may be larger)."""
+"""Most interactive requests one process simulates in a day: each is stepped through the engine (~20 us of CPU), so
+this keeps one day under a minute on a 2-core machine (batch jobs replay their steady windows and may be larger). A day
+sharded by replica over a Ray cluster (`tokenlane simulate --ray`) may make up to MAX_REQUESTS_PER_DAY."""
 MAX_REPLICAS = 1024
 """Most replicas an option may have or be sized to."""
 MIN_CLOSED_LOOP_CYCLE_S = 1.0
@@ -380,7 +391,7 @@ class Workload(_Model):
     from it when the scenario is loaded)."""
 
     @model_validator(mode="after")
-    def _check(self) -> Workload:
+    def _check(self, info: ValidationInfo) -> Workload:
         if self.trace is not None:
             derived = [f for f in TRACE_DERIVED_FIELDS if not (f == "hourly_weights" and self.trace.repeat_hours)]
             clash = [f for f in (*derived, *TRACE_EXCLUDED_FIELDS) if f in self.model_fields_set]
@@ -392,10 +403,13 @@ class Workload(_Model):
             raise ValueError("hourly_weights only apply to arrival: diurnal")
         if self.trace is not None:
             return self  # the day's size is known once the trace is read: workload_from_trace checks it
-        if self.expected_interactive_requests_per_day > MAX_INTERACTIVE_REQUESTS_PER_DAY:
+        sharded = bool(info.context and info.context.get("sharded"))
+        if not sharded and self.expected_interactive_requests_per_day > MAX_INTERACTIVE_REQUESTS_PER_DAY:
             raise ValueError(
-                f"this workload makes about {self.expected_interactive_requests_per_day:,.0f} interactive requests a day; one simulated "
-                f"day is limited to {MAX_INTERACTIVE_REQUESTS_PER_DAY:,} (docs/simulate.md): simulate a shorter period or fewer users"
+                f"this workload makes about {self.expected_interactive_requests_per_day:,.0f} interactive requests a day; one process "
+                f"simulates at most {MAX_INTERACTIVE_REQUESTS_PER_DAY:,} (docs/simulate.md): simulate a shorter period or fewer users, "
+                "or shard the day by replica over a Ray cluster with `tokenlane simulate --ray` (each self-hosted option with "
+                "`router: round_robin` or `session`)"
             )
         if self.expected_requests_per_day > MAX_REQUESTS_PER_DAY:
             raise ValueError(
@@ -614,6 +628,7 @@ _BOX_FIELDS = {
     "max_units",
     "measured",
     "scheduler",
+    "router",
     "finetune",
     "autoscale",
     "grid",
@@ -701,6 +716,10 @@ class Option(_Model):
     scheduler: Literal["continuous", "slots", "serial", "priority"] | None = None
     """Scheduler policy of a self-hosted option (default: the engine's own); `priority` serves interactive
     requests before batch work."""
+    router: Literal["least_outstanding", "round_robin", "session"] = "least_outstanding"
+    """How a fixed fleet's replicas share the interactive requests: the replica with the fewest outstanding requests,
+    each in turn, or by user (session affinity); batch jobs are spread by outstanding requests whatever the router
+    (simulate/routers.py)."""
     grid: str | None = None
     """self_host, cloud_gpu: the electricity grid it draws from, for its emissions: a country code (`fr`, `pl`),
     `eu`, `world`, or a cloud region (`eu-frankfurt`); default: a rented option's `processes_in`, else `finance.grid`
@@ -744,6 +763,8 @@ class Option(_Model):
             raise ValueError(
                 f"`{clash[0]}` holds a fixed fleet; with `autoscale` the day decides what is held (autoscale.min_replicas, max_replicas)"
             )
+        if self.autoscale is not None and "router" in self.model_fields_set:
+            raise ValueError("`router` applies to a fixed fleet: an autoscaled one sends each request to its least-loaded serving replica")
         if self.disaggregated is not None and self.autoscale is not None:
             raise ValueError("`autoscale` does not apply to a disaggregated option: size its pools with prefill.count and decode.count")
         if self.disaggregated is not None and {"gpus", "nodes", "parallel", "max_running_seqs"} & self.model_fields_set:
@@ -759,6 +780,24 @@ class Option(_Model):
     def location(self) -> str:
         """Where prompts are processed."""
         return self.data_location or {"self_host": "on_prem", "cloud_gpu": "region", "api": "external"}[self.kind]
+
+
+def unshardable(workload: Workload, option: Option) -> tuple[str, str] | None:
+    """Why `option`'s day of `workload` cannot be simulated one replica at a time (simulate/shard.py), as (the field
+    to change, the reason); None when it can: its replicas' shares then step alone and merge into the same day."""
+    if option.kind == "api":
+        return None  # an API's requests are not stepped through replicas: its day needs no shards
+    if option.autoscale is not None:
+        return "autoscale", "an autoscaled fleet routes each request by the replicas it holds and their load"
+    if option.disaggregated is not None:
+        return "disaggregated", "a disaggregated option's decode pool takes each cache by its replicas' load"
+    if option.router == "least_outstanding":
+        return "router", "the least-outstanding router reads every replica's load at each arrival: give `router: round_robin` or `session`"
+    if workload.arrival_pattern == "closed_loop":
+        return "arrival", "closed-loop users send their next request when an answer ends, on whichever replica served it"
+    if workload.batch_jobs:
+        return "batch_jobs", "batch jobs are spread over the replicas by their outstanding requests"
+    return None
 
 
 PRICES_AT_DEFAULT = date(2026, 11, 4)
@@ -1026,13 +1065,15 @@ def _field_name(data: Any, loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; every problem is reported, each naming the file, line and field."""
+def parse_scenario(text: str, path: str = "<scenario>", *, sharded: bool = False) -> Scenario:
+    """Validate scenario YAML text; every problem is reported, each naming the file, line and field. `sharded`: its
+    days are to be sharded by replica (`--ray`), so a day may make more interactive requests than one process
+    simulates (MAX_INTERACTIVE_REQUESTS_PER_DAY), provided every self-hosted option's day can be sharded."""
     data, root = load_yaml(text, path, error=ScenarioError, loader=_UniqueKeyLoader)
     if not isinstance(data, dict):
         raise ScenarioError("expected a mapping with name, workload and options", path=path)
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context={"sharded": sharded})
     except ValidationError as exc:
         problems: list[str] = []
         for err in exc.errors():
@@ -1054,20 +1095,31 @@ def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
             _, where = scenario.locate("workload", "tasks", i, "pass_rates", unknown)
             problems.append(f"{where}: names no option (options are {', '.join(names)})")
     apis = [o.name for o in scenario.options if o.kind == "api"]
+    large = scenario.workload.expected_interactive_requests_per_day > MAX_INTERACTIVE_REQUESTS_PER_DAY
     for i, option in enumerate(scenario.options):
         spill = option.autoscale.spillover if option.autoscale else None
         if spill is not None and spill not in apis:
             _, where = scenario.locate("options", i, "autoscale", "spillover")
             problems.append(f"{where}: '{spill}' names no api option (api options: {', '.join(apis) or 'none'})")
+        refusal = unshardable(scenario.workload, option) if large else None
+        if refusal is not None:
+            field, why = refusal
+            _, where = scenario.locate(*(("workload", field) if field in Workload.model_fields else ("options", i, field)))
+            problems.append(
+                f"{where}: a day of about {scenario.workload.expected_interactive_requests_per_day:,.0f} interactive requests is "
+                f"sharded by replica (--ray), and this option's day cannot be: {why}"
+            )
     if problems:
         raise ScenarioError(problems[0], path=path, more=problems[1:])
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, sharded: bool = False) -> Scenario:
     """Read and validate a scenario file (a regular UTF-8 file of at most 1 MiB); a workload `trace` and token counts
-    `{from: ...}` are read now, relative to the file, and the workload fields a trace determines are derived from it."""
-    return read_referenced_files(parse_scenario(read_text_file(path, what="scenario"), str(path)), Path(path).parent)
+    `{from: ...}` are read now, relative to the file, and the workload fields a trace determines are derived from it.
+    `sharded`: see `parse_scenario`."""
+    text = read_text_file(path, what="scenario")
+    return read_referenced_files(parse_scenario(text, str(path), sharded=sharded), Path(path).parent)
 
 
 def referenced_files(scenario: Scenario) -> list[TraceFile]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,8 @@ from tokenlane.cli._options import fitted_table
 from tokenlane.cli._progress import progress_bar
 from tokenlane.plan.days import days_at_ends
 from tokenlane.report import write_outcomes
-from tokenlane.simulate import describe_rejections
+from tokenlane.simulate import describe_rejections, workers_available
+from tokenlane.simulate.shard import ray_shards
 from tokenlane.traces import write_mooncake
 from tokenlane.units import format_duration, format_number
 
@@ -34,18 +36,28 @@ def command(
     interval_ends: Annotated[
         bool, typer.Option("--interval-ends", help="Also simulate each box at the ends of its 80% speed interval (two more days each).")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Shard each day by replica as Ray tasks on this cluster (ray://host:10001, auto, or local): days past "
+            "one process's 2,000,000 interactive requests, on options with `router: round_robin` or `session`."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Simulate a day of real arrivals on each self-hosted option: TTFT, tok/s percentiles, SLO attainment."""
-    spec, catalog = catalog_for_scenario(load_scenario(scenario), catalog_file or [], scenario.parent)
+    spec, catalog = catalog_for_scenario(load_scenario(scenario, sharded=ray is not None), catalog_file or [], scenario.parent)
     check_scenario(spec, catalog, base_dir=scenario.parent)
     chosen = [option] if option else [o.name for o in spec.options]
-    with progress_bar(quiet=json_out, description="simulating each option's day", total=len(chosen)) as update:
+    with (
+        ray_shards(ray, workers=workers_available()) if ray is not None else contextlib.nullcontext(None) as shards,
+        progress_bar(quiet=json_out, description="simulating each option's day", total=len(chosen)) as update,
+    ):
 
         def hear(name: str, share: float) -> None:
             update(chosen.index(name) + share, len(chosen), f"{name}: {share:.0%} of its day simulated")
 
-        sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact, progress=hear)
+        sim = simulate_scenario(spec, catalog, option=option, seed=seed, find_max=find_max_users, exact=exact, progress=hear, shards=shards)
     if per_request is not None:
         write_outcomes(per_request, sim)
     if export_trace is not None and sim.results and (log := sim.results[0].log) is not None:

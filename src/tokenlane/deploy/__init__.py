@@ -25,6 +25,7 @@ from tokenlane.plan.days import simulate_options
 from tokenlane.scenario import Scenario
 from tokenlane.search.recipe import option_recipe
 from tokenlane.simulate import DayRuns
+from tokenlane.simulate.routers import BALANCERS
 from tokenlane.simulate.runs import cold_start_s, scaling_plan
 from tokenlane.traces import write_mooncake
 
@@ -76,8 +77,8 @@ def deploy_files(scenario: Scenario, catalog: Catalog, option_name: str, target:
         files["compose.yaml"] = _yaml([compose_file(name, box, cold_start_s=cold)])
         if replicas > 1 or plan is not None:
             notes.append(
-                f"the plan holds {'up to ' if plan else ''}{replicas} replicas: Compose runs one per machine; put them behind a "
-                "least-outstanding-requests load balancer, or use --target k8s"
+                f"the plan holds {'up to ' if plan else ''}{replicas} replicas: Compose runs one per machine; put them behind "
+                f"{BALANCERS[option.router]}, or use --target k8s"
             )
     else:
         documents = manifests(name, box, replicas=plan.min_replicas if plan else replicas, cold_start_s=cold)

@@ -6,12 +6,11 @@ yields a `Judge`, called once per wave of configurations; every backend gives th
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from tokenlane.catalog import Catalog
-from tokenlane.errors import InputError
+from tokenlane.ray_cluster import ray_session
 from tokenlane.scenario import Scenario
 from tokenlane.search.evaluate import EvalJob
 from tokenlane.search.space import Config
@@ -49,23 +48,7 @@ def pool(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, worker
 def ray_tasks(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, workers: int, address: str | None) -> Iterator[Judge]:
     """Ray tasks on the cluster at `address` (`local`: a Ray instance started here with `workers` CPUs); the scenario
     and catalog go to the object store once."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise InputError("Ray is not installed: pip install 'tokenlane[ray]'", field="--ray") from exc
-    started = False
-    if address not in ("local", "auto", None):
-        _check_reachable(address)
-    if not ray.is_initialized():
-        try:
-            if address == "local":
-                ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False, configure_logging=False)
-            else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot reach the Ray cluster at {address} ({exc})", field="--ray") from exc
-        started = True
-    try:
+    with ray_session(address, workers=workers) as ray:
         remote = ray.remote(_evaluate_parts)
         scenario_ref, catalog_ref = ray.put(scenario), ray.put(catalog)
 
@@ -74,24 +57,6 @@ def ray_tasks(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, w
             return (ray.get(ref) for ref in refs)
 
         yield judge
-    finally:
-        if started:
-            ray.shutdown()
-
-
-REACH_TIMEOUT_S = 3.0
-
-
-def _check_reachable(address: str) -> None:
-    """A cluster address (`ray://host:port` or `host:port`) answers a TCP connection, else one clear error (Ray
-    itself would retry for a minute)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"'{address}' is not host:port, ray://host:port, auto or local", field="--ray")
-    try:
-        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
-    except OSError as exc:
-        raise InputError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})", field="--ray") from exc
 
 
 def _evaluate_parts(fn: Callable[[EvalJob], R], scenario: Scenario, catalog: Catalog, config: Config, seed: int, search: str) -> R:

@@ -20,6 +20,7 @@ from tokenlane.catalog import Catalog
 from tokenlane.plan import option_curve
 from tokenlane.scenario import Option, Scenario
 from tokenlane.search.space import Config
+from tokenlane.simulate.routers import BALANCERS
 from tokenlane.simulate.workload import sample_tokens
 from tokenlane.units import GB
 
@@ -233,7 +234,7 @@ def option_recipe(option: Option, scenario: Scenario, catalog: Catalog, *, repli
         f"--concurrency {','.join(map(str, levels))} --prompt-tokens {mean_prompt} --output-tokens {mean_output} --out bench-{config.model}"
     )
     note = (
-        f"Run {replicas} replica(s) behind a least-outstanding-requests load balancer. After the bench, add "
+        f"Run {replicas} replica(s) behind {BALANCERS[option.router]}. After the bench, add "
         f"`measured: bench-{config.model}/summary.json` to the option: `tokenlane plan` then checks the model against it."
     )
     if config.engine == "llama.cpp":

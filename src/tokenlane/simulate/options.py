@@ -13,6 +13,7 @@ from tokenlane.scenario import MAX_USERS, Scenario
 from tokenlane.simulate.metrics import SimulationResult
 from tokenlane.simulate.runs import DayRuns
 from tokenlane.simulate.search import largest_passing
+from tokenlane.simulate.shard import Shards
 
 
 class SkippedOption(BaseModel):
@@ -45,16 +46,18 @@ def simulate_scenario(
     find_max: bool = False,
     exact: bool = False,
     progress: Callable[[str, float], None] | None = None,
+    shards: Shards | None = None,
 ) -> ScenarioSimulation:
     """Simulate the chosen option (or every option: boxes on their engine, APIs on the provider's fleet) for one day;
-    `progress` hears (option, simulated share of the day) as each day runs (`DayRuns`)."""
+    `progress` hears (option, simulated share of the day) as each day runs; `shards` steps the replicas of the days
+    that can be sharded (`DayRuns`)."""
     if find_max and scenario.workload.trace is not None:
         raise InputError(
             "does not apply to a trace: its requests are replayed as logged (replay it faster with trace.rate_multiplier)",
             field="--find-max-users",
         )
     chosen = [scenario.option(option)] if option else scenario.options
-    runs = DayRuns(scenario, catalog, seed=seed, exact=exact, progress=progress)
+    runs = DayRuns(scenario, catalog, seed=seed, exact=exact, progress=progress, shards=shards)
     results: list[SimulationResult] = []
     skipped: list[SkippedOption] = []
     max_users: dict[str, int] = {}

@@ -1,6 +1,6 @@
 """The event loop: THE day. Every request is made here once — open-loop arrivals, closed-loop users who come back
-after thinking, multi-turn sessions, batch jobs — routed to replicas (least outstanding requests) or to an API,
-and logged with its outcome.
+after thinking, multi-turn sessions, batch jobs — routed to replicas (least outstanding requests, or an option's
+`router`: simulate/routers.py) or to an API, and logged with its outcome.
 
 A disaggregated deployment (`Deployment.disaggregation`) runs two pools of replicas: a request is routed to a prefill
 replica (least outstanding requests), which computes its prompt's KV cache and first token; the cache then moves to
@@ -29,9 +29,10 @@ import numpy as np
 from tokenlane.capacity import Deployment, kv_transfer_s
 from tokenlane.scenario import Workload
 from tokenlane.simulate.entities import ApiServing, Run, Seq
-from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder
+from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder, RequestLog
 from tokenlane.simulate.metrics import SimulationResult, summarise
 from tokenlane.simulate.replica import Replica
+from tokenlane.simulate.routers import LEAST_OUTSTANDING, ROUTERS
 from tokenlane.simulate.scaling import DRAINING, OFF, POLICIES, WARM, WARMING, Fleet, FleetSignal, ScalingPlan
 from tokenlane.simulate.schedulers import scheduler_for
 from tokenlane.simulate.workload import BatchBlock, OpenLoopRequests, Sessions, batch_blocks, open_loop_requests
@@ -99,6 +100,53 @@ def water_fill(outstanding: list[int], n: int) -> list[int]:
     return share
 
 
+@dataclass(frozen=True)
+class DayRequests:
+    """A day's requests as its workload makes them, before any is served: the open-loop arrivals and batch jobs, and
+    the log holding them (closed-loop users add theirs as they come back)."""
+
+    rng: np.random.Generator
+    sessions: Sessions
+    opened: OpenLoopRequests
+    blocks: list[BatchBlock]
+    block_rid: list[int]
+    """Each batch job's first request id."""
+    log: LogBuilder
+    users: int
+
+
+def day_requests(server: Server, workload: Workload, *, users: int | None = None, seed: int = 0) -> DayRequests:
+    """The requests of a day of `workload` on `server` (the server decides whether prompts hit a prefix cache), drawn
+    from `seed`: the same for a day simulated whole (`simulate_day`) or by replica (simulate/shard.py)."""
+    rng = np.random.default_rng(seed)
+    num_users = users if users is not None else workload.users
+    is_api = isinstance(server, ApiServing)
+    sessions = Sessions(workload, prefix_caching=is_api or server.engine.supports_prefix_caching, rng=rng)
+    opened = open_loop_requests(workload, num_users, sessions, rng)
+    blocks = batch_blocks(workload)
+    closed = workload.arrival_pattern == "closed_loop"
+    log = LogBuilder(len(opened) + sum(b.requests for b in blocks) + (num_users * 16 if closed else 0))
+    _log_arrivals(log, opened)
+    block_rid = [
+        log.add(b.requests, arrival_s=b.arrival_s, prompt_tokens=b.prompt_tokens, cached_tokens=0, output_tokens=b.output_tokens, job=b.job)
+        for b in blocks
+    ]
+    return DayRequests(rng, sessions, opened, blocks, block_rid, log, num_users)
+
+
+def _log_arrivals(log: LogBuilder, opened: OpenLoopRequests) -> None:
+    log.add(
+        len(opened),
+        arrival_s=opened.arrival_s,
+        prompt_tokens=opened.prompt_tokens,
+        cached_tokens=opened.cached_tokens,
+        cache_write_tokens=opened.write_tokens,
+        output_tokens=opened.output_tokens,
+        job=-1,
+        user=opened.user,
+    )
+
+
 def simulate_day(
     server: Server,
     workload: Workload,
@@ -110,48 +158,42 @@ def simulate_day(
     scheduler: str | None = None,
     exact: bool = False,
     scaling: ScalingPlan | None = None,
+    router: str = LEAST_OUTSTANDING,
     progress: Callable[[float], None] | None = None,
 ) -> SimulationResult:
     """Simulate one working day of `workload` on `replicas` copies of a deployment, or on an API; same seed, same
     result. `exact` steps saturated batch work step by step instead of replaying its steady windows. `scaling`: the
-    fleet follows the load between its minimum and maximum replicas instead (`replicas` is then ignored). `progress`
-    hears, now and then, the simulated share of the day so far (0 to 1: the clock against the last arrival)."""
-    rng = np.random.default_rng(seed)
-    num_users = users if users is not None else workload.users
+    fleet follows the load between its minimum and maximum replicas instead (`replicas` is then ignored). `router`
+    picks the replica of each interactive request (simulate/routers.py). `progress` hears, now and then, the
+    simulated share of the day so far (0 to 1: the clock against the last arrival)."""
+    made = day_requests(server, workload, users=users, seed=seed)
     is_api = isinstance(server, ApiServing)
-    sessions = Sessions(workload, prefix_caching=is_api or server.engine.supports_prefix_caching, rng=rng)
-    opened = open_loop_requests(workload, num_users, sessions, rng)
-    blocks = batch_blocks(workload)
     closed = workload.arrival_pattern == "closed_loop"
-    log = LogBuilder(len(opened) + sum(b.requests for b in blocks) + (num_users * 16 if closed else 0))
-    log.add(
-        len(opened),
-        arrival_s=opened.arrival_s,
-        prompt_tokens=opened.prompt_tokens,
-        cached_tokens=opened.cached_tokens,
-        cache_write_tokens=opened.write_tokens,
-        output_tokens=opened.output_tokens,
-        job=-1,
-        user=opened.user,
-    )
-    block_rid = [
-        log.add(b.requests, arrival_s=b.arrival_s, prompt_tokens=b.prompt_tokens, cached_tokens=0, output_tokens=b.output_tokens, job=b.job)
-        for b in blocks
-    ]
     if scaling is not None:
         replicas = scaling.max_replicas
     assert scaling is None or is_api or server.disaggregation is None, "the scenario refuses autoscale on a disaggregated option"
-    day = _Day(server, workload, log, sessions, rng, replicas=replicas, scheduler=scheduler, exact=exact or closed, scaling=scaling)
+    day = _Day(
+        server,
+        workload,
+        made.log,
+        made.sessions,
+        made.rng,
+        replicas=replicas,
+        scheduler=scheduler,
+        exact=exact or closed,
+        scaling=scaling,
+        router=router,
+    )
     if closed:
         think = workload.think_time_s or 0.0
-        starts = rng.uniform(0, think, size=num_users) if think > 0 else np.zeros(num_users)
+        starts = made.rng.uniform(0, think, size=made.users) if think > 0 else np.zeros(made.users)
         for u, t0 in enumerate(starts.tolist()):
             day.schedule_user(u, t0)
-    stopped = day.run(opened, blocks, block_rid, progress or (lambda share: None))
+    stopped = day.run(made.opened, made.blocks, made.block_rid, progress or (lambda share: None))
     if progress is not None:
         progress(1.0)
     day.copy_twins()
-    served = log.freeze()
+    served = made.log.freeze()
     held = None
     if day.fleet is not None:
         held = day.fleet.result(day.now, spilled=served.where(served.spilled == 1), words=target_words(day.fleet.plan))
@@ -159,7 +201,7 @@ def simulate_day(
         served,
         workload,
         option=option,
-        users=num_users,
+        users=made.users,
         seed=seed,
         replicas=day.unit_shares(),
         units=replicas if day.prefill_pool else None,
@@ -167,6 +209,22 @@ def simulate_day(
         stopped=stopped,
         scaling=held,
     )
+
+
+def simulate_share(
+    dep: Deployment, workload: Workload, requests: OpenLoopRequests, *, scheduler: str | None, exact: bool, last_submit_s: float
+) -> tuple[RequestLog, Replica, float, str | None]:
+    """One replica's share of an open-loop day (the `requests` a router that reads no replica's load gave it), stepped
+    alone: (its requests' log, in their order; the replica, with its counters; when its last event happened, s; why
+    it stopped early, if it did). `last_submit_s`: the whole day's last arrival, which its run's end is counted from.
+    The same as that replica's part of the whole day: a replica's steps read only its own requests."""
+    rng = np.random.default_rng(0)  # an open-loop day draws nothing while it runs
+    log = LogBuilder(len(requests))
+    _log_arrivals(log, requests)
+    sessions = Sessions(workload, prefix_caching=dep.engine.supports_prefix_caching, rng=rng)
+    day = _Day(dep, workload, log, sessions, rng, replicas=1, scheduler=scheduler, exact=exact)
+    stopped = day.run(requests, [], [], lambda share: None, last_submit_s=last_submit_s)
+    return log.freeze(), day.engines[0], day.now, stopped
 
 
 def target_words(plan: ScalingPlan) -> str:
@@ -192,6 +250,7 @@ class _Day:
         scheduler: str | None,
         exact: bool,
         scaling: ScalingPlan | None = None,
+        router: str = LEAST_OUTSTANDING,
     ) -> None:
         self.workload = workload
         self.log = log
@@ -223,6 +282,10 @@ class _Day:
         """Disaggregated: the answer tokens each batch job's requests get from the decode pool."""
         self.interactive_in_flight = 0
         """Interactive requests in the replicas (the rest of their outstanding requests are batch work)."""
+        self.router = ROUTERS.get(router)
+        """The router of a fixed fleet's interactive requests; None: the least-outstanding one (`_least_loaded`)."""
+        self.routed = 0
+        """Interactive requests routed so far (a router's `arrival`)."""
         if self.fleet is not None:
             self._hold_first_replicas()
 
@@ -400,6 +463,9 @@ class _Day:
             i = routed
         elif len(engines) == 1:
             i = 0
+        elif self.router is not None:
+            i = self.router.choose(self.prefill_pool or len(engines), self.routed, user)
+            self.routed += 1
         else:
             i = self._least_loaded(prefill=True)
         eng = engines[i]
@@ -547,15 +613,23 @@ class _Day:
                 fleet.release(i, self.now)
 
     def run(
-        self, opened: OpenLoopRequests, blocks: list[BatchBlock], block_rid: list[int], progress: Callable[[float], None]
+        self,
+        opened: OpenLoopRequests,
+        blocks: list[BatchBlock],
+        block_rid: list[int],
+        progress: Callable[[float], None],
+        *,
+        last_submit_s: float = 0.0,
     ) -> str | None:
         """Process every event, telling `progress` the share of the day done every PROGRESS_EVENTS events; returns why
-        the run stopped early, if it did."""
+        the run stopped early, if it did. The run stops DRAIN_LIMIT_HOURS after the last submission: the last of these
+        arrivals and jobs, the end of the working day, or `last_submit_s` (a replica's share of a sharded day stops
+        when the whole day would)."""
         open_t: list[float] = opened.arrival_s.tolist()
         o_prompt, o_output = opened.prompt_tokens.tolist(), opened.output_tokens.tolist()
         o_cached, o_user = opened.cached_tokens.tolist(), opened.user.tolist()
         n_open, n_blocks = len(open_t), len(blocks)
-        last_submit = max([*open_t[-1:], *(b.arrival_s for b in blocks), self.day_end_s])
+        last_submit = max([*open_t[-1:], *(b.arrival_s for b in blocks), self.day_end_s, last_submit_s])
         stop_at = last_submit + DRAIN_LIMIT_HOURS * S_PER_HOUR
         io = ib = 0
         inf = math.inf

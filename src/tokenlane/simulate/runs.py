@@ -16,10 +16,11 @@ from tokenlane.capacity import Deployment, option_deployment, plan_memory, slo_l
 from tokenlane.catalog import Catalog
 from tokenlane.errors import InputError
 from tokenlane.pool import worker_pool
-from tokenlane.scenario import Option, Scenario, Workload
+from tokenlane.scenario import Option, Scenario, Workload, unshardable
 from tokenlane.simulate.metrics import SimulationResult
 from tokenlane.simulate.run import ApiServing, Server, simulate_day
 from tokenlane.simulate.scaling import ScalingPlan
+from tokenlane.simulate.shard import Shards, sharded_day
 from tokenlane.simulate.workload import hourly_profile
 from tokenlane.units import GB, S_PER_HOUR
 
@@ -199,6 +200,7 @@ class DayRuns:
         exact: bool = False,
         keep_logs: bool = True,
         progress: Callable[[str, float], None] | None = None,
+        shards: Shards | None = None,
     ) -> None:
         self.scenario = scenario
         self.catalog = catalog
@@ -209,6 +211,9 @@ class DayRuns:
         self.days: dict[DayKey, SimulationResult] = {}
         self.progress = progress
         """Hears (option, simulated share of its day) while a day is simulated (`simulate_day`'s `progress`)."""
+        self.shards = shards
+        """Where each replica's share of a day is stepped, for the days that can be sharded (`scenario.unshardable`;
+        simulate/shard.py); None: every day in this process."""
 
     def key(self, option: str, *, replicas: int | None = None, users: int | None = None) -> DayKey:
         opt = self.scenario.option(option)
@@ -221,18 +226,15 @@ class DayRuns:
             opt = self.scenario.option(option)
             server = option_server(self.catalog, opt)
             scaling = scaling_plan(self.scenario, self.catalog, opt, server, key[1]) if isinstance(server, Deployment) else None
-            day = simulate_day(
-                server,
-                self.scenario.workload,
-                option=option,
-                replicas=key[1],
-                users=key[2],
-                seed=self.seed,
-                scheduler=opt.scheduler,
-                exact=self.exact,
-                scaling=scaling,
-                progress=None if (listen := self.progress) is None else lambda share: listen(option, share),
-            )
+            listen = self.progress
+            hear = None if listen is None else lambda share: listen(option, share)
+            workload = self.scenario.workload
+            common = {"option": option, "replicas": key[1], "users": key[2], "seed": self.seed, "scheduler": opt.scheduler}
+            common |= {"exact": self.exact, "router": opt.router, "progress": hear}
+            if self.shards is not None and isinstance(server, Deployment) and key[1] > 1 and unshardable(workload, opt) is None:
+                day = sharded_day(server, workload, shards=self.shards, **common)
+            else:
+                day = simulate_day(server, workload, scaling=scaling, **common)
             self.days[key] = day if self.keep_logs else day.model_copy(update={"log": None})
         return self.days[key]
 
@@ -304,6 +306,11 @@ def shared_pool(shared: S, *, workers: int) -> Iterator[Callable[..., Iterator[R
             return pool.map(_call_with_shared, [(fn, x) for x in items], chunksize=chunksize)
 
         yield there
+
+
+def local_shards(workers: int) -> Shards:
+    """A day's replica shares stepped on a pool of `workers` local processes (`map_shared`; here, with one)."""
+    return lambda fn, items, shared: map_shared(fn, items, shared, workers=workers)
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], *, workers: int) -> list[R]:
