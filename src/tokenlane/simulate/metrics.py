@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,9 @@ from tokenlane.scenario import Slo, Workload
 from tokenlane.simulate.log import OUTCOMES, REJECTED, TRUNCATED, UNFINISHED, RequestLog
 from tokenlane.simulate.scaling.fleet import ScalingResult
 from tokenlane.units import MS_PER_S, S_PER_HOUR
+
+if TYPE_CHECKING:
+    from tokenlane.simulate.replica import Replica
 
 
 class Percentiles(BaseModel):
@@ -204,7 +208,8 @@ def slo_mask(ttft_s: np.ndarray, tok_s: np.ndarray, slo: Slo) -> np.ndarray:
     return (ttft_s <= slo.max_ttft_s) & (tok_s >= slo.min_tok_s_per_user)
 
 
-class ReplicaStats(Protocol):
+@dataclass(frozen=True)
+class ReplicaCounters:
     """What one replica's engine counted over the day."""
 
     busy_s: float
@@ -214,6 +219,14 @@ class ReplicaStats(Protocol):
     num_steps: int
     num_preemptions: int
 
+    @classmethod
+    def of(cls, replica: Replica, weight: float = 1.0) -> ReplicaCounters:
+        """`replica`'s counters, its busy seconds and concurrency area as `weight` of its unit's (a disaggregated pool's
+        replica: its devices over the unit's)."""
+        r = replica
+        shared = (r.busy_s * weight, r.prefill_busy_s * weight, r.concurrency_area * weight)
+        return cls(*shared, r.peak_running, r.num_steps, r.num_preemptions)
+
 
 def summarise(
     log: RequestLog,
@@ -222,7 +235,7 @@ def summarise(
     option: str,
     users: int,
     seed: int,
-    replicas: list[ReplicaStats],
+    replicas: list[ReplicaCounters],
     end_s: float,
     stopped: str | None,
     scaling: ScalingResult | None = None,

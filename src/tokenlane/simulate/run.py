@@ -30,7 +30,7 @@ from tokenlane.capacity import Deployment, kv_transfer_s
 from tokenlane.scenario import Workload
 from tokenlane.simulate.entities import ApiServing, Run, Seq
 from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED, LogBuilder, RequestLog
-from tokenlane.simulate.metrics import SimulationResult, summarise
+from tokenlane.simulate.metrics import ReplicaCounters, SimulationResult, summarise
 from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.routers import LEAST_OUTSTANDING, ROUTERS
 from tokenlane.simulate.scaling import DRAINING, OFF, POLICIES, WARM, WARMING, Fleet, FleetSignal, ScalingPlan
@@ -62,18 +62,6 @@ class _Twin:
 
 
 Server = Deployment | ApiServing
-
-
-class _Share:
-    """A replica's counters as `weight` of its unit's (a disaggregated pool's replica: its devices over the unit's)."""
-
-    def __init__(self, replica: Replica, weight: float) -> None:
-        self.busy_s = replica.busy_s * weight
-        self.prefill_busy_s = replica.prefill_busy_s * weight
-        self.concurrency_area = replica.concurrency_area * weight
-        self.peak_running = replica.peak_running
-        self.num_steps = replica.num_steps
-        self.num_preemptions = replica.num_preemptions
 
 
 def water_fill(outstanding: list[int], n: int) -> list[int]:
@@ -289,12 +277,12 @@ class _Day:
         if self.fleet is not None:
             self._hold_first_replicas()
 
-    def unit_shares(self) -> list[Replica | _Share]:
+    def unit_shares(self) -> list[ReplicaCounters]:
         """Each engine's counters as a share of its unit: every replica whole, or (disaggregated) weighted by its
         devices over the unit's, so busy seconds sum to unit-seconds (what the energy and utilisation read)."""
         if not self.prefill_pool or self.dep is None:
-            return list(self.engines)
-        return [_Share(e, e.dep.num_devices / self.dep.unit_devices) for e in self.engines]
+            return [ReplicaCounters.of(e) for e in self.engines]
+        return [ReplicaCounters.of(e, e.dep.num_devices / self.dep.unit_devices) for e in self.engines]
 
     # -- a disaggregated deployment ------------------------------------------------------------------------------
 

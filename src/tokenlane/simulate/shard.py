@@ -19,7 +19,7 @@ import numpy as np
 
 from tokenlane.capacity import Deployment
 from tokenlane.scenario import Workload
-from tokenlane.simulate.metrics import SimulationResult, summarise
+from tokenlane.simulate.metrics import ReplicaCounters, SimulationResult, summarise
 from tokenlane.simulate.routers import ROUTERS
 from tokenlane.simulate.run import day_requests, simulate_share
 from tokenlane.simulate.workload import OpenLoopRequests
@@ -33,24 +33,12 @@ WRITTEN = ("admitted_s", "first_token_s", "finished_s", "generated_tokens", "out
 
 
 @dataclass(frozen=True)
-class Counters:
-    """What one replica's engine counted over its share (`metrics.ReplicaStats`)."""
-
-    busy_s: float
-    prefill_busy_s: float
-    concurrency_area: float
-    peak_running: int
-    num_steps: int
-    num_preemptions: int
-
-
-@dataclass(frozen=True)
 class ShareResult:
     """A replica's share served: its requests' written columns in their order, its counters, when its last event
     happened (s) and why its run stopped early, if it did."""
 
     columns: dict[str, np.ndarray]
-    counters: Counters
+    counters: ReplicaCounters
     end_s: float
     stopped: str | None
 
@@ -136,5 +124,4 @@ def _part(opened: OpenLoopRequests, rids: np.ndarray) -> OpenLoopRequests:
 def _serve_share(part: OpenLoopRequests, shared: tuple[Deployment, Workload, str | None, bool, float]) -> ShareResult:
     dep, workload, scheduler, exact, last_submit_s = shared
     log, eng, end_s, stopped = simulate_share(dep, workload, part, scheduler=scheduler, exact=exact, last_submit_s=last_submit_s)
-    counters = Counters(eng.busy_s, eng.prefill_busy_s, eng.concurrency_area, eng.peak_running, eng.num_steps, eng.num_preemptions)
-    return ShareResult({name: getattr(log, name) for name in WRITTEN}, counters, end_s, stopped)
+    return ShareResult({name: getattr(log, name) for name in WRITTEN}, ReplicaCounters.of(eng), end_s, stopped)
