@@ -3,9 +3,10 @@ after thinking, multi-turn sessions, batch jobs — routed to replicas (least ou
 `router`: simulate/routers.py) or to an API, and logged with its outcome.
 
 A disaggregated deployment (`Deployment.disaggregation`) runs two pools of replicas: a request is routed to a prefill
-replica (least outstanding requests), which computes its prompt's KV cache and first token; the cache then moves to
-a decode replica (least outstanding requests) over the layout's link (`capacity.kv_transfer_s`), which generates the
-answer from its first token on. Each pool has its own batches, token budgets, KV caches and queues.
+replica (least outstanding requests, or the option's `router`), which computes its prompt's KV cache and first
+token; the cache then moves to a decode replica (least outstanding requests) over the layout's link
+(`capacity.kv_transfer_s`), which generates the answer from its first token on. Each pool has its own batches, token
+budgets, KV caches and queues.
 
 Events at the same time run in a fixed, documented order: step ends first (by replica), then replicas of an autoscaled
 fleet that finish warming up, then KV caches arriving at the decode pool (by request), then arrivals (open-loop by

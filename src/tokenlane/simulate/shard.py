@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from tokenlane.capacity import Deployment
+from tokenlane.ray_cluster import ray_session
 from tokenlane.scenario import Workload
 from tokenlane.simulate.metrics import ReplicaCounters, SimulationResult, summarise
 from tokenlane.simulate.routers import ROUTERS
@@ -47,8 +48,6 @@ class ShareResult:
 def ray_shards(address: str, *, workers: int) -> Iterator[Shards]:
     """Shards as Ray tasks on the cluster at `address` (`local`: a Ray instance started here with `workers` CPUs);
     what every share needs goes to the object store once."""
-    from tokenlane.ray_cluster import ray_session
-
     with ray_session(address, workers=workers) as ray:
         remote = ray.remote(_call)
 
