@@ -27,14 +27,14 @@ import time
 import numpy as np
 
 from tokenlane import build_deployment, builtin_catalog, simulate_day
-from tokenlane.ray_cluster import ray_session
+from tokenlane.ray_cluster import ray_map, ray_session
 from tokenlane.scenario import Workload
 from tokenlane.simulate.entities import Seq
 from tokenlane.simulate.log import REJECTED, SERVED, TRUNCATED
 from tokenlane.simulate.replica import Replica
 from tokenlane.simulate.run import day_requests
 from tokenlane.simulate.schedulers import scheduler_for
-from tokenlane.simulate.shard import ray_shards, sharded_day
+from tokenlane.simulate.shard import sharded_day
 
 DEP = build_deployment(builtin_catalog(), hardware="h100-sxm", model="llama-3.1-8b", quant="fp8", engine="vllm")
 REQUESTS_PER_REPLICA_HOUR = 6250.0
@@ -49,7 +49,7 @@ def _workload(requests: int, replicas: int, hours: float = 8.0) -> Workload:
 
 
 def _sharded(workload: Workload, replicas: int, cpus: int) -> tuple[float, object]:
-    with ray_shards("local", workers=cpus) as shards:
+    with ray_map("local", workers=cpus) as shards:
         start = time.perf_counter()
         day = sharded_day(DEP, workload, replicas=replicas, router="round_robin", shards=shards)
         return time.perf_counter() - start, day

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from tokenlane.errors import InputError
 
 REACH_TIMEOUT_S = 3.0
+T = TypeVar("T")
+S = TypeVar("S")
+R = TypeVar("R")
+RayMap = Callable[[Callable[[T, S], R], list[T], S], Iterator[R]]
+"""`run(fn, items, shared)`: `fn(item, shared)` for each item as a Ray task, the results in the items' order."""
 
 
 @contextlib.contextmanager
@@ -39,6 +44,28 @@ def ray_session(address: str | None, *, workers: int) -> Iterator[Any]:
     finally:
         if started:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def ray_map(address: str | None, *, workers: int) -> Iterator[RayMap]:
+    """A `RayMap` on the cluster at `address` (see `ray_session`) for the session's length. `shared` goes to the object
+    store once for as long as the same object is passed (a search's scenario and catalog, wave after wave)."""
+    with ray_session(address, workers=workers) as ray:
+        remote = ray.remote(_call)
+        held: list[Any] = [None, None]
+        """The last `shared` object and its object-store reference."""
+
+        def run(fn: Callable[[T, S], R], items: list[T], shared: S) -> Iterator[R]:
+            if held[0] is not shared:
+                held[:] = [shared, ray.put(shared)]
+            refs = [remote.remote(fn, item, held[1]) for item in items]
+            return (ray.get(ref) for ref in refs)
+
+        yield run
+
+
+def _call(fn: Callable[[T, S], R], item: T, shared: S) -> R:
+    return fn(item, shared)
 
 
 def _check_reachable(address: str) -> None:

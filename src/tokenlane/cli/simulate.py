@@ -15,9 +15,9 @@ from tokenlane.catalog.for_scenario import catalog_for_scenario
 from tokenlane.cli._options import fitted_table
 from tokenlane.cli._progress import progress_bar
 from tokenlane.plan.days import days_at_ends
+from tokenlane.ray_cluster import ray_map
 from tokenlane.report import write_outcomes
 from tokenlane.simulate import describe_rejections, workers_available
-from tokenlane.simulate.shard import ray_shards
 from tokenlane.traces import write_mooncake
 from tokenlane.units import format_duration, format_number
 
@@ -50,7 +50,7 @@ def command(
     check_scenario(spec, catalog, base_dir=scenario.parent)
     chosen = [option] if option else [o.name for o in spec.options]
     with (
-        ray_shards(ray, workers=workers_available()) if ray is not None else contextlib.nullcontext(None) as shards,
+        ray_map(ray, workers=workers_available()) if ray is not None else contextlib.nullcontext(None) as shards,
         progress_bar(quiet=json_out, description="simulating each option's day", total=len(chosen)) as update,
     ):
 

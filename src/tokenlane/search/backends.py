@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from tokenlane.catalog import Catalog
-from tokenlane.ray_cluster import ray_session
+from tokenlane.ray_cluster import ray_map
 from tokenlane.scenario import Scenario
 from tokenlane.search.evaluate import EvalJob
 from tokenlane.search.space import Config
@@ -47,20 +47,10 @@ def pool(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, worker
 @contextlib.contextmanager
 def ray_tasks(scenario: Scenario, catalog: Catalog, *, seed: int, search: str, workers: int, address: str | None) -> Iterator[Judge]:
     """Ray tasks on the cluster at `address` (`local`: a Ray instance started here with `workers` CPUs); the scenario
-    and catalog go to the object store once."""
-    with ray_session(address, workers=workers) as ray:
-        remote = ray.remote(_evaluate_parts)
-        scenario_ref, catalog_ref = ray.put(scenario), ray.put(catalog)
-
-        def judge(fn: Callable[[EvalJob], R], configs: list[Config]) -> Iterator[R]:
-            refs = [remote.remote(fn, scenario_ref, catalog_ref, c, seed, search) for c in configs]
-            return (ray.get(ref) for ref in refs)
-
-        yield judge
-
-
-def _evaluate_parts(fn: Callable[[EvalJob], R], scenario: Scenario, catalog: Catalog, config: Config, seed: int, search: str) -> R:
-    return fn(EvalJob(scenario, catalog, config, seed, search))
+    and catalog go to the object store once (`ray_cluster.ray_map`)."""
+    shared = (scenario, catalog, seed, search)
+    with ray_map(address, workers=workers) as run:
+        yield lambda fn, configs: run(_judge_with, [(fn, c) for c in configs], shared)
 
 
 Backend = Callable[..., contextlib.AbstractContextManager[Judge]]

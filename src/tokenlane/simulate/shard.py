@@ -10,25 +10,22 @@ fixed point per window of arrivals, and `benchmarks/sharded_day.py --fixed-point
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import numpy as np
 
 from tokenlane.capacity import Deployment
-from tokenlane.ray_cluster import ray_session
+from tokenlane.ray_cluster import RayMap
 from tokenlane.scenario import Workload
 from tokenlane.simulate.metrics import ReplicaCounters, SimulationResult, summarise
 from tokenlane.simulate.routers import ROUTERS
 from tokenlane.simulate.run import day_requests, simulate_share
 from tokenlane.simulate.workload import OpenLoopRequests
 
-T = TypeVar("T")
-R = TypeVar("R")
-Shards = Callable[[Callable[[T, Any], R], list[T], Any], Iterator[R]]
-"""`shards(fn, items, shared)`: `fn(item, shared)` for each item, in their order, wherever the backend runs them."""
+Shards = RayMap
+"""`shards(fn, items, shared)`: `fn(item, shared)` for each item, in their order, wherever the backend runs them:
+`runs.local_shards` (local processes) or `ray_cluster.ray_map` (Ray tasks)."""
 WRITTEN = ("admitted_s", "first_token_s", "finished_s", "generated_tokens", "outcome")
 """The log columns a replica writes as it serves; the rest are the requests as made."""
 
@@ -42,25 +39,6 @@ class ShareResult:
     counters: ReplicaCounters
     end_s: float
     stopped: str | None
-
-
-@contextlib.contextmanager
-def ray_shards(address: str, *, workers: int) -> Iterator[Shards]:
-    """Shards as Ray tasks on the cluster at `address` (`local`: a Ray instance started here with `workers` CPUs);
-    what every share needs goes to the object store once."""
-    with ray_session(address, workers=workers) as ray:
-        remote = ray.remote(_call)
-
-        def run(fn: Callable[[T, Any], R], items: list[T], shared: Any) -> Iterator[R]:
-            ref = ray.put(shared)
-            refs = [remote.remote(fn, item, ref) for item in items]
-            return (ray.get(r) for r in refs)
-
-        yield run
-
-
-def _call(fn: Callable[[T, Any], R], item: T, shared: Any) -> R:
-    return fn(item, shared)
 
 
 def sharded_day(
